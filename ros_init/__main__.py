@@ -1,0 +1,3 @@
+from ros_init.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,249 @@
+"""The target root: the only way ros-init touches files.
+
+Every path is resolved inside the root with chroot semantics: an absolute symlink found
+on the way is read relative to the root, and a path (or symlink) whose ``..`` would climb
+above the root is refused. Writes go to a temporary file in the destination folder,
+created with mode 0600, fsynced, given its owner and final mode, then renamed over the
+destination, so a reader sees the old file or the new one, never half of one, and a file
+holding a secret is never readable by others, not even for a moment.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+_MAX_SYMLINKS = 40
+
+
+class RootError(Exception):
+    """A path that cannot be used inside the target root (escape attempt, loop, bad name)."""
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    parent: str  # absolute host path of the resolved parent folder (inside the root)
+    name: str  # last component ("" for the root itself)
+
+    @property
+    def host(self) -> str:
+        return os.path.join(self.parent, self.name) if self.name else self.parent
+
+
+class Root:
+    """A directory tree that ros-init configures (``/``, ``/sysroot``, a scratch folder)."""
+
+    def __init__(self, path: str | os.PathLike[str] = "/") -> None:
+        self.path = os.path.realpath(os.fspath(path))
+        if not os.path.isdir(self.path):
+            raise RootError(f"target root {self.path} is not a folder")
+
+    def __repr__(self) -> str:
+        return f"Root({self.path!r})"
+
+    @property
+    def is_host(self) -> bool:
+        """True when the root is the running system's own ``/``."""
+        return self.path == "/"
+
+    # -- resolution -------------------------------------------------------------------
+    def _split(self, path: str | os.PathLike[str]) -> list[str]:
+        text = os.fspath(path)
+        if "\0" in text:
+            raise RootError("path contains a NUL byte")
+        if not text:
+            raise RootError("empty path")
+        parts = [p for p in PurePosixPath("/" + text.lstrip("/")).parts[1:] if p not in ("", ".")]
+        if ".." in parts:
+            raise RootError(f"path {text!r} contains '..': paths are taken inside the target root")
+        return parts
+
+    def _walk(self, parts: list[str], follow_last: bool) -> _Resolved:
+        """Resolve components one by one, following symlinks inside the root."""
+        stack: list[str] = []  # resolved components below the root
+        todo = list(parts)
+        hops = 0
+        while todo:
+            name = todo.pop(0)
+            if name == "..":
+                if not stack:
+                    raise RootError("a symlink in the path points above the target root")
+                stack.pop()
+                continue
+            if name in ("", "."):
+                continue
+            is_last = not todo
+            host = os.path.join(self.path, *stack, name)
+            if is_last and not follow_last:
+                stack.append(name)
+                break
+            try:
+                st = os.lstat(host)
+            except FileNotFoundError:
+                stack.append(name)
+                # Components that do not exist yet are plain folders to create.
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > _MAX_SYMLINKS:
+                    raise RootError(f"too many levels of symlinks at /{'/'.join(stack + [name])}")
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    stack = []
+                tparts = [p for p in target.split("/") if p not in ("", ".")]
+                todo = tparts + todo
+                continue
+            if not is_last and not stat.S_ISDIR(st.st_mode):
+                raise RootError(f"/{'/'.join(stack + [name])} is not a folder")
+            stack.append(name)
+        if not stack:
+            return _Resolved(self.path, "")
+        return _Resolved(os.path.join(self.path, *stack[:-1]), stack[-1])
+
+    def resolve(self, path: str | os.PathLike[str], *, follow_last: bool = True) -> str:
+        """Host path of ``path`` taken inside the root; symlinks are followed inside it."""
+        return self._walk(self._split(path), follow_last).host
+
+    def rel(self, host_path: str) -> str:
+        """The root-relative spelling (``/etc/hostname``) of a host path inside the root."""
+        relp = os.path.relpath(host_path, self.path)
+        return "/" if relp == "." else "/" + relp
+
+    # -- reading ----------------------------------------------------------------------
+    def lstat(self, path: str) -> os.stat_result | None:
+        try:
+            return os.lstat(self.resolve(path, follow_last=False))
+        except FileNotFoundError:
+            return None
+
+    def stat(self, path: str) -> os.stat_result | None:
+        try:
+            return os.lstat(self.resolve(path))
+        except FileNotFoundError:
+            return None
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path) is not None
+
+    def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
+        """Content of a regular file, or None when it is missing."""
+        host = self.resolve(path)
+        try:
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RootError(f"{path} changed into a symlink while being read") from exc
+            raise
+        with os.fdopen(fd, "rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+    def read_text(self, path: str) -> str | None:
+        data = self.read_bytes(path)
+        return None if data is None else data.decode("utf-8", errors="surrogateescape")
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(self.resolve(path)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+
+    # -- writing ----------------------------------------------------------------------
+    def makedirs(self, path: str, mode: int = 0o755, uid: int = -1, gid: int = -1) -> list[str]:
+        """Create missing folders (each with ``mode`` and owner); return those created."""
+        created: list[str] = []
+        parts = self._split(path)
+        for i in range(1, len(parts) + 1):
+            res = self._walk(parts[:i], follow_last=True)
+            host = res.host
+            try:
+                os.mkdir(host, 0o700)
+            except FileExistsError:
+                if not os.path.isdir(host):
+                    raise RootError(f"{self.rel(host)} exists and is not a folder") from None
+                continue
+            os.chown(host, uid, gid, follow_symlinks=False)
+            os.chmod(host, mode, follow_symlinks=False)
+            created.append(self.rel(host))
+        return created
+
+    def write_file(
+        self,
+        path: str,
+        data: bytes,
+        mode: int = 0o644,
+        uid: int = -1,
+        gid: int = -1,
+        *,
+        dir_mode: int = 0o755,
+    ) -> None:
+        """Atomically replace ``path`` with ``data``, owned by uid:gid with ``mode``.
+
+        The file is built as a 0600 temporary beside the destination and renamed over it,
+        so readers never see partial content and secrets are never exposed. A symlink at
+        the destination is replaced, not written through.
+        """
+        res = self._walk(self._split(path), follow_last=False)
+        if not res.name:
+            raise RootError("cannot write a file over the root folder")
+        self.makedirs(self.rel(res.parent), mode=dir_mode)
+        existing = _lstat_or_none(res.host)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise RootError(f"{self.rel(res.host)} is a folder")
+        dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            tmp = f".{res.name}.ros-init.{os.getpid()}.tmp"
+            try:
+                os.unlink(tmp, dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                         0o600, dir_fd=dfd)
+            try:
+                view = memoryview(data)
+                while view:
+                    n = os.write(fd, view)
+                    view = view[n:]
+                os.fsync(fd)
+                if uid != -1 or gid != -1:
+                    os.fchown(fd, uid, gid)
+                os.fchmod(fd, mode)
+            except BaseException:
+                os.close(fd)
+                os.unlink(tmp, dir_fd=dfd)
+                raise
+            os.close(fd)
+            os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
+    def chown(self, path: str, uid: int, gid: int) -> None:
+        os.chown(self.resolve(path, follow_last=False), uid, gid, follow_symlinks=False)
+
+    def chmod(self, path: str, mode: int) -> None:
+        host = self.resolve(path, follow_last=False)
+        st = os.lstat(host)
+        if stat.S_ISLNK(st.st_mode):
+            raise RootError(f"{path} is a symlink: refusing to change its mode")
+        os.chmod(host, mode)
+
+    def remove(self, path: str) -> bool:
+        """Remove a file or symlink; True when something was removed."""
+        host = self.resolve(path, follow_last=False)
+        try:
+            os.unlink(host)
+        except FileNotFoundError:
+            return False
+        return True
+
+
+def _lstat_or_none(host: str) -> os.stat_result | None:
+    try:
+        return os.lstat(host)
+    except FileNotFoundError:
+        return None
