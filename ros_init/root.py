@@ -10,11 +10,12 @@ holding a secret is never readable by others, not even for a moment.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 _MAX_SYMLINKS = 40
 
@@ -197,10 +198,8 @@ class Root:
         dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             tmp = f".{res.name}.ros-init.{os.getpid()}.tmp"
-            try:
+            with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp, dir_fd=dfd)
-            except FileNotFoundError:
-                pass
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=dfd)
             try:
