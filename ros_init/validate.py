@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
-from ros_init.model import Finding, Location
+from ros_init.findings import Finding, Location
 from ros_init.schema import SchemaWalker, load_schema
 from ros_init.yamlsource import MAX_BYTES, ParsedDocument, join_path, load_document
 

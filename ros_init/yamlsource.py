@@ -11,7 +11,7 @@ the validator can explain the trap. Bad input never raises: it becomes findings.
 
 from __future__ import annotations
 
-from ros_init.model import Finding, Location
+from ros_init.findings import Finding, Location
 
 MAX_BYTES = 8 * 1024 * 1024  # cloud user-data limits are 16 KiB (EC2) to 256 KiB (GCE)
 MAX_DEPTH = 64  # nesting of collections; real configs stay below 12
