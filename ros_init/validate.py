@@ -101,8 +101,14 @@ def _check_format(fmt: str, value: object, raw: str | None) -> tuple[str, str] |
             if raw is not None and raw.startswith("0o"):
                 return None
             shown = raw if raw is not None else str(value)
+            if re.fullmatch(r"[0-7]{3,4}", shown):
+                meant = "0" + shown  # 644 was meant as 0644
+            elif 0 <= value <= 0o7777:
+                meant = "0" + oct(value)[2:]  # 420 is 0644 computed in decimal
+            else:
+                meant = "0644"
             return ("error", f"`{shown}` is a decimal number (mode {oct(value)}), not an octal mode:"
-                    f" write it as a quoted octal string, e.g. '{'0' + oct(value)[2:] if value <= 0o7777 else '0644'}'")
+                    f" write the mode as a quoted octal string: '{meant}'")
         return None
     if fmt == "hostname" and isinstance(value, str) and not _HOSTNAME.match(value):
         return "error", (f"`{_show(value)}` is not a valid host name: letters, digits and '-' only, labels of 1-63"
@@ -134,7 +140,13 @@ class Validator:
 
     def run(self) -> list[Finding]:
         errs = self.check(self.doc.data, self.walker.root, "", False)
-        return [self._locate(e) for e in errs]
+        seen: set[tuple[str, str, str]] = set()
+        out = []
+        for e in errs:  # alternatives and allOf branches can report the same thing twice
+            if (e.path, e.code, e.message) not in seen:
+                seen.add((e.path, e.code, e.message))
+                out.append(self._locate(e))
+        return out
 
     def _locate(self, e: _Err) -> Finding:
         loc = self.doc.location(e.path, key=e.at_key)
@@ -177,7 +189,7 @@ class Validator:
                 if secret:
                     msg = f"not a valid {n['format']}"
                 errs.append(_Err(path, "format", msg, severity=sev))
-        if vt == "boolean" and path in self.doc.plain_scalars:
+        if vt == "boolean" and path in self.doc.plain_scalars and t is not None and "boolean" in (t if isinstance(t, list) else [t]):
             raw = self.doc.plain_scalars[path]
             if raw.lower() in _YAML11_BOOLS and not secret:
                 errs.append(_Err(path, "yaml11-bool", f"`{raw}` is read by YAML 1.1 as {_show(value)} but as the string"
