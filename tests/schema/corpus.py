@@ -68,3 +68,24 @@ def all_errors(errors) -> Iterator:
 
 def corpus_files(kind: str) -> list[Path]:
     return sorted((CORPUS / kind).glob("*.yaml"))
+
+
+SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs")
+SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf")
+SUBSCHEMA_ONE = ("items", "not", "if", "then", "else", "additionalProperties")
+
+
+def walk(schema, path="#") -> Iterator[tuple[str, dict]]:
+    """Every (sub)schema object with its location."""
+    if not isinstance(schema, dict):
+        return
+    yield path, schema
+    for key in SUBSCHEMA_MAPS:
+        for name, sub in schema.get(key, {}).items():
+            yield from walk(sub, f"{path}/{key}/{name}")
+    for key in SUBSCHEMA_LISTS:
+        for i, sub in enumerate(schema.get(key, [])):
+            yield from walk(sub, f"{path}/{key}/{i}")
+    for key in SUBSCHEMA_ONE:
+        if isinstance(schema.get(key), dict):
+            yield from walk(schema[key], f"{path}/{key}")

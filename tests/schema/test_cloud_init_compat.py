@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.schema.corpus import load_schema, read_key_list
+from .corpus import load_schema, read_key_list
 
 SCHEMA = load_schema()
 

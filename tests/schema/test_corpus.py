@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.schema.corpus import all_errors, corpus_files, expectations, json_path, load_schema
+from .corpus import all_errors, corpus_files, expectations, json_path, load_schema
 
 VALIDATOR = jsonschema.Draft202012Validator(load_schema())
 VALID = corpus_files("valid")

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.schema.corpus import load_schema
+from .corpus import load_schema
 
 VALIDATOR = jsonschema.Draft202012Validator(load_schema())
 

@@ -9,10 +9,9 @@ import shutil
 import subprocess
 
 import yaml
+from conftest import need_tools
 
-from tests.conftest import need_tools
-from tests.schema.corpus import corpus_files, load_schema
-from tests.schema.test_schema_shape import walk
+from .corpus import corpus_files, load_schema, walk
 
 SCHEMA = load_schema()
 

@@ -6,7 +6,8 @@ import subprocess
 import sys
 
 from ros_init.reference import render_reference
-from tests.schema.corpus import REPO, load_schema
+
+from .corpus import REPO, load_schema
 
 SCHEMA = load_schema()
 

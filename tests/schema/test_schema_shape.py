@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import jsonschema
 import pytest
 
-from tests.schema.corpus import load_schema
+from .corpus import load_schema, walk
 
 SCHEMA = load_schema()
 
@@ -23,27 +23,6 @@ ALLOWED = {
 }
 X_KEYWORDS = {"x-secret", "x-merge", "x-merge-key", "x-ignored", "x-deprecated", "x-phase", "x-passthrough",
               "x-alias-of"}
-SUBSCHEMA_MAPS = ("properties", "patternProperties", "$defs")
-SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf")
-SUBSCHEMA_ONE = ("items", "not", "if", "then", "else", "additionalProperties")
-
-
-def walk(schema, path="#") -> Iterator[tuple[str, dict]]:
-    """Every (sub)schema object with its location."""
-    if not isinstance(schema, dict):
-        return
-    yield path, schema
-    for key in SUBSCHEMA_MAPS:
-        for name, sub in schema.get(key, {}).items():
-            yield from walk(sub, f"{path}/{key}/{name}")
-    for key in SUBSCHEMA_LISTS:
-        for i, sub in enumerate(schema.get(key, [])):
-            yield from walk(sub, f"{path}/{key}/{i}")
-    for key in SUBSCHEMA_ONE:
-        if isinstance(schema.get(key), dict):
-            yield from walk(schema[key], f"{path}/{key}")
-
-
 def properties() -> Iterator[tuple[str, str, dict]]:
     for path, sub in walk(SCHEMA):
         for name, prop in sub.get("properties", {}).items():
