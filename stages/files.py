@@ -42,14 +42,28 @@ class FileSpecError(ValueError):
 
 @dataclass(frozen=True)
 class FilePlan:
+    """What to write at one path: the pieces of its items, in order, and the last item's
+    mode and owner. ``base_is_current``: the first piece is an append, so the file's current
+    content comes first."""
+
     path: str
-    data: bytes
+    pieces: tuple[bytes, ...]
+    base_is_current: bool
     mode: int
     owner: str
     uid: int  # -1: leave as is
     gid: int
-    append: bool
     error: str | None = None  # the item is broken: apply fails with this
+
+
+def assemble(base: bytes, pieces: tuple[bytes, ...]) -> bytes:
+    """Content after appending each piece, skipping a piece the content already holds (so
+    appending is idempotent)."""
+    out = base
+    for piece in pieces:
+        if piece and piece not in out:
+            out += piece
+    return out
 
 
 def decode_content(content: Any, encoding: str | None) -> bytes:
@@ -101,39 +115,53 @@ def parse_mode(value: Any) -> int:
     return mode
 
 
-def items_for_phase(config: Config, phase: str) -> list[tuple[int, dict[str, Any]]]:
-    """(index, item) of the write_files items of ``phase``; a later item for the same path
-    replaces an earlier one, except appends, which all apply in order."""
-    items = [(i, it) for i, it in enumerate(config.get("write_files") or []) if isinstance(it, dict)]
-    mine = [(i, it) for i, it in items if (it.get("phase") or "boot") == phase]
-    out: list[tuple[int, dict[str, Any]]] = []
-    for i, it in mine:
+def normalize(path: str) -> str:
+    """One spelling per file (``//`` and ``.`` removed; ``..`` kept, for Root to refuse)."""
+    if not path.startswith("/"):
+        return path
+    return "/" + "/".join(p for p in path.split("/") if p not in ("", "."))
+
+
+def items_for_phase(config: Config, phase: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
+    """The write_files items of ``phase`` grouped by path, in order of first mention. A
+    non-append item discards the items before it for its path (it replaces the file)."""
+    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for i, it in enumerate(config.get("write_files") or []):
+        if not isinstance(it, dict) or (it.get("phase") or "boot") != phase:
+            continue
+        path = normalize(str(it.get("path") or ""))
         if not it.get("append"):
-            out = [(j, o) for j, o in out if o.get("path") != it.get("path")]
-        out.append((i, it))
-    return out
+            groups[path] = []
+        groups.setdefault(path, []).append((i, it))
+    return groups
 
 
-def _plan_item(index: int, item: dict[str, Any], root: Root, ctx: StageContext,
-               pending: dict[str, bytes]) -> Change | None:
-    path = str(item.get("path") or "")
-    label = f"write_files[{index}]"
+def _broken(path: str, label: str, why: str) -> Change:
+    return Change(NAME, "write-file", path or label, f"{label} {path or '(no path)'}: invalid: {why}",
+                  payload=FilePlan(path, (), False, 0, "", -1, -1, error=f"{label}: {why}"))
+
+
+def _plan_path(path: str, group: list[tuple[int, dict[str, Any]]], root: Root, ctx: StageContext) -> Change | None:
+    labels = ", ".join(f"write_files[{i}]" for i, _ in group)
+    pieces = []
     try:
         if not path.startswith("/"):
             raise FileSpecError("path must be absolute")
-        data = decode_content(item.get("content"), item.get("encoding"))
-        mode = parse_mode(item.get("permissions"))
-        owner = str(item.get("owner") if item.get("owner") is not None else DEFAULT_OWNER)
-        append = bool(item.get("append"))
+        for _, item in group:
+            pieces.append(decode_content(item.get("content"), item.get("encoding")))
+            parse_mode(item.get("permissions"))
+        last = group[-1][1]  # applied in turn, the last item sets mode and owner
+        mode = parse_mode(last.get("permissions"))
+        owner = str(last.get("owner") if last.get("owner") is not None else DEFAULT_OWNER)
         st = root.lstat(path)
     except (FileSpecError, RootError) as exc:
-        return Change(NAME, "write-file", path or label, f"{label} {path or '(no path)'}: invalid: {exc}",
-                      payload=FilePlan(path, b"", 0, "", -1, -1, False, error=f"{label}: {exc}"))
-    as_root = os.geteuid() == 0
+        return _broken(path, labels, str(exc))
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        return _broken(path, labels, "a folder is in the way")
     uid = gid = -1
     owner_note = ""
     error = None
-    if as_root:
+    if os.geteuid() == 0:
         try:
             o = resolve_owner(root, owner)
             uid, gid = o.uid, o.gid
@@ -141,50 +169,43 @@ def _plan_item(index: int, item: dict[str, Any], root: Root, ctx: StageContext,
             if ctx.dry_run:
                 owner_note = f", owner {owner} not in the target root yet"
             else:
-                error = f"{label} {path}: {exc}"
+                error = f"{labels} {path}: {exc}"
     else:
         owner_note = ", owner not set: not running as root"
 
-    if st is not None and stat.S_ISDIR(st.st_mode):
-        return Change(NAME, "write-file", path, f"{label} {path}: invalid: a folder is in the way",
-                      payload=FilePlan(path, b"", mode, owner, uid, gid, append, error=f"{path} is a folder"))
+    base_is_current = bool(group[0][1].get("append"))
     is_file = st is not None and stat.S_ISREG(st.st_mode)
-    current = pending.get(path)
-    if current is None and is_file:
-        current = root.read_bytes(path) or b""
-    if append:
-        base = current or b""
-        new = base if (data and data in base) or not data else base + data
+    current = (root.read_bytes(path) or b"") if is_file else None
+    if base_is_current:
+        desired = assemble(current or b"", tuple(pieces))
     else:
-        new = data
-    pending[path] = new
-
+        desired = assemble(pieces[0], tuple(pieces[1:]))
     reasons = []
     if st is None:
         reasons.append("create")
     elif not is_file:
         reasons.append("replace symlink" if stat.S_ISLNK(st.st_mode) else "replace special file")
     else:
-        if new != current:
-            reasons.append("append" if append else "update content")
+        if desired != current:
+            reasons.append("append" if base_is_current else "update content")
         if stat.S_IMODE(st.st_mode) != mode:
             reasons.append(f"mode {stat.S_IMODE(st.st_mode):04o} -> {mode:04o}")
         if uid != -1 and (st.st_uid, st.st_gid) != (uid, gid):
             reasons.append(f"owner {st.st_uid}:{st.st_gid} -> {uid}:{gid}")
     if not reasons and error is None:
         return None
-    action = "append-file" if append else "write-file"
-    summary = f"{'append to' if append else 'write'} {path} ({', '.join(reasons) or 'check'}: {mode:04o} {owner}, {len(data)} bytes{owner_note})"
-    return Change(NAME, action, path, summary,
-                  payload=FilePlan(path, data, mode, owner, uid, gid, append, error=error))
+    verb = "append to" if base_is_current else "write"
+    summary = (f"{verb} {path} ({', '.join(reasons) or 'check'}: {mode:04o} {owner}, "
+               f"{sum(len(p) for p in pieces)} bytes{owner_note})")
+    return Change(NAME, "append-file" if base_is_current else "write-file", path, summary,
+                  payload=FilePlan(path, tuple(pieces), base_is_current, mode, owner, uid, gid, error=error))
 
 
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    """One change per write_files item of this phase whose file differs from the target."""
-    pending: dict[str, bytes] = {}
+    """One change per path of this phase whose file differs from what its items make."""
     changes = []
-    for index, item in items_for_phase(config, ctx.phase):
-        change = _plan_item(index, item, root, ctx, pending)
+    for path, group in items_for_phase(config, ctx.phase).items():
+        change = _plan_path(path, group, root, ctx)
         if change is not None:
             changes.append(change)
     return changes
@@ -198,9 +219,10 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     if os.geteuid() == 0 and uid == -1:  # the owner was unknown at plan time: try again now
         o = resolve_owner(root, p.owner)
         uid, gid = o.uid, o.gid
-    data = p.data
-    if p.append:
+    if p.base_is_current:  # re-read: the file is what it is now, not what it was at plan time
         st = root.lstat(p.path)
-        base = root.read_bytes(p.path) or b"" if st is not None and stat.S_ISREG(st.st_mode) else b""
-        data = base if (p.data and p.data in base) or not p.data else base + p.data
+        base = (root.read_bytes(p.path) or b"") if st is not None and stat.S_ISREG(st.st_mode) else b""
+        data = assemble(base, p.pieces)
+    else:
+        data = assemble(p.pieces[0], p.pieces[1:])
     root.write_file(p.path, data, mode=p.mode, uid=uid, gid=gid, dir_mode=0o755)
