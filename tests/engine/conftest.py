@@ -23,6 +23,10 @@ def scratch_root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def os_root(scratch_root: Path) -> Path:
+    return add_busybox(scratch_root)
+
+
+def add_busybox(scratch_root: Path) -> Path:
     """A skeleton that commands can chroot into: busybox as /bin/sh (needs busybox-static)."""
     busybox = shutil.which("busybox")
     if busybox is None:
