@@ -137,7 +137,7 @@ def items_for_phase(config: Config, phase: str) -> dict[str, list[tuple[int, dic
 
 
 def _broken(path: str, label: str, why: str) -> Change:
-    return Change(NAME, "write-file", path or label, f"{label} {path or '(no path)'}: invalid: {why}",
+    return Change(NAME, "write-file", path or label, f"write {path or '(no path)'} ({label}: cannot be written)",
                   payload=FilePlan(path, (), False, 0, "", -1, -1, error=f"{label}: {why}"))
 
 
