@@ -179,7 +179,11 @@ def cli_main(args: Any) -> int:
     if config is None:
         print("ros-init demo: no example config found; give one with --config FILE", file=sys.stderr)
         return 1
-    make_os_skeleton(args.root)
+    try:
+        make_os_skeleton(args.root)
+    except OSError as exc:
+        print(f"ros-init demo: cannot build the scratch root {args.root}: {exc.strerror}", file=sys.stderr)
+        return 1
     root = Root(args.root)
     try:
         settings = load_settings(root)
