@@ -89,7 +89,8 @@ class StageContext:
     ``state_dir`` and ``run_dir`` are root-relative. ``sys_root`` is where the host's
     ``/sys`` and ``/dev`` are looked up (the hardware is the host's even when the target
     root is a scratch folder; tests point it at a fake tree). ``dry_run`` is True for
-    ``ros-init plan``.
+    ``ros-init plan``. ``run_commands`` is False where config commands must never run
+    (``ros-init demo``).
     """
 
     phase: str  # "initramfs" | "boot"
@@ -100,3 +101,12 @@ class StageContext:
     sys_root: str = "/"
     dry_run: bool = False
     scripts: list[Script] = field(default_factory=list)
+    run_commands: bool = True  # False: config commands are planned and reported skipped (demo)
+
+
+class SkipStep(Exception):
+    """Raised by a stage's ``apply`` when a change cannot be made here and that is no failure.
+
+    The message says why (``no /bin/sh in the target root``); it is recorded as the step's
+    note, the step counts as skipped, and the stage does not fail.
+    """
