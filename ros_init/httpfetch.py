@@ -11,11 +11,13 @@ without their query string and headers never are (they carry tokens).
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import hashlib
 import hmac
 import logging
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -221,8 +223,14 @@ def _attempt(sess: Any, method: str, url: str, headers: dict[str, str], per: flo
     # sends one byte per second hold the connection for ever.
     expired = threading.Event()
 
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+
     def _expire() -> None:
         expired.set()
+        # shutdown() wakes a recv() blocked in another thread; close() alone does not.
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
         resp.close()
 
     timer = threading.Timer(max(0.0, deadline - clock()), _expire)
