@@ -238,7 +238,8 @@ def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
             _check_size(vol)
             host.logger.info("waiting up to %.1fs for xorriso to copy the files of %s (no iso9660 in this kernel)",
                              remaining, vol.device)
-            _run(["xorriso", "-osirrox", "on", "-indev", vol.device, "-extract", "/", tmp], remaining, vol)
+            # stdio: lets xorriso read any block device or file, not only optical drives.
+            _run(["xorriso", "-osirrox", "on", "-indev", f"stdio:{vol.device}", "-extract", "/", tmp], remaining, vol)
         elif fstype == "vfat" and shutil.which("mcopy"):
             _check_size(vol)
             host.logger.info("waiting up to %.1fs for mtools to copy the files of %s (no vfat in this kernel)",

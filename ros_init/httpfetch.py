@@ -171,11 +171,13 @@ def request(
     sess = session or requests.Session()
     attempt = 0
     last: FetchError | None = None
+    earlier: FetchError | None = None  # the last failure that was not the deadline itself
     try:
         while True:
             remaining = deadline - clock()
             if remaining <= 0:
-                raise last or FetchError("timeout", f"{what}: no answer from {safe_url(url)} before the deadline")
+                raise _final(last, earlier) or FetchError(
+                    "timeout", f"{what}: no answer from {safe_url(url)} before the deadline")
             per = max(0.05, min(timeout, remaining))
             logger.info("waiting up to %.1fs for %s (%s %s)", per, what, method, safe_url(url))
             wait_hint: float | None = None
@@ -198,21 +200,30 @@ def request(
                     return resp
                 last = FetchError("http", f"{what}: HTTP {resp.status} from {safe_url(url)}", resp.status)
                 wait_hint = retry_after(resp.header("retry-after"), time.time())
+            if last.kind != "timeout":
+                earlier = last
             attempt += 1
             if retries is not None and attempt > retries:
-                raise last
+                raise _final(last, earlier)
             delay = backoff_delay(attempt - 1, backoff, rng.random())
             if wait_hint is not None:
                 delay = max(delay, wait_hint)
             remaining = deadline - clock()
             if delay >= remaining:
-                raise last if remaining <= 0 or wait_hint is None else FetchError(
+                raise _final(last, earlier) if remaining <= 0 or wait_hint is None else FetchError(
                     last.kind, f"{str(last)}; Retry-After {wait_hint:.0f}s is past the deadline", last.status)
             logger.info("waiting %.2fs before retrying %s (attempt %d failed: %s)", delay, what, attempt, last)
             time.sleep(delay)
     finally:
         if own:
             sess.close()
+
+
+def _final(last: FetchError | None, earlier: FetchError | None) -> FetchError | None:
+    """The error to report: a deadline cut of the last retry hides nothing of what failed before."""
+    if last is not None and last.kind == "timeout" and earlier is not None:
+        return FetchError(earlier.kind, f"{earlier} (retried until the deadline)", earlier.status)
+    return last
 
 
 def _attempt(sess: Any, method: str, url: str, headers: dict[str, str], per: float, deadline: float,

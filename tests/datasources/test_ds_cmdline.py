@@ -6,9 +6,9 @@ import base64
 import time
 
 import pytest
+from ros_init.datasources import cmdline as ds_cmdline
 
 from ros_init.cmdline import overrides_to_config, parse_cmdline, split_cmdline
-from ros_init.datasources import cmdline as ds_cmdline
 from ros_init.host import DatasourceError, Host
 from ros_init.model import Layer
 from ros_init.root import Root

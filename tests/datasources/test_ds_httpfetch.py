@@ -7,6 +7,7 @@ import logging
 import time
 
 import pytest
+from ds_servers import closed_port  # noqa: I001
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -20,8 +21,6 @@ from ros_init.httpfetch import (
     retry_after,
     safe_url,
 )
-
-from conftest import closed_port  # noqa: I001
 
 
 @given(st.integers(0, 60), st.floats(0, 1, exclude_max=True), st.floats(0.01, 2), st.floats(0.1, 30))
