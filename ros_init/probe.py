@@ -93,6 +93,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             results[name] = Probed(ProbeOutcome(name, "error", 0.0, f"unknown datasource {name!r}"), order=i)
     order = {n: i for i, n in enumerate(names)}
     platform_found: int | None = None
+    skip_note = ""
 
     def skipped_by_platform(name: str) -> bool:
         return (platform_found is not None and getattr(mods[name], "PLATFORM", False)
@@ -104,7 +105,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             continue
         start = host.clock()
         if skipped_by_platform(name):
-            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, "a platform source listed earlier was found"),
+            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
                                    order=order[name])
             continue
         if host.clock() >= deadline:
@@ -120,6 +121,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
         results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, order[name])
         if outcome == "found" and getattr(mod, "PLATFORM", False) and platform_found is None:
             platform_found = order[name]
+            skip_note = f"{name}, listed earlier, was found"
 
     # Network sources, in parallel.
     done: queue.Queue[tuple[str, str, Documents | None, str, float]] = queue.Queue()
@@ -130,7 +132,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             continue
         start = host.clock()
         if skipped_by_platform(name):
-            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, "a platform source listed earlier was found"),
+            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
                                    order=order[name])
             continue
         ok, why = _detect(mod, host)
