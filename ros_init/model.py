@@ -142,3 +142,11 @@ class StageContext:
     sys_root: str = "/"
     dry_run: bool = False
     scripts: list[Script] = field(default_factory=list)
+
+
+class SkipStep(Exception):
+    """Raised by a stage's ``apply`` when a change cannot be made here and that is no failure.
+
+    The message says why (``no /bin/sh in the target root``); it is recorded as the step's
+    note, the step counts as skipped, and the stage does not fail.
+    """
