@@ -79,7 +79,8 @@ def _key_list(value: Any, path: str) -> list[str]:
 
 
 def keys_by_user(config: Config) -> dict[str, list[str]]:
-    """User name -> key entries (lines or github:/gitlab: references), in config order.
+    """User name -> key entries (lines or github:/gitlab: references), in config order;
+    every user named in ``users`` is there, with no keys too (so a removed key goes).
 
     Top-level ``ssh_authorized_keys`` go to the first user of ``users`` (the RancherOS
     v2 rule), or to root when ``users`` names nobody.
@@ -94,12 +95,11 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
         if not isinstance(name, str) or name == "default":
             continue
         first = first or name
-        if isinstance(item, dict):
-            keys = _key_list(item.get("ssh_authorized_keys"), f"users[{i}].ssh_authorized_keys")
-            out.setdefault(name, []).extend(keys)
-    top = _key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys")
-    if top:
-        out.setdefault(first or "root", []).extend(top)
+        keys = item.get("ssh_authorized_keys") if isinstance(item, dict) else None
+        out.setdefault(name, []).extend(_key_list(keys, f"users[{i}].ssh_authorized_keys"))
+    # The receiver of top-level keys is always checked, even with none: keys removed from
+    # the config must leave its file too.
+    out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
     return {user: list(dict.fromkeys(keys)) for user, keys in out.items()}
 
 
@@ -247,6 +247,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     for user, entries in wanted.items():
         assert passwd is not None
         entry = passwd.get(user)
+        if entry is None and not entries:
+            continue
         if entry is None or not entry[2].isdigit() or not entry[3].isdigit():
             changes.append(_skip(f"user {user}", f"authorized_keys of {user}: no such user in the target's "
                                  "/etc/passwd (the users stage creates users listed in users)"))
