@@ -282,7 +282,10 @@ def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
         value = _secret(item, "password", path, is_hash=hashed)
         assert value is not None
         out.append(PasswordSet(name, path, value, hashed))
-    return out, expire
+    last = {p.name: p for p in out}  # a name listed twice: the last entry wins, as in chpasswd
+    if len(last) != len(out):
+        log.warning("chpasswd.users: a user is listed more than once; the last entry is used")
+    return list(last.values()), expire
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -446,6 +449,7 @@ def decide(
     for name, _members in groups:
         _group_gid(d, name, defs, create=True, system=False, why="groups")
     created: set[str] = set()
+    by_chpasswd = {p.name for p in passwords}
     for spec in users:
         if d.db.passwd.get(spec.name) is None:
             try:
@@ -454,19 +458,23 @@ def decide(
                 raise UsersConfigError(f"{spec.path}: {exc}") from None
             created.add(spec.name)
         _ensure_shadow(d, spec.name, defs, today)
-        current = d.db.shadow.get(spec.name)[1]  # type: ignore[index]
-        value = current
-        if spec.name in created and spec.passwd is not None:
-            value = spec.passwd
-        if spec.hashed_passwd is not None:
-            value = spec.hashed_passwd
-        elif spec.plain_text_passwd is not None:
-            value = _from_plain(spec.plain_text_passwd, current, hasher)
-        value = lock(value) if spec.lock_passwd else unlock(value)
-        _set_field(d, spec.name, value)
+        if spec.name not in by_chpasswd:
+            # chpasswd runs after users in cloud-init and replaces the whole field (so the
+            # password ends unlocked): the users settings would be overwritten; skipping
+            # them here also keeps the result stable from one run to the next.
+            current = d.db.shadow.get(spec.name)[1]  # type: ignore[index]
+            value = current
+            if spec.name in created and spec.passwd is not None:
+                value = spec.passwd
+            if spec.hashed_passwd is not None:
+                value = spec.hashed_passwd
+            elif spec.plain_text_passwd is not None:
+                value = _from_plain(spec.plain_text_passwd, current, hasher)
+            value = lock(value) if spec.lock_passwd else unlock(value)
+            _set_field(d, spec.name, value)
         pw = d.db.passwd.get(spec.name)
         assert pw is not None
-        if not spec.no_create_home and not spec.system:
+        if not spec.no_create_home and not spec.system and pw[2].isdigit() and pw[3].isdigit():
             d.homes.append(Home(spec.name, pw[5], int(pw[2]), int(pw[3])))
         d.sudo[spec.name] = spec.sudo
     for name, members in groups:
