@@ -20,7 +20,8 @@ import subprocess
 from dataclasses import dataclass, field
 
 SECTOR = 512  # the unit of /sys/block/*/size, whatever the logical block size
-_DATA_PROBE_BYTES = 1 << 20  # how much of an unrecognised device is read to look for data
+_DATA_PROBE_BYTES = 1 << 20
+_NOT_DISKS = ("ram", "zram", "sr", "fd", "nbd")  # optical, floppy, memory and network devices  # how much of an unrecognised device is read to look for data
 
 
 class ProbeError(Exception):
@@ -99,11 +100,12 @@ class Disk:
     read_only: bool = False
     removable: bool = False
     loop: bool = False
-    virtual: bool = False  # ram, zram, dm, md: never a layout target of a selector
+    virtual: bool = False  # dm, md: never picked by a selector
     model: str | None = None
     serial: str | None = None
     table: Table | None = None
     content: Content = field(default_factory=Content)  # whole-device probe when it has no table
+    unreadable: str | None = None  # why probing failed (no medium, I/O error): never a target
     in_use: tuple[tuple[str, str], ...] = ()  # ("/dev/loop0p1", "mounted on /mnt"), ("/dev/loop0p2", "active swap")
     holds_root: bool = False  # holds the running root (or the target root)
 
@@ -155,15 +157,22 @@ def parse_blkid_export(text: str) -> dict[str, str]:
     return out
 
 
-def probe_content(device: str) -> Content:
-    """blkid low-level probe of one device, plus superblock size and a look for data."""
+def probe_content(device: str, mount_point: str | None = None) -> Content:
+    """blkid low-level probe of one device, plus filesystem size and a look for data.
+
+    ``mount_point``: where the device is mounted, if it is; xfs and btrfs do not write their
+    superblock in place at once, so their size is then asked from the kernel instead.
+    """
     proc = _run(["blkid", "-p", "-o", "export", device], ok=(0, 2))
     tags = parse_blkid_export(proc.stdout) if proc.returncode == 0 else {}
     ftype = tags.get("TYPE") or tags.get("PTTYPE")
     if ftype is None:
         return Content(data=_has_data(device))
     usage = tags.get("USAGE") or ("partition table" if "PTTYPE" in tags else None)
-    size, used = superblock_size(device, ftype)
+    if mount_point is not None and ftype in ("xfs", "btrfs"):
+        size, used = mounted_fs_size(mount_point, ftype), None
+    else:
+        size, used = superblock_size(device, ftype)
     return Content(type=ftype, label=tags.get("LABEL"), uuid=tags.get("UUID"), usage=usage,
                    fs_size=size, fs_used=used)
 
@@ -211,6 +220,37 @@ def parse_superblock(head: bytes, ftype: str) -> tuple[int | None, int | None]:
     except struct.error:
         return None, None
     return None, None
+
+
+_XFS_IOC_FSGEOMETRY_V1 = 0x80705864  # _IOR('X', 100, struct xfs_fsop_geom_v1), 112 bytes
+_BTRFS_IOC_DEV_INFO = 0xD000941E  # _IOWR(0x94, 30, struct btrfs_ioctl_dev_info_args), 4096 bytes
+
+
+def mounted_fs_size(mount_point: str, ftype: str) -> int | None:
+    """Bytes a mounted xfs or (single-device) btrfs spans, asked from the kernel by ioctl."""
+    import fcntl
+
+    try:
+        fd = os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        if ftype == "xfs":
+            buf = bytearray(112)
+            fcntl.ioctl(fd, _XFS_IOC_FSGEOMETRY_V1, buf)
+            blocksize = struct.unpack_from("<I", buf, 0)[0]
+            datablocks = struct.unpack_from("<Q", buf, 32)[0]
+            return blocksize * datablocks
+        if ftype == "btrfs":
+            buf = bytearray(4096)
+            struct.pack_into("<Q", buf, 0, 1)  # devid 1: the only device of a one-disk btrfs
+            fcntl.ioctl(fd, _BTRFS_IOC_DEV_INFO, buf)
+            return struct.unpack_from("<Q", buf, 32)[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None
 
 
 def read_table(disk_path: str) -> Table | None:
@@ -295,10 +335,13 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
         path = f"/dev/{name}"
         if wanted is not None and path not in wanted:
             continue
+        if name.startswith(_NOT_DISKS):
+            continue
         size = int(read_sysfs(os.path.join(sysdir, "size")) or 0) * SECTOR
         if size == 0:
             continue
         in_use: list[tuple[str, str]] = []
+        mounted: dict[str, str] = {}
         holds_root = False
         part_dirs = [d for d in sorted(os.listdir(sysdir)) if os.path.isfile(os.path.join(sysdir, d, "partition"))]
         for dev_name, d in [(name, sysdir)] + [(p, os.path.join(sysdir, p)) for p in part_dirs]:
@@ -306,6 +349,7 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
             dev = f"/dev/{dev_name}"
             if num in usage.mounts:
                 in_use.append((dev, f"mounted on {usage.mounts[num]}"))
+                mounted[dev] = usage.mounts[num]
             if num in root_nums:
                 holds_root = True
             if dev in usage.swaps:
@@ -320,25 +364,35 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
             read_only=read_sysfs(os.path.join(sysdir, "ro")) == "1",
             removable=read_sysfs(os.path.join(sysdir, "removable")) == "1",
             loop=name.startswith("loop"),
-            virtual=name.startswith(("ram", "zram", "dm-", "md", "nbd", "sr", "fd")),
+            virtual=name.startswith(("dm-", "md")),
             model=read_sysfs(os.path.join(sysdir, "device/model")),
             serial=serial or None,
             in_use=tuple(in_use), holds_root=holds_root,
         )
         if probe:
-            disk = probe_disk(disk)
+            try:
+                disk = probe_disk(disk, mounted)
+            except ProbeError as exc:
+                from dataclasses import replace
+
+                disk = replace(disk, unreadable=str(exc))
         disks.append(disk)
     return disks
 
 
-def probe_disk(disk: Disk) -> Disk:
-    """Fill in the table (with each partition's content) or the whole-disk content."""
+def probe_disk(disk: Disk, mounts: dict[str, str] | None = None) -> Disk:
+    """Fill in the table (with each partition's content) or the whole-disk content.
+
+    ``mounts``: device path -> mount point, for the devices that are mounted.
+    """
     from dataclasses import replace
 
+    mounts = mounts or {}
     table = read_table(disk.path)
     if table is None:
-        return replace(disk, content=probe_content(disk.path))
-    parts = tuple(replace(p, content=probe_content(p.node) if os.path.exists(p.node) else Content())
+        return replace(disk, content=probe_content(disk.path, mounts.get(disk.path)))
+    parts = tuple(replace(p, content=probe_content(p.node, mounts.get(p.node)) if os.path.exists(p.node)
+                          else Content())
                   for p in table.partitions)
     return replace(disk, table=replace(table, partitions=parts),
                    content=Content(type=table.label, usage="partition table"))

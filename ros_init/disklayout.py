@@ -230,7 +230,12 @@ def parse_partition(d: Any, where: str) -> PartitionSpec:
     if ptype is not None and not isinstance(ptype, str):
         ptype = str(ptype)
     fs = parse_filesystem(d["filesystem"], f"{where}.filesystem") if d.get("filesystem") is not None else None
-    return PartitionSpec(number, _str(d, "label", where), size, start, ptype,
+    label = _str(d, "label", where)
+    if label is not None and (not label or len(label.encode("utf-16-le")) > 72
+                              or any(c in label for c in '"\\') or not label.isprintable()):
+        raise DiskLayoutError(f"{where}.label: a GPT partition label has 1 to 36 printable characters, "
+                              "without quotes or backslashes")
+    return PartitionSpec(number, label, size, start, ptype,
                          _bool(d, "wipe_partition_entry", where), _bool(d, "grow", where), fs, where)
 
 
@@ -256,8 +261,15 @@ def parse_disk(d: Any, where: str) -> DiskSpec:
     parts_raw = d.get("partitions") or []
     if not isinstance(parts_raw, list):
         raise DiskLayoutError(f"{where}.partitions: expected a list")
-    parts = tuple(parse_partition(p, f"{where}.partitions[{i}]") for i, p in enumerate(parts_raw))
-    return DiskSpec(device, sel, table, _bool(d, "wipe_table", where), parts, where)
+    parts = []
+    for i, p in enumerate(parts_raw):
+        ps = parse_partition(p, f"{where}.partitions[{i}]")
+        if ps.number is None and ps.label is None:
+            # Without a number or label nothing would find it again on the next run: its
+            # position in the list is its number.
+            ps = replace(ps, number=i + 1)
+        parts.append(ps)
+    return DiskSpec(device, sel, table, _bool(d, "wipe_table", where), tuple(parts), where)
 
 
 def parse_config(config: dict[str, Any]) -> tuple[list[DiskSpec], list[FilesystemTarget], list[str]]:
@@ -301,7 +313,7 @@ def candidates(disks: Iterable[Disk], fence: Fence) -> list[Disk]:
     """
     out = []
     for d in disks:
-        if d.virtual or d.read_only or d.removable or d.holds_root:
+        if d.virtual or d.read_only or d.removable or d.holds_root or d.unreadable:
             continue
         if d.loop and not fence.include_loop:
             continue
@@ -331,6 +343,8 @@ def select_disk(spec: DiskSpec, disks: list[Disk], fence: Fence,
             raise DiskLayoutError(f"{spec.where}.device: {disk.path} is outside the disks the image settings allow")
         if disk.read_only:
             raise DiskLayoutError(f"{spec.where}.device: {disk.path} is read-only")
+        if disk.unreadable:
+            raise DiskLayoutError(f"{spec.where}.device: {disk.path} cannot be read: {disk.unreadable}")
         return disk
     sel = spec.match
     assert sel is not None
@@ -798,6 +812,8 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         d, p = resolve_device(ref, disks, target.where + ".device")
         if fence.restrict_to is not None and d.path not in fence.restrict_to:
             raise DiskLayoutError(f"{target.where}.device: {d.path} is outside the disks the image settings allow")
+        if d.unreadable:
+            raise DiskLayoutError(f"{target.where}.device: {d.path} cannot be read: {d.unreadable}")
         if p is None and d.table is not None:
             raise DiskLayoutError(f"{target.where}.device: {d.path} holds a partition table "
                                   f"({_holds(d)}); name a partition, or lay the disk out under disks[]")

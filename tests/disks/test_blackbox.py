@@ -34,6 +34,8 @@ class Case:
     enlarge: dict[int, int] = field(default_factory=dict)  # disk index -> new size before the run
     units: dict[str, str] = field(default_factory=dict)  # unit path -> a line it must hold
     destructive: tuple[str, ...] = ()  # actions of the plan flagged destructive
+    mount_in_root: dict[str, str] = field(default_factory=dict)  # $dNpK -> mount point in the target root
+    requires: str | None = None  # "cap_sys_resource": online ext4 resize (absent in some containers)
 
 
 def _fs(fmt: str, label: str | None = None, **kw: Any) -> dict[str, Any]:
@@ -127,6 +129,23 @@ CASES = [
          enlarge={0: 600 * M},
          out=[OutDisk("gpt", [OutPart(1, "DATA", min_size=590 * M, fs="xfs", fs_label="big", files=KEEP,
                                       fs_fills=True)])]),
+    Case("growpart-by-mount-point-grows-xfs-online",
+         [InDisk(400 * M, "gpt", [InPart(None, "ROOT", fs="xfs", fs_label="root", files=KEEP)])],
+         {"growpart": {"mode": "auto", "devices": ["/var/lib/data"]}},
+         enlarge={0: 500 * M}, mount_in_root={"$d0p1": "/var/lib/data"},
+         out=[OutDisk("gpt", [OutPart(1, "ROOT", min_size=490 * M, fs="xfs", fs_label="root", files=KEEP,
+                                      fs_fills=True)])]),
+    Case("growpart-by-mount-point-grows-ext4-online",
+         [InDisk(64 * M, "gpt", [InPart(None, "ROOT", fs="ext4", fs_label="root", files=KEEP)])],
+         {"growpart": {"mode": "auto", "devices": ["/var/lib/data"]}},
+         enlarge={0: 160 * M}, mount_in_root={"$d0p1": "/var/lib/data"}, requires="cap_sys_resource",
+         out=[OutDisk("gpt", [OutPart(1, "ROOT", min_size=150 * M, fs="ext4", fs_label="root", files=KEEP,
+                                      fs_fills=True)])]),
+    Case("growpart-default-root-on-a-non-partition-does-nothing",
+         [InDisk(64 * M, "gpt", [InPart(None, "ROOT", fs="ext4", fs_label="root", files=KEEP)])],
+         {"growpart": {"mode": "auto"}},
+         enlarge={0: 128 * M},
+         out=[OutDisk("gpt", [OutPart(1, "ROOT", size=62 * M, fs="ext4", fs_label="root", files=KEEP)])]),
     Case("two-disks-by-label-and-by-size",
          [InDisk(64 * M, "gpt", [InPart(32 * M, "MYDATA", fs="ext4", fs_label="mydata", files=KEEP)]),
           InDisk(200 * M, None)],
@@ -162,6 +181,14 @@ CASES = [
 ]
 
 
+def _has_cap(bit: int) -> bool:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("CapEff:"):
+                return bool(int(line.split()[1], 16) >> bit & 1)
+    return False
+
+
 def _subst(value: Any, devs: list[str]) -> Any:
     if isinstance(value, dict):
         return {k: _subst(v, devs) for k, v in value.items()}
@@ -176,11 +203,15 @@ def _subst(value: Any, devs: list[str]) -> Any:
 @pytest.mark.root
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_blackbox(case: Case, rig, tmp_path) -> None:
+    if case.requires == "cap_sys_resource" and not _has_cap(24):
+        pytest.skip("online ext4 resize needs CAP_SYS_RESOURCE, which this container does not grant")
     devs = [rig.attach(d) for d in case.disks]
     for i, size in case.enlarge.items():
         rig.enlarge(devs[i], size)
     for b in case.busy:
         rig.mount(_subst(b, devs))
+    for dev, where in case.mount_in_root.items():
+        rig.mount(_subst(dev, devs), at=os.path.join(tmp_path, where.lstrip("/")))
     config = _subst(case.config, devs)
     root = Root(tmp_path)
     ctx = StageContext(phase="initramfs", settings={"disks": {"include_loop": True, "restrict_to": devs}})
