@@ -39,7 +39,6 @@ FROM = "# from "
 PWAUTH_DROPIN = "/etc/ssh/sshd_config.d/50-ros-init.conf"
 SSHD_CONFIGS = ("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")
 MAX_KEYS_BYTES = 64 * 1024
-_DEFAULT_SETTINGS = {"github_url": "https://github.com", "gitlab_url": "https://gitlab.com", "timeout": 5}
 
 _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})$")
 _KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?$")
@@ -209,7 +208,9 @@ def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES
 
 
 def _settings(ctx: StageContext) -> dict[str, Any]:
-    return {**_DEFAULT_SETTINGS, **(ctx.settings.get("ssh_keys") or {})}
+    from ros_init.settings import defaults
+
+    return {**defaults()["ssh_keys"], **(ctx.settings.get("ssh_keys") or {})}
 
 
 # -- plan and apply -----------------------------------------------------------------------

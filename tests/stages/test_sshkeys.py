@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ros_init.model import SkipStep, StageContext
@@ -304,3 +305,28 @@ def test_sshd_takes_the_drop_in(tmp_path: Path, enabled: bool) -> None:
          str(etc_ssh / "sshd_config")], capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     assert f"passwordauthentication {'yes' if enabled else 'no'}" in res.stdout.splitlines()
+
+
+key_configs = st.fixed_dictionaries({}, optional={
+    "users": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["alice", "bob", "root"])}, optional={
+        "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GL1]), max_size=2)}),
+        max_size=2, unique_by=lambda u: u["name"]),
+    "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GH1]), max_size=2),
+})
+
+
+@settings(max_examples=40, deadline=None)
+@given(configs=st.lists(key_configs, min_size=1, max_size=3), hand=st.lists(st.sampled_from([HAND, "# note", ""]),
+                                                                           max_size=3))
+def test_property_plan_after_apply_is_empty_and_hand_keys_survive(configs: list[dict], hand: list[str]) -> None:
+    with tempfile.TemporaryDirectory(prefix="ros-init-keys-") as base:
+        root = make_root(Path(base))
+        for home in ("/root", "/home/alice"):
+            ssh = Path(root.resolve(f"{home}/.ssh"))
+            ssh.mkdir(mode=0o700)
+            (ssh / "authorized_keys").write_text("".join(f"{line}\n" for line in hand))
+        for config in configs:
+            run(config, root)
+            assert sshkeys.plan(config, root, CTX) == []
+        for home in ("/root", "/home/alice"):
+            assert list(KeysFile.parse(keyfile(root, home).read_text()).foreign) == hand
