@@ -591,9 +591,9 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     users = read_users(config)
     groups = read_groups(config)
     passwords, expire = read_chpasswd(config)
-    texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
     if not users and not groups and not passwords and not root.listdir(SUDOERS_DIR):
         return []
+    texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
     defs = load_account_defaults(root)
     decoded = {k: None if v is None else v.decode("utf-8", "surrogateescape") for k, v in texts.items()}
     db = Database.parse(decoded)
