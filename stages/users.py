@@ -15,6 +15,7 @@ apply when the user is created only. See docs/stages.md.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -22,6 +23,7 @@ import re
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -47,6 +49,7 @@ ORDER = 10
 SUDOERS_DIR = "/etc/sudoers.d"
 SUDOERS_PREFIX = "90-ros-init-"
 SKEL = "/etc/skel"
+PWD_LOCK = "/etc/.pwd.lock"
 _SKEL_LIMIT = 2000  # entries copied from /etc/skel at most
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$")
@@ -660,21 +663,50 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one planned change through Root."""
     payload = change.payload
     if isinstance(payload, FileWrite):
-        current = root.read_bytes(payload.path)
-        if _digest(current) != payload.expected and current != payload.data:
-            raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
-        if current == payload.data:
-            st = root.stat(payload.path)
-            if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
-                    payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
-                return
-        root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
+        with _account_lock(root) if payload.path in PATHS.values() else contextlib.nullcontext():
+            _write(root, payload)
     elif isinstance(payload, HomeCreate):
         _create_home(root, payload)
     elif change.action == "remove-file" and isinstance(payload, str):
         root.remove(payload)
     else:
         raise ValueError(f"users: unknown change {change.action} {change.target}")
+
+
+def _write(root: Root, payload: FileWrite) -> None:
+    current = root.read_bytes(payload.path)
+    if _digest(current) != payload.expected and current != payload.data:
+        raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
+    if current == payload.data:
+        st = root.stat(payload.path)
+        if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
+                payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
+            return
+    root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
+
+
+@contextlib.contextmanager
+def _account_lock(root: Root, wait: float = 10.0) -> Iterator[None]:
+    """The lock of glibc's ``lckpwdf`` (a write lock on /etc/.pwd.lock), which shadow-utils
+    (useradd, passwd, chpasswd) also takes: no edit of theirs interleaves with ours."""
+    import fcntl
+
+    fd = os.open(root.resolve(PWD_LOCK, follow_last=False),
+                 os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{PWD_LOCK} is held by another program for {wait:g}s: "
+                                       "account files not written") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _create_home(root: Root, home: HomeCreate) -> None:

@@ -378,3 +378,27 @@ def test_users_then_sshkeys_like_the_engine_runs_them(tmp_path: Path) -> None:
         assert (keys.stat().st_uid, keys.stat().st_gid) == (1000, 1000)
     assert users.plan(config, root, CTX) == [] and sshkeys.plan(config, root, CTX) == []
     check_with_shadow_tools(root)
+
+
+def test_account_files_wait_for_the_lckpwdf_lock(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    changes = users.plan({"users": [ALICE]}, root, CTX)
+    with users._account_lock(root, wait=1):  # creates it, like lckpwdf: 0600
+        pass
+    # Another program (here: a child process, as fcntl locks are per process) holds the lock.
+    lock_path = root.resolve(users.PWD_LOCK)
+    holder = subprocess.Popen(
+        ["python3", "-c", "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.lockf(f, fcntl.LOCK_EX); "
+         "print('locked', flush=True); time.sleep(30)", lock_path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RuntimeError, match="held by another program"), \
+                users._account_lock(root, wait=0.3):
+            pass
+    finally:
+        holder.kill()
+        holder.wait()
+    for change in changes:
+        users.apply(change, root, CTX)
+    assert users.plan({"users": [ALICE]}, root, CTX) == []
+    assert stat.S_IMODE(os.stat(lock_path).st_mode) == 0o600
