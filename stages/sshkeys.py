@@ -84,18 +84,16 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
     Top-level ``ssh_authorized_keys`` go to the first user of ``users`` (the RancherOS
     v2 rule), or to root when ``users`` names nobody.
     """
+    from ros_init.stages.users import user_items
+
     out: dict[str, list[str]] = {}
-    users = config.get("users") or []
-    if isinstance(users, str):
-        users = [n.strip() for n in users.split(",") if n.strip()]
     first: str | None = None
-    for i, item in enumerate(users if isinstance(users, list) else []):
-        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        if not isinstance(name, str) or name == "default":
+    for path, item in user_items(config, warn=False):
+        name = item.get("name")
+        if not isinstance(name, str):
             continue
         first = first or name
-        keys = item.get("ssh_authorized_keys") if isinstance(item, dict) else None
-        out.setdefault(name, []).extend(_key_list(keys, f"users[{i}].ssh_authorized_keys"))
+        out.setdefault(name, []).extend(_key_list(item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys"))
     # The receiver of top-level keys is always checked, even with none: keys removed from
     # the config must leave its file too.
     out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
@@ -318,6 +316,10 @@ def pwauth_text(enabled: bool) -> str:
 
 def _plan_pwauth(config: Config, root: Root) -> list[Change]:
     value = config.get("ssh_pwauth")
+    if isinstance(value, str):
+        # cloud-init's strings (deprecated in the schema): yes/true, no/false; anything
+        # else ("unchanged") leaves sshd alone, like an absent key.
+        value = {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
     if value is not None and not isinstance(value, bool):
         raise KeysConfigError("ssh_pwauth: expected true or false")
     current = root.read_bytes(PWAUTH_DROPIN)

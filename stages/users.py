@@ -96,20 +96,24 @@ class PasswordSet:
     hashed: bool
 
 
-def _names(value: Any, path: str) -> tuple[str, ...]:
+def _names(value: Any, path: str, *, numeric: bool = False) -> tuple[str, ...]:
+    """Names from a list, a comma-separated string or (deprecated) an object of name -> null;
+    ``numeric``: a number (a gid) is accepted too."""
     if value is None:
         return ()
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",")]
     elif isinstance(value, list):
         items = [v.strip() if isinstance(v, str) else v for v in value]
+    elif isinstance(value, dict):
+        items = list(value)
     else:
         raise UsersConfigError(f"{path}: expected a list of names or a comma-separated string")
     out = []
     for i, item in enumerate(items):
         if item == "":
             continue
-        if not isinstance(item, str) or not _NAME_RE.match(item):
+        if not isinstance(item, str) or not (_NAME_RE.match(item) or (numeric and item.isdigit())):
             raise UsersConfigError(f"{path}[{i}]: not a valid user or group name")
         out.append(item)
     return tuple(out)
@@ -151,14 +155,16 @@ def _secret(item: dict[str, Any], key: str, path: str, *, is_hash: bool) -> str 
 
 
 def _sudo_rules(value: Any, path: str) -> tuple[str, ...]:
-    if value is None or value is False:
-        return ()
+    if value is None or isinstance(value, bool):
+        return ()  # true: accepted by the schema for cloud-init compatibility, means no rule
     rules = [value] if isinstance(value, str) else value
     if not isinstance(rules, list):
         raise UsersConfigError(f"{path}: expected a string, a list of strings, false or null")
     out = []
     for i, rule in enumerate(rules):
         where = f"{path}[{i}]" if isinstance(value, list) else path
+        if rule is None:
+            continue
         if not isinstance(rule, str):
             raise UsersConfigError(f"{where}: expected a string")
         rule = rule.strip()
@@ -181,44 +187,101 @@ def _bool(item: dict[str, Any], key: str, default: bool, path: str) -> bool:
     return value
 
 
-def read_users(config: Config) -> list[UserSpec]:
-    """The ``users`` list as specs (``default`` and duplicates dropped with a warning)."""
+# Hyphenated spellings cloud-init accepted before 24.2 (the schema marks them deprecated).
+_ALIASES = {
+    "lock-passwd": "lock_passwd", "no-create-home": "no_create_home", "no-user-group": "no_user_group",
+    "hashed-passwd": "hashed_passwd", "plain-text-passwd": "plain_text_passwd", "create-groups": "create_groups",
+    "primary-group": "primary_group", "ssh-authorized-keys": "ssh_authorized_keys",
+}
+_FALSE_WORDS = ("false", "no", "off", "0", "")
+
+
+def user_items(config: Config, *, warn: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """Every user of ``users`` as (config path, user object with canonical keys), in order.
+
+    Accepts the forms of the schema: a list of objects, names or lists of names; a
+    comma-separated string; cloud-init's object of name -> user object (or a true-ish
+    scalar). ``default`` and entries without a name (``snapuser`` only) are left out;
+    hyphenated keys become their underscore spelling (the underscore one wins).
+    """
     raw = config.get("users")
+    found: list[tuple[str, Any]] = []
     if raw is None:
         return []
     if isinstance(raw, str):
-        raw = [n.strip() for n in raw.split(",") if n.strip()]
-    if not isinstance(raw, list):
-        raise UsersConfigError("users: expected a list or a comma-separated string")
-    specs: list[UserSpec] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        path = f"users[{i}]"
+        found = [("users", n.strip()) for n in raw.split(",") if n.strip()]
+    elif isinstance(raw, dict):
+        for name, value in raw.items():
+            path = f"users.{name}"
+            if isinstance(value, dict):
+                found.append((path, {**value, "name": name}))
+            elif value is None or value is False or str(value).strip().lower() in _FALSE_WORDS:
+                continue
+            else:
+                found.append((path, name))
+    elif isinstance(raw, list):
+        for i, item in enumerate(raw):
+            if isinstance(item, list):
+                found.extend((f"users[{i}][{j}]", sub) for j, sub in enumerate(item))
+            else:
+                found.append((f"users[{i}]", item))
+    else:
+        raise UsersConfigError("users: expected a list, a comma-separated string or an object")
+    out: list[tuple[str, dict[str, Any]]] = []
+    for path, item in found:
         if item == "default":
-            log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
+            if warn:
+                log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
             continue
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict):
             raise UsersConfigError(f"{path}: expected a user object or a name")
+        if "name" not in item:
+            if "snapuser" in item:
+                continue  # snap users are not supported (the schema warns)
+            raise UsersConfigError(f"{path}: a user needs a name")
+        canonical = dict(item)
+        for alias, key in _ALIASES.items():
+            if alias in canonical:
+                value = canonical.pop(alias)
+                canonical.setdefault(key, value)
+        out.append((path, canonical))
+    return out
+
+
+def _uid(value: Any, path: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())  # cloud-init's string form (deprecated in the schema)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 4294967294:
+        raise UsersConfigError(f"{path}.uid: expected an integer between 0 and 4294967294")
+    return value
+
+
+def read_users(config: Config) -> list[UserSpec]:
+    """The ``users`` of the config as specs (``default`` and duplicates dropped with a warning)."""
+    specs: list[UserSpec] = []
+    seen: set[str] = set()
+    for path, item in user_items(config):
         name = _check_name(item.get("name"), f"{path}.name")
         if name in seen:
             log.warning("%s: user %s is listed twice; the first entry is used", path, name)
             continue
         seen.add(name)
-        uid = item.get("uid")
-        if uid is not None and (isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 2**32 - 1):
-            raise UsersConfigError(f"{path}.uid: expected an integer between 0 and 4294967294")
         primary = item.get("primary_group")
+        if primary is not None and not (isinstance(primary, str) and primary.isdigit()):
+            primary = _check_name(primary, f"{path}.primary_group")
         specs.append(UserSpec(
             name=name,
             path=path,
             gecos=_opt_str(item, "gecos", path),
             homedir=_opt_str(item, "homedir", path, absolute=True),
             shell=_opt_str(item, "shell", path),
-            primary_group=None if primary is None else _check_name(primary, f"{path}.primary_group"),
-            groups=_names(item.get("groups"), f"{path}.groups"),
-            uid=uid,
+            primary_group=primary,
+            groups=_names(item.get("groups"), f"{path}.groups", numeric=True),
+            uid=_uid(item.get("uid"), path),
             system=_bool(item, "system", False, path),
             no_create_home=_bool(item, "no_create_home", False, path),
             no_user_group=_bool(item, "no_user_group", False, path),
@@ -255,39 +318,56 @@ def read_groups(config: Config) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
-    """``chpasswd.users`` and ``chpasswd.expire`` (default true, as in cloud-init)."""
+    """``chpasswd.users`` (and the deprecated ``chpasswd.list``) and ``expire`` (default true).
+
+    ``type`` defaults to ``hash`` (the schema's default). ``RANDOM`` entries are ignored with
+    a warning: ros-init never makes up passwords. In the old ``list`` form (``name:password``
+    lines), a value that looks like a crypt hash is one, anything else is text, as in cloud-init.
+    """
     raw = config.get("chpasswd")
     if raw is None:
         return [], True
     if not isinstance(raw, dict):
         raise UsersConfigError("chpasswd: expected an object")
     expire = _bool(raw, "expire", True, "chpasswd")
+    entries: list[tuple[str, dict[str, Any]]] = []
     items = raw.get("users") or []
     if not isinstance(items, list):
         raise UsersConfigError("chpasswd.users: expected a list")
+    entries.extend((f"chpasswd.users[{i}]", item) for i, item in enumerate(items))
+    old = raw.get("list")
+    if old is not None:
+        lines = old.splitlines() if isinstance(old, str) else old
+        if not isinstance(lines, list):
+            raise UsersConfigError("chpasswd.list: expected a string or a list of name:password lines")
+        for i, line in enumerate(lines):
+            path = f"chpasswd.list[{i}]"
+            if not isinstance(line, str) or ":" not in line:
+                raise UsersConfigError(f"{path}: expected name:password")
+            name, _, password = line.strip().partition(":")
+            kind = "RANDOM" if password in ("R", "RANDOM") else "hash" if _HASH_RE.match(password) else "text"
+            entries.append((path, {"name": name, "password": password, "type": kind}))
     out = []
-    for i, item in enumerate(items):
-        path = f"chpasswd.users[{i}]"
+    for path, item in entries:
         if not isinstance(item, dict):
             raise UsersConfigError(f"{path}: expected an object with name, password, type")
         name = _check_name(item.get("name"), f"{path}.name")
-        kind = item.get("type")
+        kind = item.get("type") or "hash"
+        if kind == "RANDOM":
+            log.warning("%s: random passwords are not supported (ros-init never makes one up): skipped", path)
+            continue
+        if kind not in ("hash", "text"):
+            raise UsersConfigError(f"{path}.type: expected 'hash' or 'text'")
         password = item.get("password")
         if not isinstance(password, str) or not password:
             raise UsersConfigError(f"{path}.password: expected a non-empty string")
-        if kind is None:
-            # cloud-init treats an untyped value as text; a value that looks like a crypt
-            # hash is far more likely meant as one, so it is taken as a hash.
-            kind = "hash" if _HASH_RE.match(password) else "text"
-        if kind not in ("hash", "text"):
-            raise UsersConfigError(f"{path}.type: expected 'hash' or 'text' (RANDOM is not supported)")
         hashed = kind == "hash"
         value = _secret(item, "password", path, is_hash=hashed)
         assert value is not None
         out.append(PasswordSet(name, path, value, hashed))
     last = {p.name: p for p in out}  # a name listed twice: the last entry wins, as in chpasswd
     if len(last) != len(out):
-        log.warning("chpasswd.users: a user is listed more than once; the last entry is used")
+        log.warning("chpasswd: a user is listed more than once; the last entry is used")
     return list(last.values()), expire
 
 
@@ -378,7 +458,11 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
         uid = spec.uid
     else:
         uid = allocate_id(db.used_uids(), defs.sys_uids if spec.system else defs.uids, system=spec.system)
-    if spec.primary_group is not None:
+    if spec.primary_group is not None and spec.primary_group.isdigit():
+        gid = int(spec.primary_group)
+        if gid not in d.db.used_gids():
+            raise UsersConfigError(f"{spec.path}.primary_group: no group has gid {gid}")
+    elif spec.primary_group is not None:
         gid = _group_gid(d, spec.primary_group, defs, create=spec.create_groups, system=spec.system,
                          why=f"{spec.path}.primary_group")
     elif spec.no_user_group:
@@ -395,6 +479,12 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
             if d.db.gshadow is not None:
                 d.notes["gshadow"].append(f"add group {spec.name}")
     for group in spec.groups:
+        if group.isdigit():
+            named = next((f[0] for f in d.db.group.entries() if f[2] == group), None)
+            if named is None:
+                log.warning("%s.groups: no group has gid %s: skipped", spec.path, group)
+                continue
+            group = named
         if d.db.group.get(group) is None:
             if not spec.create_groups:
                 log.warning("%s.groups: group %s does not exist (create_groups is false): skipped", spec.path, group)

@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from ros_init.stages import sshkeys
+from ros_init.stages.sshkeys import BEGIN, END, KeysFile, keys_by_user
 
 from ros_init.model import SkipStep, StageContext
 from ros_init.root import Root
-from stages import sshkeys
-from stages.sshkeys import BEGIN, END, KeysFile, keys_by_user
 from tests.conftest import need_root, need_tools
 
 K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1Key1Key1Key1Key1Key1Key1Key1Key1Key1Key1 one@example"
@@ -272,8 +272,12 @@ def test_ssh_pwauth_drop_in_written_and_removed(tmp_path: Path) -> None:
     assert path.read_text().splitlines()[1] == "PasswordAuthentication yes"
     run({}, root)
     assert not path.exists()
+    run({"ssh_pwauth": "no"}, root)  # cloud-init's strings (deprecated)
+    assert path.read_text().splitlines()[1] == "PasswordAuthentication no"
+    run({"ssh_pwauth": "unchanged"}, root)  # leaves sshd alone
+    assert not path.exists()
     with pytest.raises(sshkeys.KeysConfigError):
-        sshkeys.plan({"ssh_pwauth": "yes"}, root, CTX)
+        sshkeys.plan({"ssh_pwauth": 42}, root, CTX)
 
 
 def test_missing_include_is_reported(tmp_path: Path) -> None:
@@ -330,3 +334,8 @@ def test_property_plan_after_apply_is_empty_and_hand_keys_survive(configs: list[
             assert sshkeys.plan(config, root, CTX) == []
         for home in ("/root", "/home/alice"):
             assert list(KeysFile.parse(keyfile(root, home).read_text()).foreign) == hand
+
+
+def test_keys_of_the_object_form_and_hyphenated_key() -> None:
+    assert keys_by_user({"users": {"alice": {"ssh-authorized-keys": [K1]}, "bob": True},
+                         "ssh_authorized_keys": [K2]}) == {"alice": [K1, K2], "bob": []}

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from passlib.hash import sha512_crypt
+from ros_init.stages import users
 
 from ros_init.model import StageContext
 from ros_init.root import Root
-from stages import users
 from tests.conftest import need_root, need_tools
 
 # A Debian-like system whose files pwck and grpck accept (homes and shells exist).
@@ -362,7 +362,7 @@ def test_property_plan_after_apply_is_empty(first: dict, second: dict) -> None:
 
 
 def test_users_then_sshkeys_like_the_engine_runs_them(tmp_path: Path) -> None:
-    from stages import sshkeys
+    from ros_init.stages import sshkeys
 
     root = make_root(tmp_path)
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEngineOrderEngineOrderEngineOrder1 me@host"
@@ -402,3 +402,34 @@ def test_account_files_wait_for_the_lckpwdf_lock(tmp_path: Path) -> None:
         users.apply(change, root, CTX)
     assert users.plan({"users": [ALICE]}, root, CTX) == []
     assert stat.S_IMODE(os.stat(lock_path).st_mode) == 0o600
+
+
+def test_cloud_init_forms_of_the_schema(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    root = make_root(tmp_path)
+    hashed = sha512_crypt.using(rounds=5000).hash("h")
+    config = {
+        # object form, true-ish scalar, false-ish scalar, hyphenated keys, numeric strings
+        "users": {"kate": {"lock-passwd": False, "hashed-passwd": hashed, "uid": "3000", "groups": {"g1": None},
+                           "primary-group": "100", "sudo": [None, "ALL=(ALL) ALL"]},
+                  "leo": True, "mia": False, "ned": "no"},
+        "chpasswd": {"list": "root:" + hashed + "\nleo:RANDOM\n", "users": [{"name": "kate", "type": "RANDOM"}]},
+    }
+    run(config, root)
+    assert entry(root, "/etc/passwd", "kate")[2:4] == ["3000", "100"]
+    assert entry(root, "/etc/shadow", "kate")[1] == hashed
+    assert entry(root, "/etc/group", "g1")[3] == "kate"
+    assert entry(root, "/etc/shadow", "root")[1] == hashed  # list form: a hash stays a hash
+    assert entry(root, "/etc/passwd", "leo")[0] == "leo"
+    assert "mia" not in read(root, "/etc/passwd") and "ned" not in read(root, "/etc/passwd")
+    assert read(root, "/etc/sudoers.d/90-ros-init-kate").splitlines()[1:] == ["kate ALL=(ALL) ALL"]
+    assert "random passwords are not supported" in caplog.text
+    assert users.plan(config, root, CTX) == []
+    # a chpasswd entry without type is a hash (the schema's default), even one like "*"
+    run({"chpasswd": {"users": [{"name": "leo", "password": "*"}], "expire": False}}, root)
+    assert entry(root, "/etc/shadow", "leo")[1] == "*"
+    # nested list of names, snapuser-only entries ignored
+    run({"users": [["nora", "otto"], {"snapuser": "x@example.com"}]}, root)
+    assert {"nora", "otto"} <= {line.split(":")[0] for line in read(root, "/etc/passwd").splitlines()}
+    with pytest.raises(users.UsersConfigError, match=r"users\.pia\.primary_group: no group has gid 4242"):
+        users.plan({"users": {"pia": {"primary_group": "4242"}}}, root, CTX)
+    check_with_shadow_tools(root)
