@@ -28,6 +28,7 @@ from urllib.parse import quote
 from ros_init.model import Change, Config, SkipStep, StageContext
 from ros_init.passwd_db import Table
 from ros_init.root import Root
+from ros_init.userconfig import user_items
 
 NAME = "sshkeys"
 PHASE = "boot"
@@ -84,8 +85,6 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
     Top-level ``ssh_authorized_keys`` go to the first user of ``users`` (the RancherOS
     v2 rule), or to root when ``users`` names nobody.
     """
-    from ros_init.stages.users import user_items
-
     out: dict[str, list[str]] = {}
     first: str | None = None
     for path, item in user_items(config, warn=False):
