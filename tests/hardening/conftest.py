@@ -10,6 +10,9 @@ the root changed at all.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +48,7 @@ def snapshot(base: Path, skip: tuple[str, ...] = ()) -> dict[str, tuple[int, int
 
 def leftovers(base: Path) -> list[str]:
     """Temporary files of an interrupted or failed atomic write."""
-    return [str(Path(d, f).relative_to(base)) for d, _, files in os.walk(base) for f in files
+    return [str(Path(d, f).relative_to(base)) for d, dirs, files in os.walk(base) for f in files + dirs
             if TMP_MARK in f and f.endswith(".tmp")]
 
 
@@ -94,3 +97,18 @@ def fenced(tmp_path: Path) -> Fenced:
 def no_traceback(code: int, out: str, err: str) -> None:
     assert code in (0, 1), f"exit {code}: {err[-2000:]}"
     assert "Traceback" not in err and "internal error" not in err, err[-2000:]
+
+
+@pytest.fixture
+def fast_tmp(tmp_path: Path) -> Iterator[Path]:
+    """A scratch folder on tmpfs when there is one: Root fsyncs every write, and a hundred
+    trials of fsyncs on a real disk cost a minute of CI for nothing the test looks at."""
+    shm = "/dev/shm"
+    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
+        yield tmp_path
+        return
+    path = Path(tempfile.mkdtemp(prefix="ros-init-hardening-", dir=shm))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
