@@ -23,10 +23,7 @@ import json
 import logging
 import os
 import re
-import signal
 import stat
-import subprocess
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -174,6 +171,10 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
     Returns (exit status or None when timed out, seconds).
     """
+    import signal
+    import subprocess
+    import threading
+
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             cwd=cwd, start_new_session=True)

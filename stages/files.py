@@ -13,12 +13,8 @@ the summary says so. Summaries name the path, mode, owner and size, never the co
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
 import os
 import stat
-import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +64,11 @@ def assemble(base: bytes, pieces: tuple[bytes, ...]) -> bytes:
 
 def decode_content(content: Any, encoding: str | None) -> bytes:
     """Bytes to write for ``content`` given in ``encoding`` (cloud-init's spellings)."""
+    import base64
+    import binascii
+    import gzip
+    import zlib
+
     enc = (encoding or "text/plain").strip().lower()
     raw: bytes
     if content is None:
