@@ -324,7 +324,11 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
         except OSError as exc:
             out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
             return out
-    collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+    try:
+        collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+    except Exception as exc:  # a broken datasource layer: one clear line, not a traceback
+        out.problem = f"datasources: {describe_error(exc)}"
+        return out
     for item in collected.documents:
         if isinstance(item, ConfigDocument):
             out.documents.append(item)
@@ -410,7 +414,8 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     setup_logging(phase, scrub, log_level)
     ctx = StageContext(
         phase=phase,
-        instance_id=inputs.instance_id or once.config_instance_id(config),
+        instance_id=inputs.instance_id or once.config_instance_id(
+            [d.data for d in inputs.documents if d.layer != Layer.IMAGE] or config),
         settings=settings,
         state_dir=settings.get("state_dir") or "/var/lib/ros-init",
         dry_run=dry_run,

@@ -10,8 +10,9 @@ Layout (root-relative):
   <run_dir>/boot/<boot-id>/done/<item>           once per boot (/run is emptied at boot)
 
 ``instance`` is the datasource's instance-id. Without one (``--config`` files), the
-identity is ``config-<hash of the merged config>``: a changed config is a new instance,
-so its once-only items run again, and the same config applied twice runs them once.
+identity is ``config-<hash of the node's documents>`` (the image defaults left out, so an
+image update is not a new instance): a changed config is a new instance, so its once-only
+items run again, and the same config applied twice runs them once.
 """
 
 from __future__ import annotations

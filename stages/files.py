@@ -26,7 +26,7 @@ NAME = "files"
 PHASE = "boot"
 PHASES = ("initramfs", "boot")
 ORDER = 60
-REQUIRES = ("users",)  # owners are the users stage's accounts
+# No REQUIRES: an item whose owner the users stage failed to create fails alone, with its cause.
 
 DEFAULT_MODE = 0o644
 DEFAULT_OWNER = "root:root"

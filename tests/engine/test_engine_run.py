@@ -313,3 +313,20 @@ def test_cold_process_run_with_a_real_chroot(scratch_root: Path):
     status = subprocess.run([sys.executable, "-m", "ros_init", "status", "--root", str(scratch_root)],
                             capture_output=True, text=True, timeout=60)
     assert status.returncode == 0 and "phase boot: ok" in status.stdout
+
+
+def test_instance_identity_of_config_files_ignores_the_image_defaults(capsys, scratch_root: Path, tmp_path):
+    def instance() -> str:
+        code, out, _ = run(capsys, scratch_root, "--format", "json", config=config)
+        assert code == 0
+        return json.loads(out)["instance_id"]
+
+    config = tmp_path / "c.yaml"
+    config.write_text("runcmd: [echo one]\n")
+    defaults = scratch_root / "etc/ros-init/defaults.yaml"
+    defaults.write_text("write_files: [{path: /etc/a, content: a}]\n")
+    first = instance()
+    defaults.write_text("write_files: [{path: /etc/a, content: changed by an image update}]\n")
+    assert instance() == first
+    config.write_text("runcmd: [echo two]\n")
+    assert instance() != first
