@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from peers import cloud_init_cmd, ignition_validate_cmd, measure  # noqa: E402
+from peers import cloud_init_cmd, ignition_validate_cmd, measure, ros_init_exe  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
@@ -25,15 +24,28 @@ IGNITION = os.path.join(HERE, "typical.ign")
 TARGET_MS, TARGET_MIB = 45.0, 25.0
 
 
+def _cloud_init_flavour(path: str) -> str:
+    """The same config without ros-init's own write_files `phase` (cloud-init 22.4 rejects it)."""
+    import re
+    import tempfile
+
+    with open(path, encoding="utf-8") as fh:
+        text = re.sub(r"(?m)^\s*phase:\s*\w+\s*\n", "", fh.read())
+    fd, out = tempfile.mkstemp(suffix=".yaml", prefix="bench-cloud-init-")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
-    ros_init = shutil.which("ros-init") or os.path.join(os.path.dirname(sys.executable), "ros-init")
+    ros_init = ros_init_exe()
     rows = {}
     rows["ros-init validate"] = measure([ros_init, "validate", CONFIG], None, args.runs)
-    ci = cloud_init_cmd(CONFIG)
+    ci = cloud_init_cmd(_cloud_init_flavour(CONFIG))
     if ci:
         rows["cloud-init schema -c (Debian 22.4.2)"] = measure(ci[0], ci[1], max(5, args.runs // 3))
     ig = ignition_validate_cmd(IGNITION)

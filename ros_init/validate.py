@@ -404,7 +404,7 @@ def _did_you_mean(word: str, choices: list[str]) -> str | None:
         return lowered[norm]
     import difflib
 
-    best = difflib.get_close_matches(word, choices, n=1, cutoff=0.75)
+    best = difflib.get_close_matches(word, choices, n=1, cutoff=0.6 if len(word) <= 4 else 0.75)
     return best[0] if best else None
 
 

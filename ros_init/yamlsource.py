@@ -157,13 +157,40 @@ def _prescan(text: str, source: str, doc: ParsedDocument) -> bool:
     return True
 
 
+# PyYAML compiles this character class when yaml.reader is imported; sre's charset optimiser
+# makes it cost about a quarter of a cold `ros-init validate` (57M instructions, callgrind).
+_YAML_NON_PRINTABLE = "[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD\U00010000-\U0010ffff]"
+# The same set written as its complement: compiles ~12x cheaper. tests/core prove it matches
+# exactly the same code points.
+_YAML_NON_PRINTABLE_FAST = "[\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x84\x86-\x9F\uD800-\uDFFF\uFFFE\uFFFF]"
+
+
+def import_yaml():  # -> the yaml module
+    """``import yaml``, pre-seeding re's cache with a cheaper equivalent of one pattern.
+
+    Only an optimisation: if ``re``'s private cache is not what we expect (another Python),
+    nothing is seeded and PyYAML compiles its own pattern as usual.
+    """
+    import sys
+
+    if "yaml" not in sys.modules:
+        import re
+
+        cache = getattr(re, "_cache", None)
+        if isinstance(cache, dict):
+            cache.setdefault((str, _YAML_NON_PRINTABLE, 0), re.compile(_YAML_NON_PRINTABLE_FAST))
+    import yaml
+
+    return yaml
+
+
 def load_document(raw: bytes | str, source: str) -> ParsedDocument:
     """Parse one YAML document; never raises for bad input, reports findings instead."""
     doc = ParsedDocument(source)
     text = decode_text(raw, source, doc)
     if text is None or not _prescan(text, source, doc):
         return doc
-    import yaml
+    yaml = import_yaml()
 
     loader_cls = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
     loader = loader_cls(text)

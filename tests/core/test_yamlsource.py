@@ -102,3 +102,15 @@ def test_parent_path_inverts_join_path(parts):
 def test_arbitrary_bytes_never_raise(data):
     doc = load_document(data, "fuzz")
     assert doc.ok or doc.findings
+
+
+def test_fast_non_printable_pattern_is_equivalent_to_pyyamls():
+    import re
+
+    from ros_init.yamlsource import _YAML_NON_PRINTABLE, _YAML_NON_PRINTABLE_FAST
+
+    every = "".join(map(chr, range(0x110000)))
+    assert re.compile(_YAML_NON_PRINTABLE).findall(every) == re.compile(_YAML_NON_PRINTABLE_FAST).findall(every)
+    import yaml.reader
+
+    assert yaml.reader.Reader.NON_PRINTABLE.pattern in (_YAML_NON_PRINTABLE, _YAML_NON_PRINTABLE_FAST)
