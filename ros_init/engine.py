@@ -257,8 +257,10 @@ class Inputs:
     documents: list[ConfigDocument] = field(default_factory=list)
     scripts: list[Script] = field(default_factory=list)
     instance_id: str | None = None
+    instance_source: str | None = None  # the datasource that gave the instance (recorded after a run)
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None  # a reason the run cannot start (no datasource module ...)
+    notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
 
 
 def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
@@ -337,6 +339,12 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.scripts.extend(getattr(item, "scripts", []))
     out.scripts.extend(getattr(collected, "scripts", None) or [])
     out.instance_id = getattr(collected, "instance_id", None)
+    out.instance_source = getattr(collected, "instance_source", None)
+    for p in getattr(collected, "probes", None) or []:
+        detail = f": {p.detail}" if getattr(p, "detail", "") else ""
+        out.notes.append(f"datasource {p.name}: {p.outcome} ({p.seconds * 1000:.0f} ms){detail}")
+    if getattr(collected, "instance_reason", ""):
+        out.notes.append(f"instance: {collected.instance_reason}")
     if not any(d.layer == Layer.IMAGE for d in out.documents):
         docs, findings = image_defaults(root, settings)
         out.documents[:0] = docs
@@ -422,6 +430,8 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         scripts=list(inputs.scripts),
         run_commands=run_commands,
     )
+    for note in inputs.notes:
+        log.info("%s", note)
     stages, broken = discover_stages()
     rec = run_phase(root, config, ctx, stages, failure_policy=settings.get("failure_policy", "continue"),
                     scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
@@ -429,6 +439,13 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     if not dry_run and record_status:
         for problem in status.record(root, rec, ctx.state_dir):
             log.error("status: %s", problem)
+    if not dry_run and inputs.instance_id and inputs.instance_source:
+        from ros_init import instance
+
+        try:  # the instance this run configured: the next boot compares its id with it
+            instance.record(root, ctx.state_dir, inputs.instance_id, inputs.instance_source)
+        except (OSError, RootError) as exc:
+            log.error("cannot record the instance: %s", describe_error(exc))
     return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
 
 
