@@ -251,16 +251,6 @@ def test_image_defaults_are_merged_below_the_config(capsys, scratch_root: Path, 
     assert yaml.safe_load((scratch_root / "etc/rancher/rancherd/config.yaml").read_text())["role"] == "cluster-init"
 
 
-def test_without_config_and_without_datasources_it_says_so(capsys, scratch_root: Path):
-    try:
-        import ros_init.fetch  # noqa: F401
-    except ImportError:
-        code, _, err = cli(capsys, "run", "--phase", "boot", "--root", str(scratch_root))
-        assert code == 1 and "no datasource module yet" in err
-    else:
-        pytest.skip("the datasources layer exists: covered by its own tests")
-
-
 def test_no_secret_in_console_log_or_status(capsys, scratch_root: Path, tmp_path):
     config = tmp_path / "c.yaml"
     config.write_text(yaml.safe_dump({
