@@ -16,11 +16,18 @@ import yaml
 
 from ros_init import engine
 from ros_init.cli import main
+from ros_init.demo import make_os_skeleton
 from ros_init.model import Change, SkipStep, StageContext
 from ros_init.root import Root
-from tests.engine.conftest import TOKEN, TYPICAL, tree_snapshot
+from tests.engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 KEY_LINE = "example-not-a-real-key"  # inside the b64 content of the typical config
+
+
+@pytest.fixture
+def scratch_root(tmp_path: Path) -> Path:
+    """A Debian-like OS skeleton (passwd, shadow, group, gshadow, login.defs, skel, ssh)."""
+    return make_os_skeleton(tmp_path / "root")
 
 
 def cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -302,7 +309,7 @@ def test_crash_midway_then_rerun_completes(capsys, scratch_root: Path, monkeypat
 def test_cold_process_run_with_a_real_chroot(scratch_root: Path):
     if os.geteuid() != 0:
         pytest.skip("needs root (chroot)")
-    from tests.engine.conftest import add_busybox
+    from tests.engine.roots import add_busybox
 
     add_busybox(scratch_root)
     argv = [sys.executable, "-m", "ros_init", "run", "--phase", "boot", "--root", str(scratch_root),
