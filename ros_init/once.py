@@ -21,8 +21,7 @@ import hashlib
 import json
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init.root import Root
 
@@ -44,8 +43,7 @@ def safe_name(text: str) -> str:
     return f"{prefix}-{digest}" if prefix else digest
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     base: str  # the state or run folder (its missing ancestors are created 0755)
     rel: str  # below base (folders created 0700)
 

@@ -25,8 +25,7 @@ import os
 import re
 import stat
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init import once
 from ros_init.model import Change, Config, SkipStep, StageContext
@@ -54,8 +53,7 @@ class CommandFailed(Exception):
     """A command exited non-zero or timed out (the message has the label and status only)."""
 
 
-@dataclass(frozen=True)
-class CommandPlan:
+class CommandPlan(NamedTuple):
     kind: str  # "bootcmd" | "runcmd" | "script"
     label: str  # runcmd[2], script part-001
     argv: tuple[str, ...] | None  # None for scripts

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init.accounts import OwnerError, resolve_owner
 from ros_init.model import Change, Config, StageContext
@@ -36,8 +35,7 @@ class FileSpecError(ValueError):
     """A write_files item that cannot be used (its message never holds the content)."""
 
 
-@dataclass(frozen=True)
-class FilePlan:
+class FilePlan(NamedTuple):
     """What to write at one path: the pieces of its items, in order, and the last item's
     mode and owner. ``base_is_current``: the first piece is an append, so the file's current
     content comes first."""

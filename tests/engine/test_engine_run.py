@@ -363,3 +363,42 @@ def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(cap
     assert recorded["instance_id"] == "iid-local-0123456789abcdef0123456789abcdef"
     code, out, _ = cli(capsys, *argv)
     assert code == 0 and "0 changed" in out
+
+
+def test_declared_phases_are_read_from_literal_lines():
+    assert engine.declared_phases('NAME = "x"\nPHASE = "initramfs"\nORDER = 5\n') == ("initramfs",)
+    assert engine.declared_phases('PHASE = "boot"\nPHASES = ("initramfs", "boot")  # both\n') == ("initramfs", "boot")
+    assert engine.declared_phases("PHASE = 'boot'\n") == ("boot",)
+    assert engine.declared_phases("PHASE = DEFAULT_PHASE\n") is None
+    assert engine.declared_phases('PHASE = "boot" if X else "initramfs"\n') is None
+    assert engine.declared_phases("ORDER = 1\n") is None
+
+
+def test_a_phase_imports_only_its_own_stages():
+    code = ("import json, sys; from ros_init import engine; s, b = engine.discover_stages('boot');"
+            "print(json.dumps([m.split('.')[-1] for m in sys.modules if m.startswith('ros_init.stages.')]))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    imported = set(json.loads(out.stdout))
+    assert {"files", "rancherd", "commands"} <= imported
+    assert not imported & {"disks", "network", "hostname"}
+
+
+def test_a_stage_failed_in_the_initramfs_blocks_its_dependents_at_boot(capsys, scratch_root: Path, tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"write_files": [{"path": "/etc/hostname/x", "content": "x", "phase": "initramfs"}],
+                                      "runcmd": ["echo hi"]}))
+    code, _, _ = run(capsys, scratch_root, phase="initramfs", config=config)
+    assert code == 1
+    code, out, err = run(capsys, scratch_root, config=config)
+    assert "commands: skipped, not run: depends on files, which failed" in err
+    doc = json.loads((scratch_root / "run/ros-init/status.json").read_text())
+    assert doc["result"] == "failed" and doc["phases"]["boot"]["boot_id"]
+
+
+def test_in_the_initramfs_the_run_status_goes_to_the_initramfs_run(tmp_path, monkeypatch):
+    real_exists = os.path.exists
+    monkeypatch.setattr(engine.os.path, "exists", lambda p: p == "/etc/initrd-release" or real_exists(p))
+    assert engine.run_status_root(Root(tmp_path)).is_host
+    assert engine.run_status_root(Root("/")).is_host
+    monkeypatch.setattr(engine.os.path, "exists", lambda p: p != "/etc/initrd-release" and real_exists(p))
+    assert engine.run_status_root(Root(tmp_path)).path == str(tmp_path)
