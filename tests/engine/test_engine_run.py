@@ -402,3 +402,22 @@ def test_in_the_initramfs_the_run_status_goes_to_the_initramfs_run(tmp_path, mon
     assert engine.run_status_root(Root("/")).is_host
     monkeypatch.setattr(engine.os.path, "exists", lambda p: p != "/etc/initrd-release" and real_exists(p))
     assert engine.run_status_root(Root(tmp_path)).path == str(tmp_path)
+
+
+def test_command_output_that_echoes_a_secret_is_scrubbed_in_the_log(scratch_root: Path, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("needs root (chroot)")
+    from tests.engine.roots import add_busybox
+
+    add_busybox(scratch_root)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"rancherd": {"role": "cluster-init", "token": TOKEN},
+                                      "runcmd": [f"echo joining with {TOKEN}", "cat /etc/rancher/rancherd/config.yaml"]}))
+    argv = [sys.executable, "-m", "ros_init", "run", "--phase", "boot", "--root", str(scratch_root), "--config",
+            str(config)]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "runcmd[0] | joining with <redacted>" in proc.stderr
+    assert "runcmd[1] | token: <redacted>" in proc.stderr
+    assert TOKEN not in proc.stdout + proc.stderr
+    assert TOKEN not in (scratch_root / "run/ros-init/status.json").read_text()
