@@ -129,7 +129,7 @@ def test_demo_configures_a_scratch_root_never_runs_commands_and_converges(tmp_pa
 def test_demo_runs_as_a_normal_user():
     if os.geteuid() != 0:
         pytest.skip("needs root to switch to another user")
-    from tests.conftest import need_tools
+    from facilities import need_tools
 
     need_tools("setpriv")
     with tempfile.TemporaryDirectory(prefix="ros-init-demo-user-") as tmp:

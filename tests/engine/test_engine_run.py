@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 from ros_init import engine
 from ros_init.cli import main
 from ros_init.demo import make_os_skeleton
 from ros_init.model import Change, SkipStep, StageContext
 from ros_init.root import Root
-from tests.engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 KEY_LINE = "example-not-a-real-key"  # inside the b64 content of the typical config
 
@@ -309,7 +309,7 @@ def test_crash_midway_then_rerun_completes(capsys, scratch_root: Path, monkeypat
 def test_cold_process_run_with_a_real_chroot(scratch_root: Path):
     if os.geteuid() != 0:
         pytest.skip("needs root (chroot)")
-    from tests.engine.roots import add_busybox
+    from engine.roots import add_busybox
 
     add_busybox(scratch_root)
     argv = [sys.executable, "-m", "ros_init", "run", "--phase", "boot", "--root", str(scratch_root),
@@ -407,7 +407,7 @@ def test_in_the_initramfs_the_run_status_goes_to_the_initramfs_run(tmp_path, mon
 def test_command_output_that_echoes_a_secret_is_scrubbed_in_the_log(scratch_root: Path, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root (chroot)")
-    from tests.engine.roots import add_busybox
+    from engine.roots import add_busybox
 
     add_busybox(scratch_root)
     config = tmp_path / "c.yaml"

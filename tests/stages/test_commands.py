@@ -9,14 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from engine.roots import add_busybox
+from facilities import need_root
 from ros_init.stages import commands
 
 from ros_init import once
 from ros_init.demo import make_os_skeleton
 from ros_init.model import Script, SkipStep, StageContext
 from ros_init.root import Root
-from tests.conftest import need_root
-from tests.engine.roots import add_busybox
 
 
 @pytest.fixture
