@@ -181,7 +181,7 @@ def test_plan_prints_the_changes_and_makes_none(capsys, scratch_root: Path):
     assert re.fullmatch(r"ros-init plan --phase boot: \d+ changes", out.splitlines()[0])
     assert "  files: write /etc/motd (create: 0644 root:root, 33 bytes)" in out
     assert "  rancherd: write /etc/rancher/rancherd/config.yaml" in out
-    assert "  commands: run runcmd[0]: echo (once per instance)" in out
+    assert "  commands: run runcmd[0]: echo (once per instance; will be skipped: " in out
     assert TOKEN not in out
 
 
