@@ -58,7 +58,8 @@ def seed_dirs(host: Host) -> list[str]:
 
 def volumes(host: Host) -> list[Volume]:
     labels = list(_settings(host).get("labels") or [])
-    return by_label(labels, sys_root=host.sys_root, devices=host.devices)
+    timeout = float(_settings(host).get("timeout") or 5.0)
+    return by_label(labels, sys_root=host.sys_root, devices=host.devices, timeout=timeout)
 
 
 def detect(host: Host) -> bool:

@@ -107,12 +107,18 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.netconv import NetconvError, ec2_macs_to_v2
     from ros_init.userdata import decode
 
+    from ros_init.httpfetch import connection_refused
+
+    base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
+    if connection_refused(base, min(1.0, host.remaining(deadline))):
+        host.logger.info("ec2: no IMDS at %s (connection refused)", base)
+        return None
     client = ImdsClient(host, deadline)
     try:
         try:
             client.fetch_token()
         except FetchError as exc:
-            if exc.kind in ("refused", "unreachable"):
+            if exc.kind == "refused":
                 host.logger.info("ec2: no IMDS at %s (%s)", client.base, exc.kind)
                 return None
             raise

@@ -101,6 +101,29 @@ def safe_url(url: str) -> str:
     return f"{p.scheme}://{host}{p.path}"
 
 
+def connection_refused(url: str, timeout: float) -> bool:
+    """True when nothing listens at the URL's host and port (the connection is refused).
+
+    A cheap first look for metadata services, made before ``requests`` is even imported:
+    where there is no service the whole probe costs one refused TCP connect. Any other
+    outcome (connected, timed out, unreachable) is False: the real request decides.
+    """
+    try:
+        p = urlsplit(url)
+        port = p.port or (443 if p.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if not p.hostname:
+        return False
+    try:
+        with socket.create_connection((p.hostname, port), timeout=max(0.05, timeout)):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
 def check_pin(body: bytes, pin: str) -> bool:
     """Ignition-style ``sha512-<hex>`` / ``sha256-<hex>`` check of ``body``."""
     algo, _, hexdigest = pin.partition("-")
