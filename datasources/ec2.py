@@ -103,11 +103,9 @@ class ImdsClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError
+    from ros_init.httpfetch import FetchError, connection_refused
     from ros_init.netconv import NetconvError, ec2_macs_to_v2
     from ros_init.userdata import decode
-
-    from ros_init.httpfetch import connection_refused
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline))):

@@ -96,10 +96,8 @@ class MetadataClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError
+    from ros_init.httpfetch import FetchError, connection_refused
     from ros_init.userdata import decode
-
-    from ros_init.httpfetch import connection_refused
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline))):

@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from ds_servers import closed_port, ec2_tree  # noqa: I001
+from ds_servers import closed_port, ec2_tree
 from ros_init.datasources import ec2
 
 from ros_init.host import DatasourceError, Host

@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from ds_servers import closed_port  # noqa: I001
+from ds_servers import closed_port
 from hypothesis import given
 from hypothesis import strategies as st
 
