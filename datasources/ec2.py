@@ -149,7 +149,10 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             raise DatasourceError(f"ec2: {exc}") from None
         md: dict[str, Any] = {}
         if hostname:
-            md["hostname"] = hostname.split()[0]
+            name = hostname.split()[0]
+            md["hostname"] = name.split(".")[0]
+            if "." in name:
+                md["fqdn"] = name
         if keys:
             md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
         if network:

@@ -213,7 +213,7 @@ def cli_main(args: Any) -> int:
         print(json.dumps(out, indent=2, default=str))
     else:
         print("\n".join(f"# {line}" for line in report))
-        print(f"# saved raw and merged documents in {where}")
+        print(f"# saved raw and merged documents in {root.resolve(where)}")
         if not shown:
             print("# no config found")
         for key, value in shown.items():
