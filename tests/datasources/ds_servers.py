@@ -231,6 +231,19 @@ class ConfigHandler(_Base):
                 except OSError:
                     return
             return
+        if path == "/slow-headers":  # the status line, then one header byte every 0.2 s
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                self.wfile.flush()
+                for ch in b"X-Padding: " + b"a" * 100:
+                    if stop.wait(0.2):
+                        return
+                    self.wfile.write(bytes([ch]))
+                    self.wfile.flush()
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if path == "/reset":
             # Linger 0 + close = a TCP RST; the file objects hold the socket open too.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -120,6 +120,14 @@ def test_slow_body_is_cut_at_the_deadline(config_server):
     assert time.monotonic() - t0 < 1.6
 
 
+def test_headers_dripping_past_the_deadline_do_not_hold_the_caller(config_server):
+    t0 = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        _get(config_server.url + "/slow-headers", seconds=1.0, timeout=5)
+    assert err.value.kind == "timeout"
+    assert time.monotonic() - t0 < 1.6
+
+
 def test_connection_reset_is_retried_then_reported(config_server):
     t0 = time.monotonic()
     with pytest.raises(FetchError) as err:
