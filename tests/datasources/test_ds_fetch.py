@@ -221,7 +221,7 @@ def test_file_source_reads_folders_and_files_in_lexical_order(tmp_path, names):
 def test_choose_and_order_without_io():
     from ros_init.fetch import choose, ordered_documents
     from ros_init.model import ConfigDocument, Documents
-    from ros_init.probe import ProbeOutcome, Probed
+    from ros_init.probe import Probed, ProbeOutcome
 
     def probed(name, order, platform, iid=None, *docs):
         d = Documents(source=name, instance_id=iid, configs=[ConfigDocument(f"{name}:{i}", layer, {})
