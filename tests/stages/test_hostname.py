@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 import pytest
-from conftest import need_root
+from facilities import need_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ros_init.stages import hostname
