@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import ssl
 import struct
@@ -17,8 +16,6 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 class _Server(ThreadingHTTPServer):
@@ -296,15 +293,3 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (loop devices, mounts)")
-
-
-def need_tools(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (installed by ./dev test as root)")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ds_servers import need_root, need_tools
+from facilities import need_root, need_tools
 from ros_init.datasources import cdrom
 
 from ros_init.blockdevs import by_label, label_from_bytes, parse_blkid_export
