@@ -108,7 +108,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.userdata import decode
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
-    if connection_refused(base, min(1.0, host.remaining(deadline))):
+    if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
         host.logger.info("ec2: no IMDS at %s (connection refused)", base)
         return None
     client = ImdsClient(host, deadline)

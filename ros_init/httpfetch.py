@@ -102,7 +102,7 @@ def safe_url(url: str) -> str:
     return f"{p.scheme}://{host}{p.path}"
 
 
-def connection_refused(url: str, timeout: float) -> bool:
+def connection_refused(url: str, timeout: float, logger: logging.Logger = LOG) -> bool:
     """True when nothing listens at the URL's host and port (the connection is refused).
 
     A cheap first look for metadata services, made before ``requests`` is even imported:
@@ -116,6 +116,7 @@ def connection_refused(url: str, timeout: float) -> bool:
         return False
     if not p.hostname:
         return False
+    logger.info("waiting up to %.1fs for a connection to %s:%d", timeout, p.hostname, port)
     try:
         with socket.create_connection((p.hostname, port), timeout=max(0.05, timeout)):
             return False

@@ -115,8 +115,12 @@ def decode(data: bytes, source: str, layer: Layer = Layer.USER, *, yaml_without_
 
 
 def _show(line: bytes) -> str:
-    text = line[:40].decode("utf-8", errors="replace")
-    return repr(text) if text.isprintable() else "<binary>"
+    """The first line, quoted only when it looks like a header (``#clod-config``): any other
+    line may be config content, and content may be a secret."""
+    text = line[:30].decode("utf-8", errors="replace")
+    if text.startswith("#") and text.isprintable():
+        return repr(text)
+    return "<binary>" if not text.isprintable() else "<not shown: not a header>"
 
 
 def _script_name(source: str) -> str:
