@@ -239,3 +239,29 @@ def test_choose_and_order_without_io():
     assert "not used: cdrom comes first" in items[3].outcome.detail
     assert [d.source for d in ordered_documents(used)] == ["cdrom:0", "cdrom:1", "file:0", "http:0", "cmdline:0",
                                                           "cmdline:1"]
+
+
+def test_cold_ros_init_fetch_process_against_imds(tmp_path, imds):
+    """The installed command, in a new interpreter, as a boot unit would run it."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("ros-init", path=os.path.dirname(sys.executable))
+    if exe is None:
+        pytest.skip("ros-init is not installed in this environment (pip install -e .)")
+    root = _root(tmp_path)
+    settings = _write_settings(tmp_path, ec2={"url": imds.url, "timeout": 1})
+    cmd = tmp_path / "cmdline"
+    cmd.write_text("ros.rancherd.role=server\n")
+    t0 = time.monotonic()
+    res = subprocess.run([exe, "fetch", "--root", root.path, "--settings", settings, "--cmdline", str(cmd),
+                          "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["instance_id"] == "i-0123456789abcdef0"
+    assert out["config"]["rancherd"] == {"role": "server"} and out["origins"]["rancherd"] == "kernel command line ros.*"
+    assert out["origins"]["hostname"] == "ec2 meta-data"
+    assert "waiting up to" in res.stderr and "EC2 IMDSv2 token" in res.stderr
+    assert "Traceback" not in res.stderr and "tok-" not in res.stderr  # the token is never logged
