@@ -137,7 +137,11 @@ def decode_text(raw: bytes | str, source: str, doc: ParsedDocument) -> str | Non
 def _prescan(text: str, source: str, doc: ParsedDocument) -> bool:
     """Refuse nesting that would exhaust the parser before parsing it (cheap, conservative)."""
     depth = 0
-    for i, c in enumerate(text):
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        text_to_scan = ""  # cannot nest deeper than the brackets it has: skip the scan
+    else:
+        text_to_scan = text
+    for i, c in enumerate(text_to_scan):
         if c in "[{":
             depth += 1
             if depth > MAX_DEPTH:
