@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -738,6 +737,8 @@ def _find(ps: PartitionSpec, parts: tuple[Partition, ...], where: str) -> Partit
 # -- filesystems --------------------------------------------------------------------------------
 def new_fs_uuid(fmt: str) -> str:
     """The UUID ros-init gives a new filesystem, so mounts can name it before it exists."""
+    import uuid as uuidlib
+
     if fmt == "vfat":
         v = uuidlib.uuid4().hex[:8].upper()
         return f"{v[:4]}-{v[4:]}"
@@ -889,6 +890,8 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
 
 def simulate(disks: list[Disk], actions: list[Action]) -> list[Disk]:
     """Pure model of what ``actions`` leave on the disks (for property tests of idempotence)."""
+    import uuid as uuidlib
+
     from ros_init.blockdev import Table
 
     by_path = {d.path: d for d in disks}
