@@ -190,6 +190,25 @@ def _relocate_backup_gpt(disk: str) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "--relocate", "gpt-bak-std", disk])
 
 
+def _disk_of(device: str, sys_root: str) -> str:
+    """The whole disk a partition belongs to (itself for a whole disk), from sysfs."""
+    name = os.path.basename(os.path.realpath(device))
+    sysdir = os.path.realpath(os.path.join(sys_root, "sys/class/block", name))
+    if os.path.exists(os.path.join(sysdir, "partition")):
+        return "/dev/" + os.path.basename(os.path.dirname(sysdir))
+    return "/dev/" + name
+
+
+def _ensure_idle(disk: str, device: str | None, sys_root: str) -> None:
+    """Re-check at the last moment that nothing about to be destroyed is in use."""
+    from ros_init import blockdev
+
+    for d in blockdev.list_disks(sys_root, only=[disk], probe=False):
+        busy = [f"{dev} is {why}" for dev, why in d.in_use if device is None or dev == device]
+        if busy:
+            raise DiskToolError(f"{device or disk} became busy after the plan: {'; '.join(busy)}")
+
+
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one change: one tool run, then the kernel and udev are brought up to date."""
     if change.action == "write-mount-unit":
@@ -202,10 +221,12 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     kind = action.kind
     if kind == "create-table":
         if a["wipe"]:
+            _ensure_idle(a["disk"], None, ctx.sys_root)
             _run(["wipefs", "--all", "--quiet", a["disk"]])
         _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "always", a["disk"]], stdin=f"label: {a['label']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "delete-partition":
+        _ensure_idle(a["disk"], action.device, ctx.sys_root)
         _run(["wipefs", "--all", "--quiet", action.device], ok=(0, 1))
         _run(["sfdisk", "--quiet", "--no-reread", "--delete", a["disk"], str(a["number"])])
         _sync_partitions(a["disk"], ctx.sys_root)
@@ -225,6 +246,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
         if a["wipe"]:
+            _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
             _run(["wipefs", "--all", "--quiet", a["device"]])
         _run(_mkfs(a))
     elif kind == "grow-filesystem":
