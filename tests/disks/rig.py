@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -220,9 +221,9 @@ class LoopRig:
             subprocess.run(["umount", "-l", mp], capture_output=True, check=False)
         for dev in self.loops:
             subprocess.run(["losetup", "-d", dev], capture_output=True, check=False)
-        for name in os.listdir(self.tmp):
-            path = os.path.join(self.tmp, name)
-            with contextlib.suppress(OSError):
-                os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.tmp)
+        # Remove the scratch tree only when nothing is mounted below it any more: a recursive
+        # delete through a live mount point would delete files on that filesystem.
+        for dirpath, _dirs, _files in os.walk(self.tmp):
+            if os.path.ismount(dirpath):
+                return
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -278,3 +278,14 @@ def test_without_wipe_flags_existing_partitions_are_never_touched(existing, want
             old = kept[q.node]
             assert (q.start, q.type, q.name, q.uuid) == (old.start, old.type, old.name, old.uuid)
             assert q.size >= old.size
+
+
+def test_stage_without_disk_config_probes_nothing(tmp_path) -> None:
+    from ros_init.stages import disks as stage
+
+    from ros_init.model import StageContext
+    from ros_init.root import Root
+
+    ctx = StageContext(phase="initramfs", sys_root=str(tmp_path / "no-such-sys"))
+    assert stage.plan({"hostname": "x", "growpart": {"mode": "off"}}, Root(tmp_path), ctx) == []
+    assert (stage.NAME, stage.PHASE, stage.ORDER) == ("disks", "initramfs", 50)
