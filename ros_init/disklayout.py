@@ -835,6 +835,10 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
             raise DiskLayoutError(f"{target.where}.device: {d.path} is outside the disks the image settings allow")
         if d.unreadable:
             raise DiskLayoutError(f"{target.where}.device: {d.path} cannot be read: {d.unreadable}")
+        replaced = {a.device for a in plan.actions if a.kind in ("create-table", "delete-partition")}
+        if d.path in replaced or (p is not None and p.node in replaced):
+            raise DiskLayoutError(f"{target.where}.device: {ref} is replaced by the layout of {chosen[d.path]}; "
+                                  "declare its filesystem there")
         if p is None and d.table is not None:
             raise DiskLayoutError(f"{target.where}.device: {d.path} holds a partition table "
                                   f"({_holds(d)}); name a partition, or lay the disk out under disks[]")

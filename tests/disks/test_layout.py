@@ -289,3 +289,15 @@ def test_stage_without_disk_config_probes_nothing(tmp_path) -> None:
     ctx = StageContext(phase="initramfs", sys_root=str(tmp_path / "no-such-sys"))
     assert stage.plan({"hostname": "x", "growpart": {"mode": "off"}}, Root(tmp_path), ctx) == []
     assert (stage.NAME, stage.PHASE, stage.ORDER) == ("disks", "initramfs", 50)
+
+
+def test_filesystem_target_on_a_table_being_replaced_is_refused() -> None:
+    d = disk(parts=[part(1, 1, 16, "OLD", EXT4_OLD), part(2, 17, 16, "KEEP")])
+    cfg = {"disks": [{"device": "/dev/vdb", "wipe_table": True, "partitions": [{"label": "NEW"}]}],
+           "filesystems": [{"device": "/dev/vdb2", "format": "ext4"}]}
+    with pytest.raises(DiskLayoutError, match="replaced by the layout of disks\\[0\\]"):
+        plan(cfg, [d])
+    # A kept partition of a disk that only gains a partition is a fine target.
+    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"label": "NEW"}]}],
+           "filesystems": [{"device": "PARTLABEL=KEEP", "format": "ext4"}]}
+    assert [a.kind for a in plan(cfg, [d]).actions] == ["create-partition", "format"]
