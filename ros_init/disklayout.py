@@ -205,7 +205,8 @@ def parse_filesystem(d: Any, where: str) -> FilesystemSpec:
         path = _str(m, "path", f"{where}.mount")
         if fmt == "swap":
             if path not in (None, "none", "swap"):
-                raise DiskLayoutError(f"{where}.mount.path: swap is not mounted on a path; leave path out")
+                raise DiskLayoutError(f"{where}.mount: swap is not mounted on a path (it is always switched on); "
+                                      "leave mount out")
             path = None
         elif path is None or not path.startswith("/"):
             raise DiskLayoutError(f"{where}.mount.path: expected an absolute path")
@@ -293,7 +294,7 @@ def parse_config(config: dict[str, Any]) -> tuple[list[DiskSpec], list[Filesyste
     if gp is not None:
         gp = _obj(gp, "growpart")
         mode = gp.get("mode", "auto")
-        if mode not in ("auto", "growpart", "off", False):
+        if mode not in ("auto", "growpart", "gpart", "off", False):
             raise DiskLayoutError(f"growpart.mode: expected auto or off, found {mode!r}")
         if mode not in ("off", False):
             devs = gp.get("devices", ["/"])
@@ -582,7 +583,7 @@ def _match_existing(spec: DiskSpec, disk: Disk, gpt: bool, geo: _Geometry
     if spec.wipe_table and (removed or undeclared):
         return "the table does not hold exactly the declared layout", [], []
     if problems:
-        raise DiskLayoutError("\n".join(problems))
+        raise DiskLayoutError("; ".join(problems))  # one line: the engine reports the first line
     taken = {p.number for p in parts if p not in removed}
     return None, _number_new(spec, slots, taken, gpt), removed
 
@@ -889,10 +890,13 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         if label:
             labels[label] = labels.get(label, 0) + 1
     mounts_seen: set[str] = set()
+    from ros_init.blockdev import encode_udev_name
+
     for fs, dev, label, uid in identities:
-        if fs.mount is None:
+        # Swap is always switched on (a .swap unit); other filesystems when they say `mount:`.
+        mount = fs.mount or (MountSpec(None) if fs.format == "swap" else None)
+        if mount is None:
             continue
-        from ros_init.blockdev import encode_udev_name
 
         if label and labels.get(label) == 1:
             what = f"/dev/disk/by-label/{encode_udev_name(label)}"
@@ -900,12 +904,12 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
             what = f"/dev/disk/by-uuid/{encode_udev_name(uid if fs.format == 'vfat' else uid.lower())}"
         else:
             raise DiskLayoutError(f"{fs.where}.mount: {dev} has neither a unique label nor a UUID to mount it by")
-        where = fs.mount.path
+        where = mount.path
         key = where or what
         if key in mounts_seen:
             raise DiskLayoutError(f"{fs.where}.mount.path: {where} is mounted twice")
         mounts_seen.add(key)
-        plan.mounts.append(MountRequest(what, where, fs.format, fs.mount.options, dev))
+        plan.mounts.append(MountRequest(what, where, fs.format, mount.options, dev))
     return plan
 
 

@@ -24,6 +24,7 @@ from ros_init.root import Root
 NAME = "disks"
 PHASE = "initramfs"
 ORDER = 50
+STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 
 __all__ = ["NAME", "PHASE", "ORDER", "plan", "apply", "DiskLayoutError", "DiskToolError"]
 

@@ -48,7 +48,7 @@ def _fs(fmt: str, label: str | None = None, **kw: Any) -> dict[str, Any]:
 
 LAYOUT = [
     {"number": 1, "label": "DATA", "size": "32M", "filesystem": _fs("ext4", "data", mount={"path": "/var/lib/data"})},
-    {"number": 2, "label": "SWAP", "size": "16M", "type": "swap", "filesystem": _fs("swap", "swap1", mount={})},
+    {"number": 2, "label": "SWAP", "size": "16M", "type": "swap", "filesystem": _fs("swap", "swap1")},
     {"number": 3, "label": "LOGS", "filesystem": _fs("xfs", "logs", mount={"path": "/var/log/big"})},
 ]
 LAYOUT_OUT = OutDisk("gpt", [

@@ -301,3 +301,23 @@ def test_filesystem_target_on_a_table_being_replaced_is_refused() -> None:
     cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"label": "NEW"}]}],
            "filesystems": [{"device": "PARTLABEL=KEEP", "format": "ext4"}]}
     assert [a.kind for a in plan(cfg, [d]).actions] == ["create-partition", "format"]
+
+
+def test_swap_is_always_switched_on_and_swap_takes_no_mount_path() -> None:
+    p = plan({"disks": [{"device": "/dev/vdb", "partitions": [{"label": "S", "size": "8M",
+                                                                 "filesystem": {"format": "swap", "label": "sw"}}]}]},
+             [disk()])
+    assert [(m.what, m.where) for m in p.mounts] == [("/dev/disk/by-label/sw", None)]
+    with pytest.raises(DiskLayoutError, match="always switched on"):
+        plan({"filesystems": [{"device": "/dev/vdb", "format": "swap", "mount": {"path": "/swap"}}]}, [disk()])
+
+
+def test_growpart_modes_and_refusals_are_one_line() -> None:
+    d = disk(parts=[part(1, 1, 16, "A", EXT4_OLD), part(2, 17, 16, "B")])
+    assert [a.kind for a in plan({"growpart": {"mode": "gpart", "devices": ["/dev/vdb2"]}}, [d]).actions] \
+        == ["grow-partition"]
+    assert plan({"growpart": {"mode": False, "devices": ["/dev/vdb2"]}}, [d]).actions == []
+    with pytest.raises(DiskLayoutError) as err:
+        plan({"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "label": "X"}, {"number": 2, "size": "1M"}]}]},
+             [d])
+    assert "\n" not in str(err.value) and "partitions[0]" in str(err.value) and "partitions[1]" in str(err.value)
