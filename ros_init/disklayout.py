@@ -32,6 +32,9 @@ MIB = 1 << 20
 FORMATS = ("ext4", "xfs", "btrfs", "vfat", "swap")
 GROWABLE = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 LABEL_MAX = {"ext4": 16, "xfs": 12, "btrfs": 255, "vfat": 11, "swap": 16}
+# The smallest device each mkfs accepts (xfsprogs >= 5.19: 300 MiB; btrfs-progs: 109 MiB), so
+# that a too-small partition is refused by the plan instead of failing halfway through apply.
+MIN_SIZE = {"ext4": MIB, "xfs": 300 * MIB, "btrfs": 109 * MIB, "vfat": MIB, "swap": 64 * 1024}
 
 GPT_TYPES = {
     "linux": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
@@ -794,6 +797,9 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                                   "set wipe_filesystem: true to replace it")
         if busy:
             raise DiskLayoutError(f"{fs.where}: refusing to format {device}: {'; '.join(busy)}")
+    if size < MIN_SIZE[fs.format]:
+        raise DiskLayoutError(f"{fs.where}: {device} is {format_size(size)}, too small for {fs.format} "
+                              f"(at least {format_size(MIN_SIZE[fs.format])})")
     new = new_uuid(fs.format)
     holds = content.describe() if not content.empty else "nothing"
     plan.actions.append(Action(

@@ -107,8 +107,9 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
     except FileNotFoundError:
         raise DiskToolError(f"{argv[0]} is not installed") from None
     if proc.returncode not in ok:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        raise DiskToolError(f"{' '.join(argv)} failed (exit {proc.returncode}): {lines[-1] if lines else ''}")
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        said = lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
+        raise DiskToolError(f"{' '.join(argv)} failed (exit {proc.returncode}): {said[:300]}")
     return proc.stdout
 
 
@@ -248,8 +249,14 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     elif kind == "format":
         if a["wipe"]:
             _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
-            _run(["wipefs", "--all", "--quiet", a["device"]])
+        # No wipefs first: every mkfs used here clears the other signatures itself, and one
+        # that refuses its arguments then leaves the old filesystem intact.
         _run(_mkfs(a))
+        from ros_init import blockdev
+
+        got = blockdev.probe_content(a["device"]).type
+        if got != a["format"]:
+            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")
     elif kind == "grow-filesystem":
         fmt, dev = a["format"], a["device"]
         if fmt in ("ext2", "ext3", "ext4"):

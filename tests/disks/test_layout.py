@@ -147,14 +147,14 @@ def test_empty_disk_layout_actions_and_summaries() -> None:
 
 def test_format_over_data_names_device_and_what_it_holds() -> None:
     d = disk(parts=[part(1, 1, 16, "DATA", EXT4_OLD)])
-    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "filesystem": {"format": "xfs", "label": "data"}}]}]}
+    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "filesystem": {"format": "vfat", "label": "data"}}]}]}
     with pytest.raises(DiskLayoutError) as err:
         plan(cfg, [d])
-    assert "refusing to format /dev/vdb1 as xfs label data: it holds ext4 label old, 12 MiB used" in str(err.value)
+    assert "refusing to format /dev/vdb1 as vfat label data: it holds ext4 label old, 12 MiB used" in str(err.value)
     cfg["disks"][0]["partitions"][0]["filesystem"]["wipe_filesystem"] = True
     a = plan(cfg, [d]).actions
     assert [(x.kind, x.destructive) for x in a] == [("format", True)]
-    assert a[0].summary == "format /dev/vdb1 as xfs label data (holds: ext4 label old, 12 MiB used)"
+    assert a[0].summary == "format /dev/vdb1 as vfat label data (holds: ext4 label old, 12 MiB used)"
 
 
 def test_unrecognised_data_is_not_formatted() -> None:
@@ -203,7 +203,7 @@ def test_second_disk_spec_for_the_same_disk_is_refused() -> None:
 _fs = st.one_of(st.none(), st.builds(lambda f, lab: {"format": f, "label": lab},
                                       st.sampled_from(["ext4", "xfs", "btrfs", "vfat", "swap"]),
                                       st.sampled_from(["a", "b", "c", None])))
-_part = st.fixed_dictionaries({}, optional={"size": st.integers(1, 64).map(lambda m: f"{m}M"),
+_part = st.fixed_dictionaries({}, optional={"size": st.integers(1, 400).map(lambda m: f"{m}M"),
                                             "label": st.sampled_from(["A", "B", "C", "D", "E"]),
                                             "number": st.integers(1, 8), "grow": st.booleans(),
                                             "filesystem": _fs})
@@ -321,3 +321,9 @@ def test_growpart_modes_and_refusals_are_one_line() -> None:
         plan({"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "label": "X"}, {"number": 2, "size": "1M"}]}]},
              [d])
     assert "\n" not in str(err.value) and "partitions[0]" in str(err.value) and "partitions[1]" in str(err.value)
+
+
+def test_too_small_for_the_format_is_refused_in_the_plan() -> None:
+    with pytest.raises(DiskLayoutError, match="/dev/vdb1 is 32 MiB, too small for xfs \\(at least 300 MiB\\)"):
+        plan({"disks": [{"device": "/dev/vdb", "partitions": [
+            {"label": "A", "size": "32M", "filesystem": {"format": "xfs"}}]}]}, [disk()])
