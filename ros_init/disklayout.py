@@ -606,8 +606,13 @@ def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> Action:
                   {"disk": disk.path, "label": "gpt" if spec.table == "gpt" else "dos", "wipe": destructive})
 
 
-def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry, gpt: bool) -> Action:
-    """Put a new partition into free space (start given, else first fit; no size: largest region)."""
+def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry, gpt: bool,
+           reserve: int = 0) -> Action:
+    """Put a new partition into free space (start given, else first fit; no size: largest region).
+
+    ``reserve``: sectors that a partition without size leaves at the end of its region for
+    the sized partitions declared after it, so `[rest, 16M swap]` works as written.
+    """
     ps, ss, grain = slot.spec, geo.ss, geo.grain
     regions = _free(occupied, geo.first, geo.end)
     want = -(-ps.size // ss) if ps.size is not None else None
@@ -625,7 +630,14 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
                                   f"on {disk.path} (free: {_describe_free(regions, ss) or 'none'})")
         region = fits[0]
         start = _align(region[0], grain)
-    size = region[1] - start if want is None else max(want, region[1] - start) if ps.grow else want
+    if want is None:
+        # With partitions to follow, end on the grain so the next one starts aligned and fits.
+        size = ((region[1] - reserve) // grain * grain if reserve else region[1]) - start
+        if size < grain:
+            raise DiskLayoutError(f"{ps.where}: no free space left on {disk.path} for it after the partitions "
+                                  f"declared after it (free: {_describe_free(regions, ss) or 'none'})")
+    else:
+        size = max(want, region[1] - start) if ps.grow else want
     if start + size > region[1]:
         raise DiskLayoutError(f"{ps.where}: {format_size(size * ss)} at sector {start} does not fit in the "
                               f"free space of {disk.path} (free: {_describe_free(regions, ss)})")
@@ -709,7 +721,11 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
                                        True, {"disk": disk.path, "number": p.number}))
 
     occupied = [(p.start, p.end) for p in kept]
-    plan.actions.extend(_place(slot, occupied, disk, geo, gpt) for slot in slots if slot.new)
+    new = [slot for slot in slots if slot.new]
+    for i, slot in enumerate(new):
+        later = [s.spec for s in new[i + 1:] if s.spec.size is not None and s.spec.start is None]
+        reserve = sum(_align(-(-ps.size // geo.ss), geo.grain) for ps in later if ps.size is not None)
+        plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve if slot.spec.size is None else 0))
     grows = [_grow(slot, occupied, disk, geo) for slot in slots]
     plan.actions.extend(a for a in grows if a is not None)
     return [(slot.spec, disk.partition_node(slot.number), slot.existing.content if slot.existing else Content(),

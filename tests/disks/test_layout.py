@@ -327,3 +327,12 @@ def test_too_small_for_the_format_is_refused_in_the_plan() -> None:
     with pytest.raises(DiskLayoutError, match="/dev/vdb1 is 32 MiB, too small for xfs \\(at least 300 MiB\\)"):
         plan({"disks": [{"device": "/dev/vdb", "partitions": [
             {"label": "A", "size": "32M", "filesystem": {"format": "xfs"}}]}]}, [disk()])
+
+
+def test_a_rest_partition_leaves_room_for_sized_ones_declared_after_it() -> None:
+    p = plan({"disks": [{"device": "/dev/vdb", "partitions": [{"label": "A", "size": "100M"}, {"label": "REST"},
+                                                                {"label": "SWAP", "size": "16M"}]}]}, [disk()])
+    a, rest, swap = (x.args for x in p.actions[1:])
+    assert a["start"] + a["size"] == rest["start"]
+    assert rest["start"] + rest["size"] == swap["start"]
+    assert swap["size"] == 16 * 2048 and swap["start"] + swap["size"] <= 1024 * 2048 - 33
