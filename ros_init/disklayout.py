@@ -338,7 +338,7 @@ def select_disk(spec: DiskSpec, disks: list[Disk], fence: Fence,
     """The one disk the spec names; ambiguity or absence is an error, never a guess."""
     if spec.device is not None:
         ref = resolve_link(spec.device) or spec.device
-        hit = resolve_device(ref, disks, spec.where + ".device")
+        hit = _resolve_fenced(ref, disks, spec.where + ".device", fence)
         if hit[1] is not None:
             raise DiskLayoutError(f"{spec.where}.device: {spec.device} is partition {hit[1].node}, not a whole disk")
         disk = hit[0]
@@ -416,6 +416,17 @@ def resolve_device(ref: str, disks: list[Disk], where: str) -> tuple[Disk, Parti
         raise DiskLayoutError(f"{where}: {ref} is ambiguous: "
                               f"{', '.join(p.node if p else d.path for d, p in hits)}; refusing to guess")
     return hits[0]
+
+
+def _resolve_fenced(ref: str, disks: list[Disk], where: str, fence: Fence) -> tuple[Disk, Partition | None]:
+    """resolve_device, saying so when the image settings' fence may be why nothing is found."""
+    try:
+        return resolve_device(ref, disks, where)
+    except DiskLayoutError as exc:
+        if fence.restrict_to is None or "ambiguous" in str(exc):
+            raise
+        raise DiskLayoutError(f"{exc} (the image settings limit ros-init to "
+                              f"{', '.join(sorted(fence.restrict_to)) or 'no disk'})") from None
 
 
 def _tag(c: Content, p: Partition | None, key: str, value: str | None) -> bool:
@@ -853,7 +864,7 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         ref = resolve_link(target.device) or target.device
         if ref in planned_nodes:
             raise DiskLayoutError(f"{target.where}.device: {ref} is declared in disks[]; put its filesystem there")
-        d, p = resolve_device(ref, disks, target.where + ".device")
+        d, p = _resolve_fenced(ref, disks, target.where + ".device", fence)
         if fence.restrict_to is not None and d.path not in fence.restrict_to:
             raise DiskLayoutError(f"{target.where}.device: {d.path} is outside the disks the image settings allow")
         if d.unreadable:
@@ -870,7 +881,7 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         fs_jobs.append((target.fs, dev, p.content if p else d.content, size, False, d, False))
 
     for ref in grow_devices:
-        d, p = resolve_device(ref, disks, "growpart.devices")
+        d, p = _resolve_fenced(ref, disks, "growpart.devices", fence)
         if p is None or d.table is None:
             raise DiskLayoutError(f"growpart.devices: {ref} is not a partition")
         if p.node in grown or p.node in planned_nodes:

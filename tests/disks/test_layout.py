@@ -336,3 +336,9 @@ def test_a_rest_partition_leaves_room_for_sized_ones_declared_after_it() -> None
     assert a["start"] + a["size"] == rest["start"]
     assert rest["start"] + rest["size"] == swap["start"]
     assert swap["size"] == 16 * 2048 and swap["start"] + swap["size"] <= 1024 * 2048 - 33
+
+
+def test_a_device_outside_the_fence_says_so() -> None:
+    fence = Fence(restrict_to=frozenset({"/dev/vdc"}))
+    with pytest.raises(DiskLayoutError, match="image settings limit ros-init to /dev/vdc"):
+        plan({"filesystems": [{"device": "/dev/vdb", "format": "ext4"}]}, [disk("vdc")], fence)
