@@ -668,14 +668,19 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
     )
 
 
-def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry) -> Action | None:
-    """Grow a kept partition into the free space right after it (at least 1 MiB of it)."""
+def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry,
+          reserve: int = 0) -> Action | None:
+    """Grow a kept partition into the free space right after it (at least 1 MiB of it),
+    leaving ``reserve`` sectors for new partitions declared after it."""
     if not slot.spec.grow or slot.existing is None:
         return None
     nxt = next(((a, b) for a, b in _free(occupied, geo.first, geo.end) if a == slot.start + slot.size), None)
-    if nxt is None or nxt[1] - nxt[0] < geo.grain:
+    if nxt is None:
         return None
-    node, new_size = slot.existing.node, nxt[1] - slot.start
+    end = (nxt[1] - reserve) // geo.grain * geo.grain if reserve else nxt[1]
+    if end - nxt[0] < geo.grain:
+        return None
+    node, new_size = slot.existing.node, end - slot.start
     action = Action(
         "grow-partition", node,
         f"grow partition {slot.number} of {disk.path} ({node}) from {format_size(slot.size * geo.ss)} "
@@ -732,13 +737,23 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
                                        True, {"disk": disk.path, "number": p.number}))
 
     occupied = [(p.start, p.end) for p in kept]
-    new = [slot for slot in slots if slot.new]
-    for i, slot in enumerate(new):
-        later = [s.spec for s in new[i + 1:] if s.spec.size is not None and s.spec.start is None]
-        reserve = sum(_align(-(-ps.size // geo.ss), geo.grain) for ps in later if ps.size is not None)
-        plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve if slot.spec.size is None else 0))
-    grows = [_grow(slot, occupied, disk, geo) for slot in slots]
-    plan.actions.extend(a for a in grows if a is not None)
+
+    def reserve_after(slot: _Slot) -> int:
+        """Room for the new sized partitions (without start) declared after ``slot``."""
+        later = slots[slots.index(slot) + 1:]
+        return sum(_align(-(-s.spec.size // geo.ss), geo.grain) for s in later
+                   if s.new and s.spec.size is not None and s.spec.start is None)
+
+    # Kept partitions grow first, then new ones are placed: `[grow: true, new 8M]` on an
+    # enlarged disk grows the first and puts the new one at the end, as declared.
+    for slot in slots:
+        grown = _grow(slot, occupied, disk, geo, reserve_after(slot))
+        if grown is not None:
+            plan.actions.append(grown)
+    for slot in slots:
+        if slot.new:
+            reserve = reserve_after(slot) if slot.spec.size is None else 0
+            plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve))
     return [(slot.spec, disk.partition_node(slot.number), slot.existing.content if slot.existing else Content(),
              slot.size * geo.ss, slot.spec.grow) for slot in slots]
 

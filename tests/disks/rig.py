@@ -40,6 +40,7 @@ class InDisk:
     fs: str | None = None  # whole-disk filesystem when table is None
     fs_label: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    sector_size: int = 512
 
 
 @dataclass
@@ -89,7 +90,7 @@ class LoopRig:
         img = os.path.join(self.tmp, f"disk{len(self.loops)}.img")
         with open(img, "wb") as fh:
             fh.truncate(disk.size)
-        dev = run(["losetup", "--find", "--show", "--partscan", img]).strip()
+        dev = run(["losetup", "--find", "--show", "--partscan", "--sector-size", str(disk.sector_size), img]).strip()
         self.loops.append(dev)
         self.images[dev] = img
         if disk.table:
@@ -97,7 +98,7 @@ class LoopRig:
             for p in disk.parts:
                 f = [f"type={p.type}"]
                 if p.size:
-                    f.insert(0, f"size={p.size // 512}")
+                    f.insert(0, f"size={p.size // disk.sector_size}")
                 if p.label:
                     f.append(f'name="{p.label}"')
                 lines.append(", ".join(f))
