@@ -71,7 +71,8 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     conn = [("id", f"ros-init {iface.id}"), ("uuid", connection_uuid(iface.id)),
             ("type", iface.kind), ("autoconnect", "true")]
-    if iface.name:
+    if iface.name and not (iface.kind == "ethernet" and iface.match.macaddress):
+        # A MAC match alone identifies the device, renamed by our .link file or not yet.
         conn.append(("interface-name", iface.name))
     if iface.controller:
         conn += [("master", connection_uuid(iface.controller)), ("slave-type", "bond")]
