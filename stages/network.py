@@ -91,7 +91,9 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
     elif renderer == "wicked":
         files = netrender_wicked.render(model, names)
         files.update(netrender_networkd.render_links(model))
-        if model.nameservers or model.search_domains:
+        # The static DNS keys follow the config (emptied when it names no servers), so a
+        # server dropped from the config does not linger; no file is created just to say "none".
+        if netconfig is not None or model.nameservers or model.search_domains:
             text = netrender_wicked.edit_netconfig(netconfig, model.nameservers, model.search_domains)
             files[netrender_wicked.NETCONFIG] = (text.encode(), 0o644)
     else:
