@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from ros_init.netmodel import Interface, NetworkModel
+from ros_init.netmodel import Interface, NetworkModel, Route
 
 FOLDER = "/etc/NetworkManager/system-connections"
 PREFIX = "ros-init-"
@@ -154,6 +154,11 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
     if gateway is None and default is not None:
         gateway = default.via
         routes = [r for r in routes if r is not default]
+    if gateway and not addresses:
+        # NM refuses ipv4.gateway without a static address (DHCP plus a fixed gateway):
+        # the same default route as a route entry.
+        routes = [Route("::/0" if version == 6 else "0.0.0.0/0", gateway), *routes]
+        gateway = None
     if gateway:
         items.append(("gateway", gateway))
     if dns:
