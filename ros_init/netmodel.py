@@ -177,6 +177,13 @@ def parse_network(network: Any, path: str = "network") -> NetworkModel:
             raise NetworkConfigError(path, "the version 1 config could not be translated")
     elif version not in (2, "2"):
         raise NetworkConfigError(f"{path}.version", f"must be 1 or 2, found {version!r}")
+    unknown = sorted(set(network) - {"version", "renderer", "config", "ethernets", "bonds", "vlans", "bridges"})
+    if unknown:
+        raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key (ros-init renders ethernets, bonds and vlans)")
+    if network.get("bridges"):
+        import logging
+
+        logging.getLogger(__name__).warning("%s.bridges: not supported yet; ignored", path)
     interfaces: list[Interface] = []
     for section, kind in (("ethernets", "ethernet"), ("bonds", "bond"), ("vlans", "vlan")):
         block = network.get(section) or {}

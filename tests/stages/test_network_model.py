@@ -113,3 +113,12 @@ def test_version_1_goes_through_netconv(monkeypatch):
     model = parse_network({"version": 1, "config": [{"type": "physical", "name": "eth0",
                                                     "subnets": [{"type": "dhcp"}]}]})
     assert model.get("eth0") is not None and model.get("eth0").dhcp4
+
+
+def test_unknown_top_level_keys_are_refused_bridges_ignored_with_a_warning(caplog):
+    with pytest.raises(NetworkConfigError, match="network.wifis: unknown key"):
+        parse_network({"wifis": {}})
+    model = parse_network({"renderer": "NetworkManager", "bridges": {"br0": {"interfaces": ["eth0"]}},
+                           "ethernets": {"eth0": {"dhcp4": True}}})
+    assert [i.id for i in model.interfaces] == ["eth0"]
+    assert "bridges: not supported yet" in caplog.text

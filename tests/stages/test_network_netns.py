@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 from conftest import need_root, need_tools
-from network_cases import FULL
+from network_cases import BOND_ALL_PARAMS, FULL
 from ros_init.stages import network
 
 from ros_init.model import StageContext
@@ -100,7 +100,7 @@ mount --bind "$FILES" /etc/systemd/network
 "$NETWORKD" 2>"$LOG" &
 pid=$!
 for i in $(seq 100); do
-    ip -6 route show dev d0 | grep -q '^2001:db8:1::/48' && ip route show dev d0 | grep -q '^10.0.0.0/8' && break
+    eval "$READY" && break
     sleep 0.1
 done
 echo '== addr'; ip -j addr show dev d0
@@ -133,11 +133,8 @@ def test_systemd_networkd_applies_our_files(netns, tmp_path):
     for change in network.plan({"network": FULL}, root, context):
         network.apply(change, root, context)
     log = tmp_path / "networkd.log"
-    env = dict(os.environ, FILES=str(tmp_path / "etc/systemd/network"), NETWORKD=NETWORKD, LOG=str(log))
-    proc = subprocess.run(["ip", "netns", "exec", netns, "unshare", "-m", "sh", "-c", _RUN_NETWORKD],
-                          capture_output=True, text=True, timeout=60, env=env)
-    assert proc.returncode == 0, proc.stderr
-    out = _sections(proc.stdout)
+    ready = "ip -6 route show dev d0 | grep -q '^2001:db8:1::/48' && ip route show dev d0 | grep -q '^10.0.0.0/8'"
+    out = _sections(run_networkd(netns, tmp_path / "etc/systemd/network", log, ready))
     messages = log.read_text()
     # networkd parsed every file we wrote without complaint (it names unknown keys/sections)
     assert "d0: Configuring with /etc/systemd/network/10-ros-init-lan.network" in messages
@@ -157,3 +154,34 @@ def test_systemd_networkd_applies_our_files(netns, tmp_path):
     state = out["state"]
     assert "DNS=1.1.1.1 2001:db8::53" in state and "DOMAINS=example.com corp.example" in state
     assert "NETWORK_FILE=/etc/systemd/network/10-ros-init-lan.network" in state
+
+
+def test_systemd_networkd_parses_every_bond_parameter(netns, tmp_path):
+    """networkd names every key or value it cannot use; the bonds themselves need a kernel module."""
+    if NETWORKD is None:
+        pytest.skip("needs systemd-networkd (package systemd)")
+    root = Root(tmp_path)
+    context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
+    for change in network.plan({"network": BOND_ALL_PARAMS}, root, context):
+        network.apply(change, root, context)
+    netdev = (tmp_path / "etc/systemd/network/10-ros-init-bond1.netdev").read_text()
+    assert "ARPIPTargets=192.0.2.1 192.0.2.2" in netdev
+    # a control: a foreign file with a key networkd does not know must be reported
+    (tmp_path / "etc/systemd/network/99-control.network").write_text("[Match]\nName=none\n\n[Network]\nBogus=1\n")
+    log = tmp_path / "networkd.log"
+    run_networkd(netns, tmp_path / "etc/systemd/network", log,
+                 "grep -q 'Enumeration completed' \"$LOG\" && grep -q 'd1: Configuring' \"$LOG\"")
+    messages = log.read_text()
+    assert "d1: Configuring with /etc/systemd/network/10-ros-init-p1.network" in messages
+    complaints = [ln for ln in messages.splitlines()
+                  if any(bad in ln for bad in ("Unknown", "Invalid", "Failed to parse", "ignoring"))]
+    assert complaints == ["/etc/systemd/network/99-control.network:5: Unknown key 'Bogus' in section [Network], ignoring."]
+
+
+def run_networkd(netns: str, files, log, ready: str) -> str:
+    """systemd-networkd in the namespace until the shell condition ``ready`` holds (10 s at most)."""
+    env = dict(os.environ, FILES=str(files), NETWORKD=NETWORKD, LOG=str(log), READY=ready)
+    proc = subprocess.run(["ip", "netns", "exec", netns, "unshare", "-m", "sh", "-c", _RUN_NETWORKD],
+                          capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout

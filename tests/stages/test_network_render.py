@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from hypothesis import given, settings
-from network_cases import FULL, network_configs
+from network_cases import BOND_ALL_PARAMS, FULL, network_configs
 
 from ros_init import netrender_networkd, netrender_nm, netrender_wicked
 from ros_init.netmodel import parse_network
@@ -121,8 +121,8 @@ def _nmcli() -> str:
 
 def test_nmcli_offline_reads_every_keyfile_and_keeps_every_key():
     """NetworkManager's own keyfile reader and verifier (nmcli --offline, NM >= 1.40)."""
-    nets = [FULL, {"ethernets": {"any": {"match": {"name": "en*", "driver": "virtio_net"}, "dhcp6": True,
-                                         "wakeonlan": True}}}]
+    nets = [FULL, BOND_ALL_PARAMS, {"ethernets": {"any": {"match": {"name": "en*", "driver": "virtio_net"},
+                                                          "dhcp6": True, "wakeonlan": True}}}]
     nmcli_accepts_and_keeps(_nmcli(), nets)
 
 
