@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ds_servers import closed_port  # noqa: I001
 
 from ros_init import instance
 from ros_init.fetch import cli_main, collect, probe_names
 from ros_init.model import Layer
 from ros_init.root import Root
 from ros_init.settings import load_settings
-
-from ds_servers import closed_port  # noqa: I001
 
 SEED = {"meta-data": "instance-id: iid-seed\nlocal-hostname: meta-name\n",
         "user-data": "#cloud-config\nhostname: seed-ud\nruncmd: [seed]\n"}
