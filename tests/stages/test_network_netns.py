@@ -185,3 +185,27 @@ def run_networkd(netns: str, files, log, ready: str) -> str:
                           capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+def test_dhcp_through_systemd_networkd_end_to_end(netns, tmp_path):
+    """A DHCP-configured NIC (matched by MAC) gets a lease from networkd's DHCP server on its peer."""
+    if NETWORKD is None:
+        pytest.skip("needs systemd-networkd (package systemd)")
+    root = Root(tmp_path)
+    context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
+    config = {"network": {"ethernets": {"uplink": {"match": {"macaddress": "52:54:00:12:34:56"}, "dhcp4": True}}}}
+    for change in network.plan(config, root, context):
+        network.apply(change, root, context)
+    # the test's DHCP server on the peer end: not ours, a foreign file the stage leaves alone
+    (tmp_path / "etc/systemd/network/90-test-dhcp-server.network").write_text(
+        "[Match]\nName=d0p\n\n[Network]\nAddress=192.168.77.1/24\nDHCPServer=yes\n\n"
+        "[DHCPServer]\nPoolOffset=100\nPoolSize=20\nEmitDNS=yes\nDNS=192.168.77.53\n")
+    assert network.plan(config, root, context) == []
+    log = tmp_path / "networkd.log"
+    out = _sections(run_networkd(netns, tmp_path / "etc/systemd/network", log,
+                                 "ip -4 addr show dev d0 | grep -q 'inet 192.168.77.'"))
+    leases = [a for i in json.loads(out["addr"]) for a in i["addr_info"] if a["family"] == "inet"]
+    assert len(leases) == 1, log.read_text()
+    assert leases[0]["local"].startswith("192.168.77.") and leases[0]["prefixlen"] == 24
+    assert 101 <= int(leases[0]["local"].rsplit(".", 1)[1]) <= 120
+    assert "DNS=192.168.77.53" in out["state"]
