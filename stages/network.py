@@ -104,7 +104,7 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
 def _is_managed(path: str, root: Root) -> bool:
     if netrender_nm.is_managed(path) or netrender_networkd.is_managed(path):
         return True
-    if path.startswith(netrender_wicked.FOLDER + "/ifc") or path.startswith(netrender_wicked.FOLDER + "/ifr"):
+    if netrender_wicked.may_be_managed(path):
         st = root.lstat(path)
         if st is None or not stat.S_ISREG(st.st_mode):
             return False
@@ -125,16 +125,19 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     if is_disabled(network):
         return []
     model = parse_network(network)
-    renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
-    from ros_init.nics import device_names, list_nics
+    files: dict[str, tuple[bytes, int]] = {}
+    renderer = "none"
+    if model.interfaces:
+        renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
+        from ros_init.nics import device_names, list_nics
 
-    names = device_names(model.interfaces, list_nics(ctx.sys_root) if model.interfaces else [])
-    for iface in model.interfaces:
-        if not names[iface.id] and renderer == "wicked":
-            log.warning("network: %s: no interface present matches %s; not configured this boot",
-                        iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
-    netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
-    files = desired_files(model, renderer, names, netconfig)
+        names = device_names(model.interfaces, list_nics(ctx.sys_root))
+        for iface in model.interfaces:
+            if not names[iface.id] and renderer == "wicked":
+                log.warning("network: %s: no interface present matches %s; not configured this boot",
+                            iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
+        netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
+        files = desired_files(model, renderer, names, netconfig)
 
     changes = []
     for path in sorted(files):
