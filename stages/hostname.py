@@ -1,10 +1,13 @@
 """The hostname stage: ``/etc/hostname``, the ``127.0.1.1`` line of ``/etc/hosts``, and the
 running hostname when the target is the running system.
 
-Phase: initramfs. systemd sets the hostname from ``/etc/hostname`` when the real root
-starts, before any service, so writing ``/sysroot/etc/hostname`` in the initramfs gives
-every service (rancherd, the DHCP client sending its name) the configured name without
-a later change. The running hostname is set only when the target root is ``/``.
+Phase: initramfs, and again in the boot phase. systemd sets the hostname from
+``/etc/hostname`` when the real root starts, before any service, so writing
+``/sysroot/etc/hostname`` in the initramfs gives every service (rancherd, the DHCP client
+sending its name) the configured name without a later change. The boot phase plans again:
+nothing to do with the same config; a name only a network datasource gives (EC2, GCE
+metadata) is written then, and the running hostname is set, which happens only when the
+target root is ``/``.
 
 Keys: ``hostname``, ``fqdn``, ``preserve_hostname`` (true: the stage does nothing),
 ``manage_etc_hosts`` (default true, and ``"localhost"`` or ``"template"`` mean the same, as the
@@ -26,6 +29,7 @@ from ros_init.root import Root
 
 NAME = "hostname"
 PHASE = "initramfs"
+PHASES = ("initramfs", "boot")
 ORDER = 30
 
 HOSTNAME_FILE = "/etc/hostname"

@@ -1,9 +1,12 @@
 """The network stage: the ``network:`` config rendered for the target's network service.
 
-Phase: initramfs. NetworkManager, systemd-networkd and wicked read their files when they
-start; in the initramfs the files land in ``/sysroot/etc`` before the real root's systemd
-starts any of them, so no unit ordering or reload is needed. The stage converges (a second
-plan is empty) and runs every boot, because /etc is ephemeral on RancherOS.
+Phase: initramfs, and again in the boot phase. NetworkManager, systemd-networkd and wicked
+read their files when they start; in the initramfs the files land in ``/sysroot/etc`` before
+the real root's systemd starts any of them, so no unit ordering or reload is needed. The
+boot phase plans again: with the same config it finds nothing to do; with a config only a
+network datasource could give (EC2), or when no initramfs phase ran, it writes the files
+there. The stage converges (a second plan is empty) and runs every boot, because /etc is
+ephemeral on RancherOS.
 
 The renderer is the image setting ``network_renderer``; ``auto`` picks what the target root
 has (see ``choose_renderer``). Files are ours by name (``ros-init-``/``10-ros-init-``
@@ -26,6 +29,7 @@ from ros_init.root import Root
 
 NAME = "network"
 PHASE = "initramfs"
+PHASES = ("initramfs", "boot")
 ORDER = 40
 
 log = logging.getLogger(__name__)

@@ -142,6 +142,7 @@ def test_set_hostname_refused_for_a_scratch_root(tmp_path):
 
 def test_stage_shape():
     assert (hostname.NAME, hostname.PHASE, hostname.ORDER) == ("hostname", "initramfs", 30)
+    assert hostname.PHASES == ("initramfs", "boot")
 
 
 _label = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\Z")

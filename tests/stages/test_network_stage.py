@@ -179,6 +179,7 @@ def test_unknown_renderer_setting_is_an_error():
 
 def test_stage_shape():
     assert (network.NAME, network.PHASE, network.ORDER) == ("network", "initramfs", 40)
+    assert network.PHASES == ("initramfs", "boot")
 
 
 _MACS_PRESENT = {"ens7": "52:54:00:00:00:07"}
