@@ -9,6 +9,7 @@ import sys
 import tempfile
 
 import pytest
+from facilities import need_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ros_init.stages import hostname
@@ -16,7 +17,6 @@ from ros_init.stages.hostname import HostnameError, HostnameSpec, desired, edit_
 
 from ros_init.model import StageContext
 from ros_init.root import Root
-from tests.conftest import need_root
 
 CTX = StageContext(phase="initramfs")
 _FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None

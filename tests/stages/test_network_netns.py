@@ -18,11 +18,11 @@ import sys
 import uuid
 
 import pytest
+from facilities import need_root, need_tools
 from ros_init.stages import network
 
 from ros_init.model import StageContext
 from ros_init.root import Root
-from tests.conftest import need_root, need_tools
 from tests.stages.network_cases import BOND_ALL_PARAMS, FULL
 
 NETWORKD = next((p for p in ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd")
