@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 
 import pytest
+from network_cases import FULL, V1
 
 from ros_init.netmodel import NetworkConfigError, Route, is_disabled, parse_network
-from tests.stages.network_cases import FULL, V1
 
 
 def test_full_config_parses_into_typed_interfaces():

@@ -19,11 +19,11 @@ import uuid
 
 import pytest
 from facilities import need_root, need_tools
+from network_cases import BOND_ALL_PARAMS, FULL
 from ros_init.stages import network
 
 from ros_init.model import StageContext
 from ros_init.root import Root
-from tests.stages.network_cases import BOND_ALL_PARAMS, FULL
 
 NETWORKD = next((p for p in ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd")
                  if os.access(p, os.X_OK)), None)

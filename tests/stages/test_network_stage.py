@@ -11,12 +11,12 @@ import tempfile
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from network_cases import FULL, network_configs
 from ros_init.stages import network
 
 from ros_init.model import StageContext
 from ros_init.netmodel import NetworkConfigError
 from ros_init.root import Root
-from tests.stages.network_cases import FULL, network_configs
 
 RENDERERS = ("networkmanager", "networkd", "wicked")
 
