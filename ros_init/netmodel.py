@@ -168,15 +168,13 @@ def parse_network(network: Any, path: str = "network") -> NetworkModel:
         return NetworkModel()
     version = network.get("version", 2)
     if version in (1, "1"):
-        try:
-            from ros_init.netconv import v1_to_v2
-        except ImportError:
-            raise NetworkConfigError(path, "version 1 network configs are not supported by this build") from None
+        from ros_init.netconv import v1_to_v2
+
         try:
             network = v1_to_v2(network)
         except NetworkConfigError:
             raise
-        except (ValueError, TypeError, KeyError) as exc:
+        except (ValueError, TypeError, KeyError) as exc:  # netconv.NetconvError is a ValueError
             raise NetworkConfigError(path, f"version 1 config cannot be translated: {exc}") from None
         if isinstance(network, dict) and set(network) == {"network"}:
             network = network["network"]
