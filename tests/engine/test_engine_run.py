@@ -425,3 +425,33 @@ def test_command_output_that_echoes_a_secret_is_scrubbed_in_the_log(scratch_root
     assert "runcmd[1] | token: <redacted>" in proc.stderr
     assert TOKEN not in proc.stdout + proc.stderr
     assert TOKEN not in (scratch_root / "run/ros-init/status.json").read_text()
+
+
+def test_a_broken_config_changes_nothing_and_status_says_why(capsys, scratch_root: Path, tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("#cloud-config\nhostname: node-1\nusers:\n  - name: alice\n    lock_pasword: false\n")
+    before = tree_snapshot(scratch_root)
+    code, out, err = run(capsys, scratch_root, config=bad)
+    assert code == 1
+    assert f"{bad}:5:5: error: users[0].lock_pasword: unknown key" in err
+    after = {p: v for p, v in tree_snapshot(scratch_root).items() if "ros-init" not in p}
+    assert after == {p: v for p, v in before.items() if "ros-init" not in p}
+    code, out, err = cli(capsys, "status", "--root", str(scratch_root), "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    [stage] = doc["phases"]["boot"]["stages"]
+    assert stage["name"] == "config" and stage["result"] == "failed"
+    assert "lock_pasword" in stage["error"] and ":5:5:" in stage["error"]
+
+
+def test_plan_marks_destructive_changes():
+    from ros_init.status import PhaseRecord, StageRecord, StepRecord
+
+    rec = PhaseRecord("initramfs", "/", None, 0.0, dry_run=True)
+    rec.stages.append(StageRecord("disks", "ok", steps=[
+        StepRecord("format", "/dev/vdb1", "format /dev/vdb1 as ext4 label data (holds: xfs label old)", "planned",
+                   destructive=True),
+        StepRecord("write-mount-unit", "/etc/systemd/system/data.mount", "write data.mount", "planned")]))
+    text = engine.render_plan(rec)
+    assert "2 changes, 1 DESTRUCTIVE" in text
+    assert "! disks: format /dev/vdb1" in text and "  disks: write data.mount" in text
