@@ -23,13 +23,9 @@ import json
 import logging
 import os
 import re
-import signal
 import stat
-import subprocess
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init import once
 from ros_init.model import Change, Config, SkipStep, StageContext
@@ -57,8 +53,7 @@ class CommandFailed(Exception):
     """A command exited non-zero or timed out (the message has the label and status only)."""
 
 
-@dataclass(frozen=True)
-class CommandPlan:
+class CommandPlan(NamedTuple):
     kind: str  # "bootcmd" | "runcmd" | "script"
     label: str  # runcmd[2], script part-001
     argv: tuple[str, ...] | None  # None for scripts
@@ -120,6 +115,8 @@ def wanted_items(config: Config, ctx: StageContext) -> list[tuple[str, str, Any,
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     changes = []
     boot = once.boot_id()
+    mode, why = where_to_run(root, ctx) if ctx.dry_run else ("", None)
+    skip_note = f"; will be skipped: {why}" if mode == "skip" else ""
     for kind, label, entry, key in wanted_items(config, ctx):
         if kind == "bootcmd":
             marker = once.boot_marker(ctx.run_dir, boot, key)
@@ -137,7 +134,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
             assert argv is not None
             cp = CommandPlan(kind, label, argv, None, marker)
             what = program_name(argv)
-        changes.append(Change(NAME, "run-command", label, f"run {label}: {what} ({when})", payload=cp))
+        changes.append(Change(NAME, "run-command", label, f"run {label}: {what} ({when}{skip_note})", payload=cp))
     return changes
 
 
@@ -174,6 +171,10 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
     Returns (exit status or None when timed out, seconds).
     """
+    import signal
+    import subprocess
+    import threading
+
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             cwd=cwd, start_new_session=True)
