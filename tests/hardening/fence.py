@@ -1,4 +1,4 @@
-"""Shared harness of the hardening tests: scratch roots with a fence around them.
+"""The harness of the hardening tests (fixtures in conftest.py): scratch roots with a fence around them.
 
 A case runs ``ros-init`` on a scratch OS root (``ros_init.demo.make_os_skeleton``) that sits
 in a folder next to an ``outside`` folder; symlinks planted in the root point at
@@ -10,16 +10,10 @@ the root changed at all.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from ros_init.cli import main
-from ros_init.demo import make_os_skeleton
 
 TMP_MARK = ".ros-init."  # Root.write_file's temporary files: .<name>.ros-init.<pid>.tmp
 
@@ -85,30 +79,7 @@ class Fenced:
         return code, "".join(outs), "".join(errs)
 
 
-@pytest.fixture
-def fenced(tmp_path: Path) -> Fenced:
-    outside = tmp_path / "outside"
-    outside.mkdir()
-    (outside / "sentinel").write_text("must not change\n")
-    root = make_os_skeleton(tmp_path / "root")
-    return Fenced(tmp_path, root, outside)
-
-
 def no_traceback(code: int, out: str, err: str) -> None:
     assert code in (0, 1), f"exit {code}: {err[-2000:]}"
     assert "Traceback" not in err and "internal error" not in err, err[-2000:]
 
-
-@pytest.fixture
-def fast_tmp(tmp_path: Path) -> Iterator[Path]:
-    """A scratch folder on tmpfs when there is one: Root fsyncs every write, and a hundred
-    trials of fsyncs on a real disk cost a minute of CI for nothing the test looks at."""
-    shm = "/dev/shm"
-    if not (os.path.isdir(shm) and os.access(shm, os.W_OK)):
-        yield tmp_path
-        return
-    path = Path(tempfile.mkdtemp(prefix="ros-init-hardening-", dir=shm))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)

@@ -12,8 +12,8 @@ import re
 from pathlib import Path
 
 import pytest
-from cases import Case, all_run_cases
-from conftest import Fenced, leftovers, no_traceback, snapshot
+from badinput import Case, all_run_cases
+from fence import Fenced, leftovers, no_traceback, snapshot
 
 from ros_init.validate import validate_bytes
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import killer
 import pytest
-from conftest import leftovers, snapshot
+from fence import leftovers, snapshot
 
 from ros_init.demo import make_os_skeleton
 
