@@ -309,6 +309,7 @@ class Inputs:
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None  # a reason the run cannot start (no datasource module ...)
     notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
+    source_problems: list[str] = field(default_factory=list)  # sources that failed: kept in the status
 
 
 def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
@@ -391,6 +392,8 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
     for p in getattr(collected, "probes", None) or []:
         detail = f": {p.detail}" if getattr(p, "detail", "") else ""
         out.notes.append(f"datasource {p.name}: {p.outcome} ({p.seconds * 1000:.0f} ms){detail}")
+        if getattr(p, "outcome", "") in ("error", "timeout"):  # the boot went on without it: say so in the status
+            out.source_problems.append(f"datasource {p.name}: {p.outcome}{detail}")
     if getattr(collected, "instance_reason", ""):
         out.notes.append(f"instance: {collected.instance_reason}")
     if not any(d.layer == Layer.IMAGE for d in out.documents):
@@ -493,7 +496,8 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
                      if phase == "boot" else set())
     rec = run_phase(root, config, ctx, stages, failure_policy=settings.get("failure_policy", "continue"),
                     scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
-                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"],
+                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"]
+                    + [scrub(p) or "" for p in inputs.source_problems],
                     failed_before=failed_before)
     rec.boot_id = boot
     if not dry_run and record_status:
