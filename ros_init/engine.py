@@ -24,7 +24,6 @@ import importlib
 import json
 import logging
 import os
-import pkgutil
 import re
 import sys
 import time
@@ -76,21 +75,32 @@ def discover_stages(phase: str | None = None) -> tuple[list[ModuleType], list[St
 
     found: list[ModuleType] = []
     broken: list[StageLoadError] = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_"):
-            continue
+    for folder, name in _stage_module_names(package.__path__):
         if phase is not None:
-            phases = _source_phases(getattr(info.module_finder, "path", None), info.name)
+            phases = _source_phases(folder, name)
             if phases is not None and phase not in phases:
                 continue
         try:
-            mod = importlib.import_module(f"ros_init.stages.{info.name}")
+            mod = importlib.import_module(f"ros_init.stages.{name}")
         except Exception as exc:  # a broken stage is a failed stage, not a crashed run
-            broken.append(StageLoadError(info.name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
+            broken.append(StageLoadError(name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
             continue
         if all(hasattr(mod, attr) for attr in ("NAME", "PHASE", "ORDER", "plan", "apply")):
             found.append(mod)
     return order_stages(found), broken
+
+
+def _stage_module_names(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(folder, module name) of every ``*.py`` stage module (a plain listing: pkgutil costs
+    more at start-up than planning a converged boot)."""
+    out = []
+    for folder in paths:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        out.extend((folder, n[:-3]) for n in names if n.endswith(".py") and not n.startswith("_"))
+    return out
 
 
 def _source_phases(folder: str | None, name: str) -> tuple[str, ...] | None:

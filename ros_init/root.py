@@ -15,7 +15,6 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 _MAX_SYMLINKS = 40
 
@@ -57,7 +56,7 @@ class Root:
             raise RootError("path contains a NUL byte")
         if not text:
             raise RootError("empty path")
-        parts = [p for p in PurePosixPath("/" + text.lstrip("/")).parts[1:] if p not in ("", ".")]
+        parts = [p for p in text.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise RootError(f"path {text!r} contains '..': paths are taken inside the target root")
         return parts

@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -514,6 +513,8 @@ def _create_home(root: Root, home: HomeCreate) -> None:
     tmp_host = root.resolve(tmp, follow_last=False)
     if os.path.lexists(tmp_host):
         if os.path.isdir(tmp_host) and not os.path.islink(tmp_host):
+            import shutil
+
             shutil.rmtree(tmp_host)
         else:
             os.unlink(tmp_host)
