@@ -2,8 +2,8 @@
 
     python benchmarks/fleet_sim.py [--nodes 5000] [--seed 1] [--json]
 
-Each node runs the retry loop of ``ros_init.httpfetch.request`` (the real backoff: the
-pure ``backoff_delay`` with the default ``Backoff``, ``Retry-After`` honoured the same way,
+Each node runs the retry loop of ``ros_init.httpfetch.request`` (the real schedule: the
+pure ``retry_delay`` with the default ``Backoff``, ``Retry-After`` spread the same way,
 each attempt bounded by ``min(timeout, remaining)``, no retry past the deadline) against
 one config server modelled as ``workers`` parallel handlers with a fixed service time, an
 accept queue of ``queue`` requests (beyond it: an immediate 503, with or without
@@ -29,7 +29,7 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from ros_init.httpfetch import Backoff, backoff_delay  # noqa: E402  (the client's real schedule)
+from ros_init.httpfetch import Backoff, backoff_delay, retry_delay  # noqa: E402  (the client's real schedule)
 
 HTTP_TIMEOUT = 10.0  # datasources/http.py: per-request timeout when the settings give none
 
@@ -55,7 +55,7 @@ class Scenario:
     deadline: float = 30.0
     jitter: bool = True
     cap: float = Backoff().cap  # the client's backoff cap (shipped default unless studied)
-    spread_retry_after: bool = False  # proposal: wait Retry-After * (1 + u), not exactly Retry-After
+    exact_retry_after: bool = False  # the former client: wait exactly Retry-After (no spread)
 
 
 @dataclass
@@ -106,11 +106,12 @@ def simulate(sc: Scenario, seed: int = 1) -> Result:
     def fail(node: int, now: float, hint: float | None) -> None:
         """The client's reaction to a failed attempt: httpfetch.request's retry step."""
         pending.pop(node, None)
-        delay = backoff_delay(attempt[node] - 1, policy, rng.random() if sc.jitter else 1.0)
-        if hint is not None:
-            if sc.spread_retry_after:
-                hint *= 1.0 + (rng.random() if sc.jitter else 1.0)
-            delay = max(delay, hint)
+        u = rng.random() if sc.jitter else 1.0
+        if sc.exact_retry_after:
+            delay = backoff_delay(attempt[node] - 1, policy, u)
+            delay = delay if hint is None else max(delay, hint)
+        else:
+            delay = retry_delay(attempt[node] - 1, policy, u, hint, deadline[node] - now)
         if delay >= deadline[node] - now:
             res.gave_up += 1
             return
@@ -199,8 +200,8 @@ def studies(nodes: int, seed: int, deadline: float | None = None) -> list[Result
         for sc in scenarios(nodes, d)[1:3]:
             out.append(simulate(Scenario(**{**asdict(sc), "cap": cap, "name": f"{sc.name} [cap {cap:g} s]"}), seed))
     sc = scenarios(nodes, d)[3]
-    out.append(simulate(Scenario(**{**asdict(sc), "spread_retry_after": True,
-                                    "name": f"{sc.name} [Retry-After x (1+u)]"}), seed))
+    out.append(simulate(Scenario(**{**asdict(sc), "exact_retry_after": True,
+                                    "name": f"{sc.name} [Retry-After exactly]"}), seed))
     return out
 
 

