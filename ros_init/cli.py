@@ -27,7 +27,21 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's formatter, told the width so that it does not import shutil (and its
+    compression modules) on every start-up just to ask the terminal size."""
+    try:
+        width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(sys.stderr.fileno()).columns
+    except (ValueError, OSError):
+        width = 80
+    return argparse.HelpFormatter(prog, width=max(width - 2, 40))
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("formatter_class", _formatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> None:  # usage errors exit 2 with one clear line
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
@@ -42,11 +56,18 @@ def _add_sources(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cmdline", metavar="FILE", help="kernel command line to read (default /proc/cmdline)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``only``, just that command's sub-parser is built (start-up time)."""
     parser = _Parser(prog="ros-init", description="First-boot configurator of RancherOS v2.")
     parser.add_argument("--version", action="version", version=f"ros-init {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    real_add = sub.add_parser
+
+    def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
+        return real_add(name, **kw) if only in (None, name) else argparse.ArgumentParser(add_help=False)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("validate", help=COMMANDS["validate"][1], description=COMMANDS["validate"][1])
     p.add_argument("files", nargs="+", metavar="FILE", help="config files, or - for standard input")
@@ -84,7 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    only = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(only).parse_args(argv)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.cli_main(args))

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, Literal
+from typing import Any
+
+from ros_init.findings import Finding, Location
+
+__all__ = [
+    "Change", "Config", "ConfigDocument", "Documents", "Finding", "Layer", "Location", "Script", "StageContext",
+]
 
 Config = dict[str, Any]
 """A (merged, validated) cloud-config: plain data as YAML/JSON would give it."""
@@ -23,54 +29,6 @@ class Layer(IntEnum):
     VENDOR = 2  # vendor-data
     USER = 3  # user-data, local drop-in files, config URLs
     CMDLINE = 4  # ros.* overrides on the kernel command line
-
-
-@dataclass(frozen=True)
-class Location:
-    """A position in a source file; line and column count from 1."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
-
-Severity = Literal["error", "warning"]
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem found in a config, located and phrased for the person who fixes it.
-
-    ``path`` names the config element (``users[0].lock_passwd``); ``code`` is a stable
-    identifier for tools (``unknown-key``, ``type``, ``yaml-syntax`` ...). A finding never
-    holds the value of a secret field.
-    """
-
-    severity: Severity
-    code: str
-    path: str
-    message: str
-    location: Location | None = None
-
-    def render(self) -> str:
-        where = str(self.location) if self.location else "<config>"
-        path = f"{self.path}: " if self.path else ""
-        return f"{where}: {self.severity}: {path}{self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        loc = self.location
-        return {
-            "file": loc.file if loc else None,
-            "line": loc.line if loc else None,
-            "column": loc.column if loc else None,
-            "severity": self.severity,
-            "code": self.code,
-            "path": self.path,
-            "message": self.message,
-        }
 
 
 @dataclass
@@ -131,7 +89,8 @@ class StageContext:
     ``state_dir`` and ``run_dir`` are root-relative. ``sys_root`` is where the host's
     ``/sys`` and ``/dev`` are looked up (the hardware is the host's even when the target
     root is a scratch folder; tests point it at a fake tree). ``dry_run`` is True for
-    ``ros-init plan``.
+    ``ros-init plan``. ``run_commands`` is False where config commands must never run
+    (``ros-init demo``).
     """
 
     phase: str  # "initramfs" | "boot"
@@ -142,3 +101,12 @@ class StageContext:
     sys_root: str = "/"
     dry_run: bool = False
     scripts: list[Script] = field(default_factory=list)
+    run_commands: bool = True  # False: config commands are planned and reported skipped (demo)
+
+
+class SkipStep(Exception):
+    """Raised by a stage's ``apply`` when a change cannot be made here and that is no failure.
+
+    The message says why (``no /bin/sh in the target root``); it is recorded as the step's
+    note, the step counts as skipped, and the stage does not fail.
+    """

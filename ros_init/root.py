@@ -221,6 +221,42 @@ class Root:
         finally:
             os.close(dfd)
 
+    def readlink(self, path: str) -> str | None:
+        """The target text of a symlink inside the root; None when ``path`` is not a symlink."""
+        host = self.resolve(path, follow_last=False)
+        try:
+            return os.readlink(host)
+        except (FileNotFoundError, OSError):
+            return None
+
+    def symlink(self, path: str, target: str) -> None:
+        """Atomically make ``path`` a symlink holding ``target``.
+
+        The link is created under a temporary name beside the destination and renamed over
+        it, so ``path`` is the old entry or the new link, never missing. The target text is
+        stored as given: readers that go through Root resolve it inside the root. A folder
+        at ``path`` is refused.
+        """
+        res = self._walk(self._split(path), follow_last=False)
+        if not res.name:
+            raise RootError("cannot replace the root folder with a symlink")
+        if "\0" in target or not target:
+            raise RootError("bad symlink target")
+        self.makedirs(self.rel(res.parent))
+        existing = _lstat_or_none(res.host)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise RootError(f"{self.rel(res.host)} is a folder")
+        dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            tmp = f".{res.name}.ros-init.{os.getpid()}.tmp"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dfd)
+            os.symlink(target, tmp, dir_fd=dfd)
+            os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+
     def chown(self, path: str, uid: int, gid: int) -> None:
         os.chown(self.resolve(path, follow_last=False), uid, gid, follow_symlinks=False)
 

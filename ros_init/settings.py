@@ -8,12 +8,10 @@ values of ``schemas/settings.v1.json``, so the schema documents them and code ca
 from __future__ import annotations
 
 import copy
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from ros_init.root import Root
+from ros_init.schema import load_schema
 
 DEFAULT_PATH = "/etc/ros-init/ros-init.yaml"
 
@@ -22,14 +20,9 @@ class SettingsError(Exception):
     """The settings file exists but cannot be used; the message says where and why."""
 
 
-@cache
-def _settings_schema() -> dict[str, Any]:
-    return json.loads(resources.files("ros_init.schemas").joinpath("settings.v1.json").read_text())
-
-
 def defaults() -> dict[str, Any]:
     """Every top-level setting with its schema default (sub-objects: their defaults too)."""
-    schema = _settings_schema()
+    schema = load_schema("settings")
     out: dict[str, Any] = {}
     for key, prop in schema["properties"].items():
         if "default" in prop:
@@ -69,9 +62,9 @@ def load_settings(root: Root, path: str | None = None) -> dict[str, Any]:
     data = parsed.data or {}
     if not isinstance(data, dict):
         raise SettingsError(f"{name}: settings must be a mapping, found {type(data).__name__}")
-    from ros_init.validate import validate_data
+    from ros_init.validate import validate_document
 
-    errors = [f for f in validate_data(data, parsed.positions, name, schema="settings") if f.severity == "error"]
+    errors = [f for f in validate_document(parsed, "settings") if f.severity == "error"]
     if errors:
         raise SettingsError("\n".join(f.render() for f in errors))
     for key, value in data.items():

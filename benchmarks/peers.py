@@ -1,0 +1,112 @@
+"""The real peers, from Debian's packages, unpacked (never installed) into a cache folder.
+
+``apt-get download`` + ``dpkg -x`` gives cloud-init and ignition exactly as Debian ships
+them, runnable with Debian's /usr/bin/python3 and PYTHONPATH, without touching the host.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import time
+
+CACHE = os.environ.get("ROS_INIT_BENCH_CACHE", os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache", "peers"))
+CLOUD_INIT_DEBS = [
+    "cloud-init", "python3-configobj", "python3-jinja2", "python3-markupsafe", "python3-jsonpatch",
+    "python3-json-pointer", "python3-jsonschema", "python3-attr", "python3-pyrsistent", "python3-netifaces",
+    "python3-oauthlib", "python3-requests", "python3-urllib3", "python3-certifi", "python3-chardet",
+    "python3-charset-normalizer", "python3-idna", "python3-serial", "python3-yaml",
+]
+IGNITION_DEBS = ["ignition"]
+
+
+def unpacked(debs: list[str], name: str) -> str | None:
+    """Folder holding ``debs`` unpacked; None when they cannot be downloaded here."""
+    tree = os.path.abspath(os.path.join(CACHE, name))
+    stamp = os.path.join(tree, ".complete")
+    if os.path.exists(stamp):
+        return tree
+    dl = os.path.join(CACHE, "debs")
+    os.makedirs(dl, exist_ok=True)
+    missing = [d for d in debs if not glob.glob(os.path.join(dl, f"{d}_*.deb"))]
+    if missing:
+        r = subprocess.run(["apt-get", "download", *missing], cwd=dl, capture_output=True, text=True)
+        if r.returncode != 0:
+            print(f"peers: apt-get download failed: {r.stderr.strip()[:300]}")
+            return None
+    shutil.rmtree(tree, ignore_errors=True)
+    os.makedirs(tree)
+    for d in debs:
+        for deb in glob.glob(os.path.join(dl, f"{d}_*.deb")):
+            subprocess.run(["dpkg", "-x", deb, tree], check=True)
+    open(stamp, "w").close()
+    return tree
+
+
+def cloud_init_cmd(config: str) -> tuple[list[str], dict[str, str]] | None:
+    tree = unpacked(CLOUD_INIT_DEBS, "cloud-init")
+    if tree is None or not os.path.exists("/usr/bin/python3"):
+        return None
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.path.join(tree, "usr/lib/python3/dist-packages"), "LANG": "C.UTF-8"}
+    return ["/usr/bin/python3", os.path.join(tree, "usr/bin/cloud-init"), "schema", "-c", config], env
+
+
+def ignition_validate_cmd(config: str) -> tuple[list[str], dict[str, str]] | None:
+    tree = unpacked(IGNITION_DEBS, "ignition")
+    if tree is None:
+        return None
+    exe = next(iter(glob.glob(os.path.join(tree, "usr/bin/ignition-validate"))), None)
+    return ([exe, config], {"PATH": "/usr/bin:/bin"}) if exe else None
+
+
+def measure(cmd: list[str], env: dict[str, str] | None, runs: int, expect_rc: int | None = 0) -> dict:
+    """Median and spread of wall time, and peak RSS, over ``runs`` cold processes."""
+    walls, rss = [], []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - t0)
+        rss.append(usage.ru_maxrss / 1024)
+        rc = os.waitstatus_to_exitcode(status)
+        proc.returncode = rc
+        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+        proc.stderr.close() if proc.stderr else None
+        if expect_rc is not None and rc != expect_rc:
+            raise RuntimeError(f"{cmd[0]} exited {rc}: {err.strip()[:500]}")
+    walls.sort()
+    return {"median_ms": 1000 * walls[len(walls) // 2], "min_ms": 1000 * walls[0],
+            "p90_ms": 1000 * walls[int(len(walls) * 0.9) - 1], "peak_rss_mib": max(rss)}
+
+
+def ros_init_exe() -> str:
+    """ros-init installed the way an image installs it (a regular, non-editable install).
+
+    The editable install of ./dev adds an import hook to every start-up (~tens of ms of
+    pathlib and importlib machinery), which a real image does not pay, so benchmarks use
+    their own venv under .cache/bench-venv, rebuilt when the sources change.
+    """
+    import hashlib
+    import sys
+
+    repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    venv = os.path.join(os.path.dirname(CACHE), "bench-venv")
+    h = hashlib.sha256()
+    for top in ("ros_init", "datasources", "stages", "schemas"):
+        for dirpath, _, files in sorted(os.walk(os.path.join(repo, top))):
+            for f in sorted(files):
+                if f.endswith((".py", ".json", ".yaml")):
+                    with open(os.path.join(dirpath, f), "rb") as fh:
+                        h.update(f.encode() + fh.read())
+    with open(os.path.join(repo, "pyproject.toml"), "rb") as fh:
+        h.update(fh.read())
+    stamp = os.path.join(venv, ".src-" + h.hexdigest()[:16])
+    exe = os.path.join(venv, "bin", "ros-init")
+    if not os.path.exists(stamp):
+        shutil.rmtree(venv, ignore_errors=True)
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", repo], check=True)
+        open(stamp, "w").close()
+    return exe

@@ -1,0 +1,285 @@
+"""Seed volumes and seed folders: NoCloud, OpenStack ConfigDrive, ros-init's own volume.
+
+Found by filesystem label (``cdrom.labels``: cidata, CIDATA, config-2, CONFIG-2,
+ROS_INIT) through ``ros_init.blockdevs`` (udev, blkid or the superblock), or as a folder
+on disk (``cdrom.seed_dirs``: preseeded images, tests). The content decides the format:
+
+- ConfigDrive: ``openstack/latest/meta_data.json`` (+ ``user_data``,
+  ``network_data.json``, ``vendor_data.json``)
+- ros-init: ``ros-init.yaml`` at the top (plain YAML), optional ``meta-data``
+- NoCloud: ``meta-data``, ``user-data``, ``network-config``, ``vendor-data``
+
+A volume is mounted read-only (nosuid, nodev, noexec) on a private temporary folder and
+always unmounted; where the kernel lacks the filesystem (containers, this CI machine)
+its files are copied out by xorriso (ISO9660) or mtools (FAT) instead. The first seed
+found wins: seed folders first (as cloud-init), then volumes in label order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+
+from ros_init.blockdevs import Volume, by_label
+from ros_init.host import DatasourceError, Host
+from ros_init.model import ConfigDocument, Documents, Layer
+from ros_init.root import Root, RootError
+from ros_init.userdata import parse_mapping
+
+NAME = "cdrom"
+KIND = "local"
+PLATFORM = True
+DETECT_HINT = "no seed folder and no volume labelled as in cdrom.labels"
+MAX_FILE = 4 * 1024 * 1024
+MAX_USERSPACE_VOLUME = 256 * 1024 * 1024
+_NOCLOUD = ("meta-data", "user-data", "network-config", "vendor-data")
+_CD = "openstack/latest"
+
+
+def _settings(host: Host) -> dict:
+    return host.source_settings("cdrom")
+
+
+def seed_dirs(host: Host) -> list[str]:
+    out = []
+    for d in _settings(host).get("seed_dirs") or []:
+        try:
+            if any(host.root.exists(f"{d}/{n}") for n in (*_NOCLOUD, "ros-init.yaml", _CD + "/meta_data.json")):
+                out.append(d)
+        except RootError as exc:
+            host.logger.warning("cdrom: seed folder %s: %s", d, exc)
+    return out
+
+
+def volumes(host: Host) -> list[Volume]:
+    labels = list(_settings(host).get("labels") or [])
+    return by_label(labels, sys_root=host.sys_root, devices=host.devices)
+
+
+def detect(host: Host) -> bool:
+    return bool(seed_dirs(host)) or bool(volumes(host))
+
+
+def fetch(host: Host, deadline: float) -> Documents | None:
+    for d in seed_dirs(host):
+        seed = Root(host.root.resolve(d))
+        return read_seed(seed, f"seed folder {d}", host)
+    for vol in volumes(host):
+        with open_volume(vol, host, deadline) as path:
+            return read_seed(Root(path), f"volume {vol.device} ({vol.label})", host)
+    return None
+
+
+# -- reading a seed (a Root at the top of the volume or folder) -------------------------
+def _read(seed: Root, name: str, where: str) -> bytes | None:
+    try:
+        st = seed.stat(name)
+        if st is None:
+            return None
+        if st.st_size > MAX_FILE:
+            raise DatasourceError(f"{where} {name}: {st.st_size} bytes is over the {MAX_FILE}-byte limit")
+        return seed.read_bytes(name, limit=MAX_FILE + 1)
+    except (OSError, RootError) as exc:
+        raise DatasourceError(f"{where} {name}: cannot read: {exc}") from None
+
+
+def read_seed(seed: Root, where: str, host: Host) -> Documents | None:
+    """Documents of one seed; the format is decided by the files present."""
+    if seed.exists(f"{_CD}/meta_data.json"):
+        return _configdrive(seed, where)
+    if seed.exists("ros-init.yaml"):
+        return _nocloud(seed, f"ros-init {where}", host, main="ros-init.yaml")
+    if any(seed.exists(n) for n in _NOCLOUD):
+        return _nocloud(seed, f"nocloud {where}", host)
+    return None
+
+
+def metadata_config(hostname: str | None, keys: list[str], network: dict | None) -> dict:
+    """Pure: the config a datasource's metadata implies."""
+    data: dict = {}
+    if hostname:
+        data["hostname"] = hostname
+    if keys:
+        data["ssh_authorized_keys"] = keys
+    if network:
+        data["network"] = network
+    return data
+
+
+def public_keys(value: object) -> list[str]:
+    """NoCloud/ConfigDrive public keys: a string (lines), a list, or a mapping of name -> key(s)."""
+    out: list[str] = []
+    if isinstance(value, str):
+        out += [line.strip() for line in value.splitlines() if line.strip() and not line.startswith("#")]
+    elif isinstance(value, list):
+        for v in value:
+            out += public_keys(v.get("data") if isinstance(v, dict) else v)
+    elif isinstance(value, dict):
+        for v in value.values():
+            out += public_keys(v)
+    return list(dict.fromkeys(out))
+
+
+def _nocloud(seed: Root, where: str, host: Host, main: str = "user-data") -> Documents:
+    from ros_init.netconv import NetconvError, to_v2
+    from ros_init.userdata import decode
+
+    docs = Documents(source=where)
+    raw = {n: _read(seed, n, where) for n in (*_NOCLOUD, main)}
+    docs.raw = {n: v for n, v in raw.items() if v is not None}
+    meta = parse_mapping(raw["meta-data"], f"{where} meta-data") if raw["meta-data"] else {}
+    iid = meta.get("instance-id") or meta.get("instance_id")
+    docs.instance_id = str(iid) if iid is not None else None
+    network = None
+    if raw["network-config"]:
+        try:
+            network = to_v2(parse_mapping(raw["network-config"], f"{where} network-config"), f"{where} network-config")
+        except NetconvError as exc:
+            raise DatasourceError(str(exc)) from None
+    elif isinstance(meta.get("network-interfaces"), str):
+        host.logger.warning("%s: meta-data network-interfaces (ifupdown) is not supported: use network-config", where)
+    md = metadata_config(meta.get("local-hostname") or meta.get("hostname"), public_keys(meta.get("public-keys")),
+                         network)
+    if md:
+        docs.configs.append(ConfigDocument(f"{where} meta-data", Layer.METADATA, md))
+    if raw["vendor-data"]:
+        vd = decode(raw["vendor-data"], f"{where} vendor-data", Layer.VENDOR)
+        docs.configs += vd.configs
+        docs.scripts += vd.scripts
+    if raw[main]:
+        ud = decode(raw[main], f"{where} {main}", Layer.USER, yaml_without_header=main.endswith(".yaml"))
+        docs.configs += ud.configs
+        docs.scripts += ud.scripts
+    return docs
+
+
+def _json(data: bytes | None, where: str) -> object:
+    if data is None:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise DatasourceError(f"{where}: not valid JSON: {exc}") from None
+
+
+def _configdrive(seed: Root, where: str) -> Documents:
+    from ros_init.netconv import NetconvError, configdrive_to_v2
+    from ros_init.userdata import decode
+
+    where = f"configdrive {where}"
+    docs = Documents(source=where)
+    names = ("meta_data.json", "user_data", "network_data.json", "vendor_data.json")
+    raw = {n: _read(seed, f"{_CD}/{n}", where) for n in names}
+    docs.raw = {n: v for n, v in raw.items() if v is not None}
+    meta = _json(raw["meta_data.json"], f"{where} meta_data.json")
+    if not isinstance(meta, dict):
+        raise DatasourceError(f"{where} meta_data.json: must be an object")
+    iid = meta.get("uuid") or meta.get("instance-id")
+    docs.instance_id = str(iid) if iid else None
+    network = None
+    nd = _json(raw["network_data.json"], f"{where} network_data.json")
+    if nd is not None:
+        try:
+            network = configdrive_to_v2(nd)  # type: ignore[arg-type]
+        except NetconvError as exc:
+            raise DatasourceError(f"{where}: {exc}") from None
+    keys = public_keys(meta.get("public_keys")) + public_keys(meta.get("keys"))
+    md = metadata_config(meta.get("hostname") or meta.get("name"), list(dict.fromkeys(keys)), network)
+    if md:
+        docs.configs.append(ConfigDocument(f"{where} meta_data.json", Layer.METADATA, md))
+    vd = _json(raw["vendor_data.json"], f"{where} vendor_data.json")
+    if isinstance(vd, dict):
+        vd = vd.get("cloud-init")
+    if isinstance(vd, str) and vd.strip():
+        dec = decode(vd.encode(), f"{where} vendor_data.json", Layer.VENDOR)
+        docs.configs += dec.configs
+        docs.scripts += dec.scripts
+    if raw["user_data"]:
+        ud = decode(raw["user_data"], f"{where} user_data", Layer.USER)
+        docs.configs += ud.configs
+        docs.scripts += ud.scripts
+    return docs
+
+
+# -- giving access to a volume ---------------------------------------------------------
+def _kernel_has(fstype: str) -> bool:
+    try:
+        with open("/proc/filesystems") as fh:
+            return any(line.split()[-1] == fstype for line in fh if line.strip())
+    except OSError:
+        return False
+
+
+def _private_dir() -> str:
+    base = "/run" if os.access("/run", os.W_OK) else None
+    return tempfile.mkdtemp(prefix="ros-init-seed-", dir=base)  # mode 0700
+
+
+@contextlib.contextmanager
+def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
+    """A host folder showing the volume's files, read-only; cleaned up on exit."""
+    remaining = host.remaining(deadline)
+    if remaining <= 0:
+        raise DatasourceError(f"volume {vol.device}: deadline passed before it could be read")
+    tmp = _private_dir()
+    mounted = False
+    try:
+        fstype = vol.fstype or "auto"
+        if fstype == "auto" or _kernel_has(fstype):
+            host.logger.info("waiting up to %.1fs for mount of %s (%s)", remaining, vol.device, fstype)
+            _run(["mount", "-o", "ro,nosuid,nodev,noexec", "-t", fstype, vol.device, tmp], remaining, vol)
+            mounted = True
+        elif fstype == "iso9660" and shutil.which("xorriso"):
+            _check_size(vol)
+            host.logger.info("waiting up to %.1fs for xorriso to copy the files of %s (no iso9660 in this kernel)",
+                             remaining, vol.device)
+            # stdio: lets xorriso read any block device or file, not only optical drives.
+            _run(["xorriso", "-osirrox", "on", "-indev", f"stdio:{vol.device}", "-extract", "/", tmp], remaining, vol)
+        elif fstype == "vfat" and shutil.which("mcopy"):
+            _check_size(vol)
+            host.logger.info("waiting up to %.1fs for mtools to copy the files of %s (no vfat in this kernel)",
+                             remaining, vol.device)
+            _run(["mcopy", "-s", "-n", "-i", vol.device, "::/", tmp + "/"], remaining, vol,
+                 env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+        else:
+            raise DatasourceError(f"volume {vol.device}: the kernel has no {fstype} and no tool to read it")
+        yield tmp
+    finally:
+        if mounted:
+            res = subprocess.run(["umount", tmp], capture_output=True, text=True, check=False)
+            if res.returncode != 0:
+                host.logger.warning("umount %s failed (%s); detaching lazily", tmp, res.stderr.strip())
+                subprocess.run(["umount", "-l", tmp], capture_output=True, check=False)
+            with contextlib.suppress(OSError):
+                os.rmdir(tmp)
+        else:
+            if os.path.ismount(tmp):  # a mount that completed after its timeout
+                subprocess.run(["umount", "-l", tmp], capture_output=True, check=False)
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _check_size(vol: Volume) -> None:
+    try:
+        with open(vol.device, "rb") as fh:
+            size = fh.seek(0, os.SEEK_END)
+    except OSError as exc:
+        raise DatasourceError(f"volume {vol.device}: cannot open: {exc.strerror}") from None
+    if size > MAX_USERSPACE_VOLUME:
+        raise DatasourceError(f"volume {vol.device}: {size} bytes is too large for a seed volume")
+
+
+def _run(cmd: list[str], timeout: float, vol: Volume, env: dict | None = None) -> None:
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+    except subprocess.TimeoutExpired:
+        raise DatasourceError(f"volume {vol.device}: {cmd[0]} did not finish before the deadline") from None
+    except FileNotFoundError:
+        raise DatasourceError(f"volume {vol.device}: {cmd[0]} is not installed") from None
+    if res.returncode != 0:
+        err = (res.stderr or res.stdout).strip().splitlines()
+        raise DatasourceError(f"volume {vol.device}: {cmd[0]} failed: {err[-1] if err else res.returncode}")

@@ -1,0 +1,170 @@
+"""Amazon EC2 (and EC2-compatible clouds): the instance metadata service, IMDSv2 only.
+
+Every request carries a session token obtained by ``PUT /latest/api/token`` with the
+TTL header; a 401 gets a new token once, a 403 stops (IMDS refuses us: no point
+retrying), a 503 is retried after its ``Retry-After``. A refused connection means no
+IMDS here (absent). IMDSv1 (no token) is used only when the image settings say
+``ec2: {imdsv1_fallback: true}`` and the token PUT is answered 404/405.
+
+Found: instance-id, hostname, public keys, user-data (404: none) and the NICs by MAC,
+turned into network config by ``ros_init.netconv.ec2_macs_to_v2``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ros_init.host import DatasourceError, Host
+from ros_init.model import ConfigDocument, Documents, Layer
+
+NAME = "ec2"
+KIND = "network"
+PLATFORM = True
+DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"
+DEFAULT_URL = "http://169.254.169.254"
+TOKEN_TTL = "21600"
+_MAC_FIELDS = ("device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s", "subnet-ipv6-cidr-blocks")
+
+
+def detect(host: Host) -> bool:
+    if host.source_settings("ec2").get("url"):
+        return True
+    vendor = (host.read_sys("/sys/class/dmi/id/sys_vendor") or "") + (host.read_sys("/sys/class/dmi/id/bios_vendor") or "")
+    if "Amazon EC2" in vendor:
+        return True
+    uuid = (host.read_sys("/sys/hypervisor/uuid") or host.read_sys("/sys/class/dmi/id/product_uuid") or "").lower()
+    return uuid.startswith("ec2") or (host.read_sys("/sys/class/dmi/id/board_asset_tag") or "").startswith("i-")
+
+
+class ImdsClient:
+    """A session with the IMDS: one token, refreshed on 401."""
+
+    def __init__(self, host: Host, deadline: float) -> None:
+        import requests
+
+        cfg = host.source_settings("ec2")
+        self.base = str(cfg.get("url") or DEFAULT_URL).rstrip("/")
+        self.timeout = float(cfg.get("timeout") or 2.0)
+        self.retries = cfg.get("retries")
+        self.v1_fallback = bool(cfg.get("imdsv1_fallback", False))
+        self.host = host
+        self.deadline = deadline
+        self.session = requests.Session()
+        self.token: str | None = None
+        self.v1 = False
+
+    def close(self) -> None:
+        self.session.close()
+
+    def _request(self, method: str, path: str, headers: dict[str, str], what: str) -> Any:
+        from ros_init.httpfetch import request
+
+        return request(f"{self.base}/{path}", self.deadline, what=what, method=method, headers=headers,
+                       timeout=self.timeout, retries=self.retries, retry_refused=False, session=self.session,
+                       max_size=1024 * 1024 if path != "latest/user-data" else 16 * 1024 * 1024,
+                       logger=self.host.logger, clock=self.host.clock)
+
+    def fetch_token(self) -> None:
+        resp = self._request("PUT", "latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL},
+                             "the EC2 IMDSv2 token")
+        if resp.status == 200 and resp.body.strip():
+            self.token = resp.body.decode("ascii", "replace").strip()
+            return
+        if resp.status in (404, 405) and self.v1_fallback:
+            self.host.logger.warning("ec2: IMDS gives no token (HTTP %d): using IMDSv1 as the settings allow",
+                                     resp.status)
+            self.v1 = True
+            return
+        if resp.status == 403:
+            raise DatasourceError("ec2: IMDS refused a session token (HTTP 403): IMDS is disabled or blocked")
+        raise DatasourceError(f"ec2: IMDS token request answered HTTP {resp.status}")
+
+    def get(self, path: str) -> bytes | None:
+        """The body at ``path`` (below the endpoint), None for 404."""
+        for refreshed in (False, True):
+            headers = {} if self.v1 else {"X-aws-ec2-metadata-token": self.token or ""}
+            resp = self._request("GET", path, headers, f"EC2 {path}")
+            if resp.status == 200:
+                return resp.body
+            if resp.status == 404:
+                return None
+            if resp.status == 401 and not self.v1 and not refreshed:
+                self.host.logger.info("ec2: token rejected (401), getting a new one")
+                self.fetch_token()
+                continue
+            if resp.status == 403:
+                raise DatasourceError(f"ec2: IMDS refused {path} (HTTP 403)")
+            raise DatasourceError(f"ec2: {path} answered HTTP {resp.status}")
+        raise DatasourceError(f"ec2: {path}: a fresh token was rejected too (HTTP 401)")
+
+    def text(self, path: str) -> str | None:
+        body = self.get(path)
+        return None if body is None else body.decode("utf-8", "replace").strip()
+
+
+def fetch(host: Host, deadline: float) -> Documents | None:
+    from ros_init.httpfetch import FetchError
+    from ros_init.netconv import NetconvError, ec2_macs_to_v2
+    from ros_init.userdata import decode
+
+    client = ImdsClient(host, deadline)
+    try:
+        try:
+            client.fetch_token()
+        except FetchError as exc:
+            if exc.kind in ("refused", "unreachable"):
+                host.logger.info("ec2: no IMDS at %s (%s)", client.base, exc.kind)
+                return None
+            raise
+        iid = client.text("latest/meta-data/instance-id")
+        if not iid:
+            raise DatasourceError("ec2: IMDS answers but has no meta-data/instance-id")
+        docs = Documents(source=f"ec2 {client.base}", instance_id=iid)
+        hostname = client.text("latest/meta-data/local-hostname") or client.text("latest/meta-data/hostname")
+        keys = []
+        for line in (client.text("latest/meta-data/public-keys/") or "").splitlines():
+            idx = line.split("=", 1)[0].strip().rstrip("/")
+            if idx.isdigit():
+                key = client.text(f"latest/meta-data/public-keys/{idx}/openssh-key")
+                if key:
+                    keys += [k.strip() for k in key.splitlines() if k.strip()]
+        macs: dict[str, dict[str, str]] = {}
+        for line in (client.text("latest/meta-data/network/interfaces/macs/") or "").splitlines():
+            mac = line.strip().rstrip("/")
+            if not mac:
+                continue
+            info = {}
+            for f in _MAC_FIELDS:
+                value = client.text(f"latest/meta-data/network/interfaces/macs/{mac}/{f}")
+                if value is not None:
+                    info[f] = value
+            macs[mac] = info
+        try:
+            network = ec2_macs_to_v2(macs) if macs else None
+        except NetconvError as exc:
+            raise DatasourceError(f"ec2: {exc}") from None
+        md: dict[str, Any] = {}
+        if hostname:
+            md["hostname"] = hostname.split()[0]
+        if keys:
+            md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
+        if network:
+            md["network"] = network
+        if md:
+            docs.configs.append(ConfigDocument("ec2 meta-data", Layer.METADATA, md))
+        docs.raw["meta-data.json"] = _json({"instance-id": iid, "hostname": hostname, "macs": macs})
+        user_data = client.get("latest/user-data")
+        if user_data:
+            docs.raw["user-data"] = user_data
+            ud = decode(user_data, "ec2 user-data", Layer.USER)
+            docs.configs += ud.configs
+            docs.scripts += ud.scripts
+        return docs
+    finally:
+        client.close()
+
+
+def _json(value: Any) -> bytes:
+    import json
+
+    return json.dumps(value, indent=1, sort_keys=True).encode()

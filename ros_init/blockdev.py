@@ -1,0 +1,463 @@
+"""Read-only probing of block devices: what disks exist and what they hold now.
+
+Everything here reads; nothing writes to a disk. Sources, all machine-readable:
+``<sys_root>/sys/block`` (disks, sizes, model, serial, partitions, holders),
+``sfdisk --json`` (the partition table), ``blkid -p -o export`` (low-level probe of
+signatures: no cache, no udev), ``<sys_root>/proc/self/mountinfo`` and ``/proc/swaps``
+(what is in use), and the filesystem superblock (size and usage of ext2/3/4, xfs, btrfs)
+so that a plan can say what a device holds and whether a filesystem fills its partition.
+
+Works without udev: ``/dev/disk/by-*`` links are resolved from blkid's answers when the
+links do not exist (early initramfs, containers).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import subprocess
+from dataclasses import dataclass, field
+
+SECTOR = 512  # the unit of /sys/block/*/size, whatever the logical block size
+_DATA_PROBE_BYTES = 1 << 20
+_NOT_DISKS = ("ram", "zram", "sr", "fd", "nbd")  # optical, floppy, memory and network devices  # how much of an unrecognised device is read to look for data
+
+
+class ProbeError(Exception):
+    """A tool failed while reading a device; the message names the device and the tool."""
+
+
+@dataclass(frozen=True)
+class Content:
+    """What blkid (and a look at the first MiB) finds on a device."""
+
+    type: str | None = None  # "ext4", "xfs", "swap", "vfat", "btrfs", "LVM2_member", "gpt" ...
+    label: str | None = None
+    uuid: str | None = None
+    usage: str | None = None  # blkid USAGE: filesystem, raid, crypto, other, partition table
+    fs_size: int | None = None  # bytes the filesystem spans (from its superblock), when known
+    fs_used: int | None = None  # bytes in use, when the superblock says it (ext2/3/4)
+    data: bool = False  # no signature, but non-zero bytes in the first MiB
+
+    @property
+    def empty(self) -> bool:
+        return self.type is None and not self.data
+
+    def describe(self) -> str:
+        """A short, secret-free phrase for plans and refusals: 'ext4 label old, 12 MiB used'."""
+        if self.type is None:
+            return "unrecognised data (non-zero bytes in its first MiB)" if self.data else "nothing"
+        words = [self.type]
+        if self.label:
+            words.append(f"label {self.label}")
+        elif self.uuid:
+            words.append(f"uuid {self.uuid}")
+        text = " ".join(words)
+        if self.fs_used is not None:
+            text += f", {format_size(self.fs_used)} used"
+        elif self.fs_size is not None:
+            text += f", {format_size(self.fs_size)}"
+        return text
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One entry of a partition table, with what its device holds."""
+
+    number: int
+    node: str  # /dev/loop0p1
+    start: int  # in sectors of the table's sector size
+    size: int
+    type: str  # GPT type GUID (upper case) or msdos hex type ("83")
+    uuid: str | None = None  # PARTUUID
+    name: str | None = None  # GPT partition name (PARTLABEL)
+    content: Content = field(default_factory=Content)
+
+    @property
+    def end(self) -> int:
+        """First sector after the partition."""
+        return self.start + self.size
+
+
+@dataclass(frozen=True)
+class Table:
+    label: str  # "gpt" or "dos" (sfdisk's names)
+    sector_size: int
+    first_lba: int
+    partitions: tuple[Partition, ...] = ()
+    id: str | None = None
+
+
+@dataclass(frozen=True)
+class Disk:
+    """A whole disk as probed now."""
+
+    name: str  # loop0, vda, nvme0n1
+    path: str  # /dev/loop0
+    size: int  # bytes
+    sector_size: int = SECTOR
+    read_only: bool = False
+    removable: bool = False
+    loop: bool = False
+    virtual: bool = False  # dm, md: never picked by a selector
+    model: str | None = None
+    serial: str | None = None
+    table: Table | None = None
+    content: Content = field(default_factory=Content)  # whole-device probe when it has no table
+    unreadable: str | None = None  # why probing failed (no medium, I/O error): never a target
+    in_use: tuple[tuple[str, str], ...] = ()  # ("/dev/loop0p1", "mounted on /mnt"), ("/dev/loop0p2", "active swap")
+    holds_root: bool = False  # holds the running root (or the target root)
+
+    @property
+    def sectors(self) -> int:
+        return self.size // self.sector_size
+
+    def partition_node(self, number: int) -> str:
+        sep = "p" if self.name[-1:].isdigit() else ""
+        return f"{self.path}{sep}{number}"
+
+
+# -- formatting --------------------------------------------------------------------------
+def format_size(n: int) -> str:
+    for unit, div in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            v = n / div
+            return f"{v:.0f} {unit}" if v >= 10 or v == int(v) else f"{v:.1f} {unit}"
+    return f"{n} B"
+
+
+# -- running tools ------------------------------------------------------------------------
+def _run(argv: list[str], *, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise ProbeError(f"{argv[0]} is not installed") from None
+    if proc.returncode not in ok:
+        msg = proc.stderr.strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        raise ProbeError(f"{' '.join(argv)}: {msg[0]}")
+    return proc
+
+
+def parse_blkid_export(text: str) -> dict[str, str]:
+    """``blkid -o export`` KEY=value lines (values are shell-escaped with backslashes)."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        chars: list[str] = []
+        i = 0
+        while i < len(value):
+            if value[i] == "\\" and i + 1 < len(value):
+                i += 1
+            chars.append(value[i])
+            i += 1
+        out[key] = "".join(chars)
+    return out
+
+
+def probe_content(device: str, mount_point: str | None = None) -> Content:
+    """blkid low-level probe of one device, plus filesystem size and a look for data.
+
+    ``mount_point``: where the device is mounted, if it is; xfs and btrfs do not write their
+    superblock in place at once, so their size is then asked from the kernel instead.
+    """
+    proc = _run(["blkid", "-p", "-o", "export", device], ok=(0, 2))
+    tags = parse_blkid_export(proc.stdout) if proc.returncode == 0 else {}
+    ftype = tags.get("TYPE") or tags.get("PTTYPE")
+    if ftype is None:
+        return Content(data=_has_data(device))
+    usage = tags.get("USAGE") or ("partition table" if "PTTYPE" in tags else None)
+    if mount_point is not None and ftype in ("xfs", "btrfs"):
+        size, used = mounted_fs_size(mount_point, ftype), None
+    else:
+        size, used = superblock_size(device, ftype)
+    return Content(type=ftype, label=tags.get("LABEL"), uuid=tags.get("UUID"), usage=usage,
+                   fs_size=size, fs_used=used)
+
+
+def _has_data(device: str) -> bool:
+    try:
+        with open(device, "rb", buffering=0) as fh:
+            block = fh.read(_DATA_PROBE_BYTES)
+    except OSError:
+        return False
+    return block.count(0) != len(block)
+
+
+def superblock_size(device: str, ftype: str) -> tuple[int | None, int | None]:
+    """(bytes the filesystem spans, bytes used) read from its superblock; None when unknown."""
+    try:
+        with open(device, "rb", buffering=0) as fh:
+            head = fh.read(70 * 1024)
+    except OSError:
+        return None, None
+    return parse_superblock(head, ftype)
+
+
+def parse_superblock(head: bytes, ftype: str) -> tuple[int | None, int | None]:
+    """Pure: size and usage from the first 70 KiB of a device (on-disk formats are stable)."""
+    try:
+        if ftype in ("ext2", "ext3", "ext4"):
+            sb = head[1024:2048]
+            blocks_lo, _r, free_lo = struct.unpack_from("<III", sb, 4)
+            log_bs = struct.unpack_from("<I", sb, 24)[0]
+            incompat = struct.unpack_from("<I", sb, 0x60)[0]
+            blocks, free = blocks_lo, free_lo
+            if incompat & 0x80:  # INCOMPAT_64BIT
+                blocks |= struct.unpack_from("<I", sb, 0x150)[0] << 32
+                free |= struct.unpack_from("<I", sb, 0x158)[0] << 32
+            bs = 1024 << log_bs
+            return blocks * bs, (blocks - free) * bs
+        if ftype == "xfs":
+            bs = struct.unpack_from(">I", head, 4)[0]
+            dblocks = struct.unpack_from(">Q", head, 8)[0]
+            return dblocks * bs, None
+        if ftype == "btrfs":
+            total = struct.unpack_from("<Q", head, 0x10000 + 0x70)[0]
+            return total, None
+    except struct.error:
+        return None, None
+    return None, None
+
+
+_XFS_IOC_FSGEOMETRY_V1 = 0x80705864  # _IOR('X', 100, struct xfs_fsop_geom_v1), 112 bytes
+_BTRFS_IOC_DEV_INFO = 0xD000941E  # _IOWR(0x94, 30, struct btrfs_ioctl_dev_info_args), 4096 bytes
+
+
+def mounted_fs_size(mount_point: str, ftype: str) -> int | None:
+    """Bytes a mounted xfs or (single-device) btrfs spans, asked from the kernel by ioctl."""
+    import fcntl
+
+    try:
+        fd = os.open(mount_point, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        if ftype == "xfs":
+            buf = bytearray(112)
+            fcntl.ioctl(fd, _XFS_IOC_FSGEOMETRY_V1, buf)
+            blocksize = struct.unpack_from("<I", buf, 0)[0]
+            datablocks = struct.unpack_from("<Q", buf, 32)[0]
+            return blocksize * datablocks
+        if ftype == "btrfs":
+            buf = bytearray(4096)
+            struct.pack_into("<Q", buf, 0, 1)  # devid 1: the only device of a one-disk btrfs
+            fcntl.ioctl(fd, _BTRFS_IOC_DEV_INFO, buf)
+            return struct.unpack_from("<Q", buf, 32)[0]
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None
+
+
+def read_table(disk_path: str) -> Table | None:
+    """The partition table from ``sfdisk --json``; None when the disk has none."""
+    proc = _run(["sfdisk", "--json", disk_path], ok=(0, 1))
+    if proc.returncode != 0 or not proc.stdout.strip():
+        if "does not contain a recognized partition table" in proc.stderr or not proc.stderr.strip():
+            return None
+        raise ProbeError(f"sfdisk --json {disk_path}: {proc.stderr.strip().splitlines()[-1]}")
+    pt = json.loads(proc.stdout)["partitiontable"]
+    sector = int(pt.get("sectorsize", SECTOR))
+    parts = []
+    for p in pt.get("partitions", []):
+        node = p["node"]
+        parts.append(Partition(
+            number=_number_of(node), node=node, start=int(p["start"]), size=int(p["size"]),
+            type=str(p["type"]).upper() if pt["label"] == "gpt" else str(p["type"]).lower(),
+            uuid=p.get("uuid"), name=p.get("name"),
+        ))
+    return Table(label=pt["label"], sector_size=sector, first_lba=int(pt.get("firstlba", 2048)),
+                 partitions=tuple(parts), id=pt.get("id"))
+
+
+def _number_of(node: str) -> int:
+    digits = ""
+    for ch in reversed(node):
+        if not ch.isdigit():
+            break
+        digits = ch + digits
+    return int(digits)
+
+
+# -- sysfs ---------------------------------------------------------------------------------
+def read_sysfs(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _devnum(sysdir: str) -> str | None:
+    return read_sysfs(os.path.join(sysdir, "dev"))
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Which device numbers are in use: mounted (where) or swap."""
+
+    mounts: dict[str, str]  # "7:1" -> mount point (first seen)
+    swaps: set[str]  # device paths in /proc/swaps
+
+    @classmethod
+    def read(cls, sys_root: str) -> Usage:
+        mounts: dict[str, str] = {}
+        text = read_sysfs(os.path.join(sys_root, "proc/self/mountinfo")) or ""
+        for line in text.splitlines():
+            f = line.split()
+            if len(f) > 4:
+                mounts.setdefault(f[2], f[4].replace("\\040", " "))
+        swaps = set()
+        for line in (read_sysfs(os.path.join(sys_root, "proc/swaps")) or "").splitlines()[1:]:
+            if line.split():
+                swaps.add(line.split()[0])
+        return cls(mounts, swaps)
+
+
+def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mounts: tuple[str, ...] = ("/",),
+               probe: bool = True) -> list[Disk]:
+    """Every whole disk under ``<sys_root>/sys/block`` with a non-zero size.
+
+    ``only`` limits probing to those device paths (image settings may fence ros-init in).
+    ``root_mounts`` are the mount points whose disk counts as holding the root.
+    """
+    base = os.path.join(sys_root, "sys/block")
+    usage = Usage.read(sys_root)
+    root_nums = {num for num, mp in usage.mounts.items() if mp in root_mounts}
+    disks = []
+    wanted = {os.path.realpath(p) for p in only} if only is not None else None
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        sysdir = os.path.join(base, name)
+        path = f"/dev/{name}"
+        if wanted is not None and path not in wanted:
+            continue
+        if name.startswith(_NOT_DISKS):
+            continue
+        size = int(read_sysfs(os.path.join(sysdir, "size")) or 0) * SECTOR
+        if size == 0:
+            continue
+        in_use: list[tuple[str, str]] = []
+        mounted: dict[str, str] = {}
+        holds_root = False
+        part_dirs = [d for d in sorted(os.listdir(sysdir)) if os.path.isfile(os.path.join(sysdir, d, "partition"))]
+        for dev_name, d in [(name, sysdir)] + [(p, os.path.join(sysdir, p)) for p in part_dirs]:
+            num = _devnum(d)
+            dev = f"/dev/{dev_name}"
+            if num in usage.mounts:
+                in_use.append((dev, f"mounted on {usage.mounts[num]}"))
+                mounted[dev] = usage.mounts[num]
+            if num in root_nums:
+                holds_root = True
+            if dev in usage.swaps:
+                in_use.append((dev, "active swap"))
+            holders = os.listdir(os.path.join(d, "holders")) if os.path.isdir(os.path.join(d, "holders")) else []
+            if holders:
+                in_use.append((dev, f"held by {', '.join(sorted(holders))}"))
+        serial = read_sysfs(os.path.join(sysdir, "device/serial")) or read_sysfs(os.path.join(sysdir, "serial"))
+        disk = Disk(
+            name=name, path=path, size=size,
+            sector_size=int(read_sysfs(os.path.join(sysdir, "queue/logical_block_size")) or SECTOR),
+            read_only=read_sysfs(os.path.join(sysdir, "ro")) == "1",
+            removable=read_sysfs(os.path.join(sysdir, "removable")) == "1",
+            loop=name.startswith("loop"),
+            virtual=name.startswith(("dm-", "md")),
+            model=read_sysfs(os.path.join(sysdir, "device/model")),
+            serial=serial or None,
+            in_use=tuple(in_use), holds_root=holds_root,
+        )
+        if probe:
+            try:
+                disk = probe_disk(disk, mounted)
+            except ProbeError as exc:
+                from dataclasses import replace
+
+                disk = replace(disk, unreadable=str(exc))
+        disks.append(disk)
+    return disks
+
+
+def probe_disk(disk: Disk, mounts: dict[str, str] | None = None) -> Disk:
+    """Fill in the table (with each partition's content) or the whole-disk content.
+
+    ``mounts``: device path -> mount point, for the devices that are mounted.
+    """
+    from dataclasses import replace
+
+    mounts = mounts or {}
+    table = read_table(disk.path)
+    if table is None:
+        return replace(disk, content=probe_content(disk.path, mounts.get(disk.path)))
+    parts = tuple(replace(p, content=probe_content(p.node, mounts.get(p.node)) if os.path.exists(p.node)
+                          else Content())
+                  for p in table.partitions)
+    return replace(disk, table=replace(table, partitions=parts),
+                   content=Content(type=table.label, usage="partition table"))
+
+
+def mount_source(sys_root: str, mount_point: str) -> str | None:
+    """The device number ("maj:min") mounted at ``mount_point``, or None."""
+    for num, mp in Usage.read(sys_root).mounts.items():
+        if mp == mount_point:
+            return num
+    return None
+
+
+def kernel_partitions(sys_root: str, disk_name: str) -> dict[int, tuple[int, int]]:
+    """Partitions the kernel knows for a disk: number -> (start, size) in 512-byte sectors."""
+    sysdir = os.path.join(sys_root, "sys/block", disk_name)
+    out = {}
+    for d in os.listdir(sysdir) if os.path.isdir(sysdir) else []:
+        pdir = os.path.join(sysdir, d)
+        num = read_sysfs(os.path.join(pdir, "partition"))
+        if num:
+            out[int(num)] = (int(read_sysfs(os.path.join(pdir, "start")) or 0), int(read_sysfs(os.path.join(pdir, "size")) or 0))
+    return out
+
+
+def udev_running(sys_root: str = "/") -> bool:
+    return os.path.exists(os.path.join(sys_root, "run/udev/control"))
+
+
+def decode_udev_name(name: str) -> str:
+    """Undo udev's ``\\xNN`` encoding of a /dev/disk/by-label link name."""
+    out = bytearray()
+    i = 0
+    raw = name.encode("utf-8", errors="surrogateescape")
+    while i < len(raw):
+        if raw[i:i + 2] == b"\\x" and i + 4 <= len(raw):
+            try:
+                out.append(int(raw[i + 2:i + 4], 16))
+                i += 4
+                continue
+            except ValueError:
+                pass
+        out.append(raw[i])
+        i += 1
+    return out.decode("utf-8", errors="replace")
+
+
+def encode_udev_name(text: str) -> str:
+    """udev's encoding of a label in a /dev/disk/by-label link (blkid_encode_string rules)."""
+    allowed = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz#+-.:=@_")
+    out = []
+    for ch in text:
+        if ch in allowed or (ord(ch) > 127 and ch.isprintable()):
+            out.append(ch)
+        else:
+            out.extend(f"\\x{b:02x}" for b in ch.encode("utf-8"))
+    return "".join(out)
+
+
+def device_of_mount(sys_root: str, mount_point: str) -> str | None:
+    """The /dev path of the block device mounted at ``mount_point`` (host path), or None."""
+    num = mount_source(sys_root, mount_point)
+    if num is None:
+        return None
+    link = os.path.join(sys_root, "sys/dev/block", num)
+    if not os.path.exists(link):
+        return None
+    return "/dev/" + os.path.basename(os.path.realpath(link))

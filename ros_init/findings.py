@@ -1,0 +1,47 @@
+"""Locations and findings: what validation reports.
+
+Plain named tuples rather than dataclasses on purpose: ``ros-init validate`` and every boot
+import this module, and ``dataclasses`` pulls in ``inspect`` and ``ast``, which cost more
+at start-up than validating a typical config (measured with ``python -X importtime``).
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+
+class Location(namedtuple("Location", "file line column")):
+    """A position in a source file; line and column count from 1."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+class Finding(namedtuple("Finding", "severity code path message location", defaults=(None,))):
+    """One problem found in a config, located and phrased for the person who fixes it.
+
+    ``severity`` is "error" or "warning"; ``path`` names the element (``users[0].lock_passwd``);
+    ``code`` is a stable identifier for tools (``unknown-key``, ``type``, ``yaml-syntax`` ...).
+    A finding never holds the value of a secret field.
+    """
+
+    __slots__ = ()
+
+    def render(self) -> str:
+        where = str(self.location) if self.location else "<config>"
+        path = f"{self.path}: " if self.path else ""
+        return f"{where}: {self.severity}: {path}{self.message}"
+
+    def as_dict(self) -> dict:
+        loc = self.location
+        return {
+            "file": loc.file if loc else None,
+            "line": loc.line if loc else None,
+            "column": loc.column if loc else None,
+            "severity": self.severity,
+            "code": self.code,
+            "path": self.path,
+            "message": self.message,
+        }

@@ -1,0 +1,277 @@
+"""One small HTTP client for every network datasource: deadline first.
+
+Guarantees: no call outlives its ``deadline`` (a ``time.monotonic()`` value): each attempt
+gets ``min(timeout, remaining)`` for connect and read, and a watchdog closes the
+connection when the deadline passes mid-body, so a server that drips bytes cannot hold
+the boot. Bodies are streamed and reading stops past ``max_size``. Retries use jittered
+exponential backoff (``backoff_delay`` is pure, for simulations) and honour
+``Retry-After``. Every wait is logged with what is being waited for; URLs are logged
+without their query string and headers never are (they carry tokens).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import hashlib
+import hmac
+import logging
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+LOG = logging.getLogger("ros_init.http")
+
+DEFAULT_MAX_SIZE = 16 * 1024 * 1024
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_CHUNK = 16 * 1024
+
+
+class FetchError(Exception):
+    """A request that gave no usable answer. ``kind`` is one of: refused, unreachable,
+    timeout, reset, truncated, too-large, hash, tls, http, bad-url."""
+
+    def __init__(self, kind: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+@dataclass
+class Response:
+    url: str
+    status: int
+    headers: dict[str, str] = field(repr=False)  # names lower-cased
+    body: bytes = field(repr=False)
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Jittered exponential backoff: attempt n waits ``u * min(cap, base * 2**n)``."""
+
+    base: float = 0.25
+    cap: float = 4.0
+
+
+def backoff_delay(attempt: int, policy: Backoff, u: float) -> float:
+    """Pure: the wait before retry ``attempt`` (0-based) for a uniform draw ``u`` in [0, 1).
+
+    Full jitter (the whole interval is random) spreads a fleet that failed together, so
+    a recovering server sees a flat load instead of synchronised waves.
+    """
+    return max(0.0, min(1.0, u)) * min(policy.cap, policy.base * (2 ** max(0, attempt)))
+
+
+def backoff_schedule(attempts: int, policy: Backoff, draws: Iterable[float]) -> list[float]:
+    """Pure: the waits of ``attempts`` successive retries for the given uniform draws."""
+    return [backoff_delay(i, policy, u) for i, u in zip(range(attempts), draws, strict=False)]
+
+
+def retry_after(value: str | None, now_wall: float) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent/bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now_wall)
+
+
+def safe_url(url: str) -> str:
+    """The URL without query, fragment or user info, for log lines and messages."""
+    try:
+        p = urlsplit(url)
+    except ValueError:
+        return "<bad url>"
+    host = p.hostname or ""
+    if p.port:
+        host = f"{host}:{p.port}"
+    return f"{p.scheme}://{host}{p.path}"
+
+
+def check_pin(body: bytes, pin: str) -> bool:
+    """Ignition-style ``sha512-<hex>`` / ``sha256-<hex>`` check of ``body``."""
+    algo, _, hexdigest = pin.partition("-")
+    if algo not in ("sha512", "sha256") or not hexdigest:
+        raise FetchError("hash", f"bad hash pin {pin[:10]}...: expected sha512-<hex> or sha256-<hex>")
+    return hmac.compare_digest(hashlib.new(algo, body).hexdigest(), hexdigest.lower())
+
+
+def _classify(exc: BaseException) -> tuple[str, bool]:
+    """(kind, retryable) for an exception raised by requests/urllib3."""
+    import requests
+
+    text = repr(exc)
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls", False
+    if isinstance(exc, requests.exceptions.ConnectTimeout | requests.exceptions.ReadTimeout):
+        return "timeout", True
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError) or "IncompleteRead" in text:
+        return "truncated", True
+    if "Connection refused" in text or "ConnectionRefusedError" in text:
+        return "refused", True
+    if "Network is unreachable" in text or "No route to host" in text:
+        return "unreachable", True
+    if "Name or service not known" in text or "Temporary failure in name resolution" in text:
+        return "unreachable", True
+    if "reset" in text.lower() or "RemoteDisconnected" in text or "aborted" in text.lower():
+        return "reset", True
+    if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema
+                  | requests.exceptions.InvalidSchema):
+        return "bad-url", False
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timeout", True
+    return "reset", True
+
+
+def request(
+    url: str,
+    deadline: float,
+    *,
+    what: str,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    timeout: float = 5.0,
+    max_size: int = DEFAULT_MAX_SIZE,
+    ca: str | None = None,
+    pin: str | None = None,
+    retries: int | None = None,
+    retry_refused: bool = True,
+    retry_statuses: frozenset[int] = RETRY_STATUSES,
+    backoff: Backoff = Backoff(),  # noqa: B008 - frozen dataclass
+    session: Any = None,
+    logger: logging.Logger = LOG,
+    clock: Callable[[], float] = time.monotonic,
+    rng: random.Random | None = None,
+) -> Response:
+    """Perform one HTTP request with retries until an answer or the deadline.
+
+    Returns the final response for any status that is not retried (the caller decides
+    what 404 or 403 means). Raises FetchError when no answer came in time, the body is
+    larger than ``max_size``, or the ``pin`` does not match. ``retries=None`` retries
+    until the deadline; ``retry_refused=False`` makes a refused connection final at once
+    (a metadata service that is not there).
+    """
+    import requests
+
+    rng = rng or random.Random()
+    own = session is None
+    sess = session or requests.Session()
+    attempt = 0
+    last: FetchError | None = None
+    earlier: FetchError | None = None  # the last failure that was not the deadline itself
+    try:
+        while True:
+            remaining = deadline - clock()
+            if remaining <= 0:
+                raise _final(last, earlier) or FetchError(
+                    "timeout", f"{what}: no answer from {safe_url(url)} before the deadline")
+            per = max(0.05, min(timeout, remaining))
+            logger.info("waiting up to %.1fs for %s (%s %s)", per, what, method, safe_url(url))
+            wait_hint: float | None = None
+            try:
+                resp = _attempt(sess, method, url, headers or {}, per, deadline, max_size, ca, clock)
+            except FetchError as exc:
+                if exc.kind in ("too-large", "tls", "bad-url") or (exc.kind == "refused" and not retry_refused):
+                    raise
+                last = exc
+            except requests.exceptions.RequestException as exc:
+                kind, retryable = _classify(exc)
+                err = FetchError(kind, f"{what}: {kind} from {safe_url(url)}")
+                if not retryable or (kind == "refused" and not retry_refused):
+                    raise err from None
+                last = err
+            else:
+                if resp.status not in retry_statuses:
+                    if pin and resp.status == 200 and not check_pin(resp.body, pin):
+                        raise FetchError("hash", f"{what}: content of {safe_url(url)} does not match its {pin.split('-')[0]} pin")
+                    return resp
+                last = FetchError("http", f"{what}: HTTP {resp.status} from {safe_url(url)}", resp.status)
+                wait_hint = retry_after(resp.header("retry-after"), time.time())
+            if last.kind != "timeout":
+                earlier = last
+            attempt += 1
+            if retries is not None and attempt > retries:
+                raise _final(last, earlier)
+            delay = backoff_delay(attempt - 1, backoff, rng.random())
+            if wait_hint is not None:
+                delay = max(delay, wait_hint)
+            remaining = deadline - clock()
+            if delay >= remaining:
+                raise _final(last, earlier) if remaining <= 0 or wait_hint is None else FetchError(
+                    last.kind, f"{str(last)}; Retry-After {wait_hint:.0f}s is past the deadline", last.status)
+            logger.info("waiting %.2fs before retrying %s (attempt %d failed: %s)", delay, what, attempt, last)
+            time.sleep(delay)
+    finally:
+        if own:
+            sess.close()
+
+
+def _final(last: FetchError | None, earlier: FetchError | None) -> FetchError | None:
+    """The error to report: a deadline cut of the last retry hides nothing of what failed before."""
+    if last is not None and last.kind == "timeout" and earlier is not None:
+        return FetchError(earlier.kind, f"{earlier} (retried until the deadline)", earlier.status)
+    return last
+
+
+def _attempt(sess: Any, method: str, url: str, headers: dict[str, str], per: float, deadline: float,
+             max_size: int, ca: str | None, clock: Callable[[], float]) -> Response:
+    resp = sess.request(method, url, headers=headers, timeout=(per, per), stream=True,
+                        verify=ca if ca else True, allow_redirects=True)
+    # The watchdog bounds the whole body read: per-read timeouts alone let a server that
+    # sends one byte per second hold the connection for ever.
+    expired = threading.Event()
+
+    sock = getattr(getattr(resp.raw, "connection", None), "sock", None)
+
+    def _expire() -> None:
+        expired.set()
+        # shutdown() wakes a recv() blocked in another thread; close() alone does not.
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        resp.close()
+
+    timer = threading.Timer(max(0.0, deadline - clock()), _expire)
+    timer.daemon = True
+    timer.start()
+    try:
+        declared = resp.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > max_size:
+            raise FetchError("too-large", f"{safe_url(url)}: body of {declared} bytes is over the {max_size}-byte limit")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for chunk in resp.iter_content(_CHUNK):
+                size += len(chunk)
+                if size > max_size:
+                    raise FetchError("too-large", f"{safe_url(url)}: body is over the {max_size}-byte limit")
+                chunks.append(chunk)
+        except FetchError:
+            raise
+        except Exception as exc:
+            if expired.is_set():
+                raise FetchError("timeout", f"{safe_url(url)}: body still arriving at the deadline") from None
+            raise exc
+        if expired.is_set():
+            raise FetchError("timeout", f"{safe_url(url)}: body still arriving at the deadline")
+        body = b"".join(chunks)
+        if declared and declared.isdigit() and "content-encoding" not in resp.headers and len(body) != int(declared):
+            raise FetchError("truncated", f"{safe_url(url)}: body has {len(body)} of {declared} bytes")
+        return Response(url=resp.url, status=resp.status_code,
+                        headers={k.lower(): v for k, v in resp.headers.items()}, body=body)
+    finally:
+        timer.cancel()
+        resp.close()

@@ -1,0 +1,159 @@
+"""The network stage: the ``network:`` config rendered for the target's network service.
+
+Phase: initramfs. NetworkManager, systemd-networkd and wicked read their files when they
+start; in the initramfs the files land in ``/sysroot/etc`` before the real root's systemd
+starts any of them, so no unit ordering or reload is needed. The stage converges (a second
+plan is empty) and runs every boot, because /etc is ephemeral on RancherOS.
+
+The renderer is the image setting ``network_renderer``; ``auto`` picks what the target root
+has (see ``choose_renderer``). Files are ours by name (``ros-init-``/``10-ros-init-``
+prefix) or, for wicked's interface-named files, by a first-line marker; ours that are no
+longer wanted are removed, foreign files are never touched, except the ifcfg file of an
+interface we configure (wicked has one file per interface) and the two DNS keys of
+wicked's netconfig file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+
+from ros_init import netrender_networkd, netrender_nm, netrender_wicked
+from ros_init.model import Change, Config, StageContext
+from ros_init.netmodel import NetworkModel, is_disabled, parse_network
+from ros_init.root import Root
+
+NAME = "network"
+PHASE = "initramfs"
+ORDER = 40
+
+log = logging.getLogger(__name__)
+
+RENDERERS = ("networkmanager", "wicked", "networkd")
+# What shows that a renderer is installed in the target root.
+_EVIDENCE = {
+    "networkmanager": ("/usr/sbin/NetworkManager", "/usr/lib/systemd/system/NetworkManager.service"),
+    "wicked": ("/usr/sbin/wicked", "/usr/lib/systemd/system/wicked.service"),
+    "networkd": ("/usr/lib/systemd/systemd-networkd", "/lib/systemd/systemd-networkd"),
+}
+# openSUSE enables its network service through this alias; its target names the choice.
+_ALIAS = "/etc/systemd/system/network.service"
+_ALIAS_TARGETS = {"NetworkManager.service": "networkmanager", "wicked.service": "wicked",
+                  "systemd-networkd.service": "networkd"}
+_MANAGED_FOLDERS = (netrender_nm.FOLDER, netrender_networkd.FOLDER, netrender_wicked.FOLDER)
+
+
+class NetworkStageError(Exception):
+    """The network config cannot be applied to this target; the message says why."""
+
+
+def detect_renderers(root: Root) -> tuple[set[str], str | None]:
+    """Renderers installed in the target, and the one ``network.service`` points at, if any."""
+    present = {name for name, paths in _EVIDENCE.items() if any(root.exists(p) for p in paths)}
+    alias = None
+    st = root.lstat(_ALIAS)
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        target = os.readlink(root.resolve(_ALIAS, follow_last=False))
+        alias = _ALIAS_TARGETS.get(target.rsplit("/", 1)[-1])
+    return present, alias
+
+
+def choose_renderer(setting: str, present: set[str], alias: str | None) -> str:
+    """Pure: the renderer for ``setting`` (auto|networkmanager|networkd|wicked).
+
+    auto: the service ``network.service`` is an alias of; else NetworkManager, wicked,
+    systemd-networkd, the first one installed; else systemd-networkd (its files are inert
+    where nothing reads them, and systemd-networkd is what a minimal image is likeliest to
+    gain).
+    """
+    if setting in RENDERERS:
+        return setting
+    if setting != "auto":
+        raise NetworkStageError(f"settings: network_renderer {setting!r} is not one of auto, {', '.join(RENDERERS)}")
+    if alias:
+        return alias
+    for name in RENDERERS:
+        if name in present:
+            return name
+    log.warning("no network service found in the target root; writing systemd-networkd files")
+    return "networkd"
+
+
+def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]],
+                  netconfig: str | None) -> dict[str, tuple[bytes, int]]:
+    """Pure: every file the model needs with this renderer, root-relative path -> (bytes, mode)."""
+    if not model.interfaces:
+        return {}
+    if renderer == "networkmanager":
+        files = netrender_nm.render(model, names)
+        files.update(netrender_networkd.render_links(model))
+    elif renderer == "wicked":
+        files = netrender_wicked.render(model, names)
+        files.update(netrender_networkd.render_links(model))
+        if model.nameservers or model.search_domains:
+            text = netrender_wicked.edit_netconfig(netconfig, model.nameservers, model.search_domains)
+            files[netrender_wicked.NETCONFIG] = (text.encode(), 0o644)
+    else:
+        files = netrender_networkd.render(model, names)
+    return files
+
+
+def _is_managed(path: str, root: Root) -> bool:
+    if netrender_nm.is_managed(path) or netrender_networkd.is_managed(path):
+        return True
+    if path.startswith(netrender_wicked.FOLDER + "/ifc") or path.startswith(netrender_wicked.FOLDER + "/ifr"):
+        st = root.lstat(path)
+        if st is None or not stat.S_ISREG(st.st_mode):
+            return False
+        return netrender_wicked.is_managed(path, root.read_bytes(path, limit=200))
+    return False
+
+
+def _differs(root: Root, path: str, data: bytes, mode: int) -> bool:
+    st = root.lstat(path)
+    if st is None or not stat.S_ISREG(st.st_mode):
+        return True  # missing, or a symlink/other that the write replaces
+    return stat.S_IMODE(st.st_mode) != mode or root.read_bytes(path) != data
+
+
+def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+    """Pure: the writes and removals that bring the target's network files to the config."""
+    network = config.get("network")
+    if is_disabled(network):
+        return []
+    model = parse_network(network)
+    renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
+    from ros_init.nics import device_names, list_nics
+
+    names = device_names(model.interfaces, list_nics(ctx.sys_root) if model.interfaces else [])
+    for iface in model.interfaces:
+        if not names[iface.id] and renderer == "wicked":
+            log.warning("network: %s: no interface present matches %s; not configured this boot",
+                        iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
+    netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
+    files = desired_files(model, renderer, names, netconfig)
+
+    changes = []
+    for path in sorted(files):
+        data, mode = files[path]
+        if _differs(root, path, data, mode):
+            changes.append(Change(NAME, "write-file", path, f"write {path} ({renderer}, mode {mode:04o})",
+                                  payload=(data, mode)))
+    for folder in _MANAGED_FOLDERS:
+        for name in root.listdir(folder):
+            path = f"{folder}/{name}"
+            if path not in files and _is_managed(path, root):
+                changes.append(Change(NAME, "remove-file", path, f"remove {path} (no longer configured)"))
+    return changes
+
+
+def apply(change: Change, root: Root, ctx: StageContext) -> None:
+    """Thin: write or remove one file, atomically, through Root."""
+    if change.action == "write-file":
+        data, mode = change.payload
+        root.write_file(change.target, data, mode)
+    elif change.action == "remove-file":
+        root.remove(change.target)
+    else:
+        raise NetworkStageError(f"unknown change {change.action!r}")

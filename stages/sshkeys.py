@@ -1,0 +1,371 @@
+"""SSH: ``ssh_authorized_keys`` (global and per user) and ``ssh_pwauth``.
+
+Keys go to ``~/.ssh/authorized_keys`` inside a block between marker comments; lines
+outside the block (keys added by hand) are never touched, so they survive every boot.
+One file, not ``authorized_keys.d``: sshd reads only ``.ssh/authorized_keys`` (and
+``authorized_keys2``) by default, and a second file would need an sshd_config change that
+the image may not carry. ``github:<user>`` and ``gitlab:<user>`` entries are fetched from
+``<base>/<user>.keys`` during ``plan`` (bounded by the ``ssh_keys.timeout`` setting and a
+size limit), because only then can a second plan see that nothing changed. A failed fetch
+keeps the keys fetched last time for that reference and is recorded as a skipped step.
+
+``ssh_pwauth`` writes ``/etc/ssh/sshd_config.d/50-ros-init.conf``; without it, that file
+is removed (ros-init then leaves sshd's own setting alone).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import stat
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from ros_init.model import Change, Config, SkipStep, StageContext
+from ros_init.passwd_db import Table
+from ros_init.root import Root
+
+NAME = "sshkeys"
+PHASE = "boot"
+ORDER = 20
+
+BEGIN = "# BEGIN ros-init managed keys"
+END = "# END ros-init managed keys"
+FROM = "# from "
+PWAUTH_DROPIN = "/etc/ssh/sshd_config.d/50-ros-init.conf"
+SSHD_CONFIGS = ("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")
+MAX_KEYS_BYTES = 64 * 1024
+_DEFAULT_SETTINGS = {"github_url": "https://github.com", "gitlab_url": "https://gitlab.com", "timeout": 5}
+
+_REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})$")
+_KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?$")
+
+log = logging.getLogger(__name__)
+
+
+class KeysConfigError(ValueError):
+    """An ssh_authorized_keys or ssh_pwauth value that cannot be used; names its path."""
+
+
+class KeyFetchError(Exception):
+    """A github:/gitlab: reference that could not be fetched; the message is secret-free."""
+
+
+# -- which keys go where (pure) ------------------------------------------------------------
+def _key_list(value: Any, path: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise KeysConfigError(f"{path}: expected a list of keys")
+    out = []
+    for i, key in enumerate(value):
+        if not isinstance(key, str):
+            raise KeysConfigError(f"{path}[{i}]: expected a string")
+        key = key.strip()
+        if not key:
+            continue
+        if any(ch in key for ch in "\n\r\0"):
+            raise KeysConfigError(f"{path}[{i}]: a key must be one line")
+        if key.startswith("#") or key in (BEGIN, END):
+            raise KeysConfigError(f"{path}[{i}]: a key cannot be a comment")
+        if ":" in key.split(" ", 1)[0] and key.split(":", 1)[0] in ("github", "gitlab") and not _REF_RE.match(key):
+            raise KeysConfigError(f"{path}[{i}]: not a valid github:/gitlab: user name")
+        out.append(key)
+    return out
+
+
+def keys_by_user(config: Config) -> dict[str, list[str]]:
+    """User name -> key entries (lines or github:/gitlab: references), in config order;
+    every user named in ``users`` is there, with no keys too (so a removed key goes).
+
+    Top-level ``ssh_authorized_keys`` go to the first user of ``users`` (the RancherOS
+    v2 rule), or to root when ``users`` names nobody.
+    """
+    out: dict[str, list[str]] = {}
+    users = config.get("users") or []
+    if isinstance(users, str):
+        users = [n.strip() for n in users.split(",") if n.strip()]
+    first: str | None = None
+    for i, item in enumerate(users if isinstance(users, list) else []):
+        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or name == "default":
+            continue
+        first = first or name
+        keys = item.get("ssh_authorized_keys") if isinstance(item, dict) else None
+        out.setdefault(name, []).extend(_key_list(keys, f"users[{i}].ssh_authorized_keys"))
+    # The receiver of top-level keys is always checked, even with none: keys removed from
+    # the config must leave its file too.
+    out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
+    return {user: list(dict.fromkeys(keys)) for user, keys in out.items()}
+
+
+# -- the authorized_keys file (pure) ---------------------------------------------------------
+@dataclass(frozen=True)
+class KeysFile:
+    """authorized_keys split into the lines we do not own and our managed block."""
+
+    foreign: tuple[str, ...]
+    managed: tuple[str, ...]
+    at: int | None  # index in ``foreign`` where the block sits; None: no block
+
+    @classmethod
+    def parse(cls, text: str) -> KeysFile:
+        """Every complete BEGIN..END block is ours; orphan markers are dropped (the lines
+        around them are kept as foreign lines: a hand-edited marker never costs a key)."""
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        foreign: list[str] = []
+        managed: list[str] = []
+        at: int | None = None
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            if line.strip() == BEGIN:
+                end = next((j for j in range(i + 1, len(lines)) if lines[j].strip() == END), None)
+                if end is not None:
+                    if at is None:
+                        at = len(foreign)
+                    managed.extend(lines[i + 1:end])
+                    i = end + 1
+                    continue
+                i += 1  # orphan BEGIN
+                continue
+            if line.strip() != END:
+                foreign.append(line)
+            i += 1
+        return cls(tuple(foreign), tuple(managed), at)
+
+    def render(self, managed: list[str]) -> str:
+        lines = list(self.foreign)
+        if managed:
+            at = len(lines) if self.at is None else self.at
+            lines[at:at] = [BEGIN, *managed, END]
+        return "".join(f"{line}\n" for line in lines)
+
+    def sections(self) -> dict[str, list[str]]:
+        """Managed lines by source ("" for keys written literally in the config)."""
+        out: dict[str, list[str]] = {"": []}
+        current = ""
+        for line in self.managed:
+            if line.startswith(FROM):
+                current = line[len(FROM):].strip()
+                out.setdefault(current, [])
+            elif line.strip():
+                out.setdefault(current, []).append(line)
+        return out
+
+
+def managed_block(literal: list[str], fetched: dict[str, list[str]]) -> list[str]:
+    lines = list(literal)
+    for ref, keys in fetched.items():
+        lines.append(FROM + ref)
+        lines.extend(keys)
+    return lines
+
+
+# -- fetching github:/gitlab: keys ----------------------------------------------------------
+def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES) -> tuple[list[str], int]:
+    """GET ``<base>/<user>.keys``: (valid public key lines, number of lines dropped).
+
+    Bounded: ``timeout`` is the whole time allowed, the answer is cut at ``limit`` bytes.
+    """
+    import requests
+
+    url = f"{base.rstrip('/')}/{quote(user, safe='')}.keys"
+    deadline = time.monotonic() + timeout
+    try:
+        with requests.get(url, timeout=timeout, stream=True, allow_redirects=True) as resp:
+            if resp.status_code == 404:
+                raise KeyFetchError("no such user (HTTP 404)")
+            if resp.status_code != 200:
+                raise KeyFetchError(f"HTTP {resp.status_code}")
+            data = b""
+            for chunk in resp.iter_content(8192):
+                data += chunk
+                if len(data) > limit:
+                    raise KeyFetchError(f"answer larger than {limit // 1024} KiB")
+                if time.monotonic() > deadline:
+                    raise KeyFetchError(f"no complete answer within {timeout:g}s")
+    except requests.Timeout:
+        raise KeyFetchError(f"no answer within {timeout:g}s") from None
+    except requests.RequestException as exc:
+        raise KeyFetchError(f"request failed ({type(exc).__name__})") from None
+    keys: list[str] = []
+    dropped = 0
+    for raw in data.decode("utf-8", "replace").splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        if _KEY_RE.match(line):
+            keys.append(line)
+        else:
+            dropped += 1
+    return keys, dropped
+
+
+def _settings(ctx: StageContext) -> dict[str, Any]:
+    return {**_DEFAULT_SETTINGS, **(ctx.settings.get("ssh_keys") or {})}
+
+
+# -- plan and apply -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeysWrite:
+    user: str
+    ssh_dir: str
+    path: str
+    data: bytes = field(repr=False)
+    uid: int
+    gid: int
+    expected: str | None
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _can_chown() -> bool:
+    return os.geteuid() == 0
+
+
+def _skip(target: str, message: str) -> Change:
+    return Change(NAME, "skip", target, message, payload=message)
+
+
+def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+    """authorized_keys of each user with keys in the config, and the sshd drop-in."""
+    changes: list[Change] = []
+    wanted = keys_by_user(config)
+    passwd = Table.parse("passwd", root.read_text("/etc/passwd") or "") if wanted else None
+    settings = _settings(ctx)
+    cache: dict[str, tuple[list[str], int] | str] = {}
+    chown = _can_chown()
+    for user, entries in wanted.items():
+        assert passwd is not None
+        entry = passwd.get(user)
+        if entry is None and not entries:
+            continue
+        if entry is None or not entry[2].isdigit() or not entry[3].isdigit():
+            changes.append(_skip(f"user {user}", f"authorized_keys of {user}: no such user in the target's "
+                                 "/etc/passwd (the users stage creates users listed in users)"))
+            continue
+        uid, gid, home = int(entry[2]), int(entry[3]), entry[5] or "/"
+        ssh_dir = f"{home.rstrip('/')}/.ssh"
+        path = f"{ssh_dir}/authorized_keys"
+        st_dir = root.lstat(ssh_dir)
+        st_file = root.lstat(path) if st_dir is not None else None
+        if st_dir is not None and not stat.S_ISDIR(st_dir.st_mode):
+            changes.append(_skip(path, f"{ssh_dir} of {user} is not a folder (a symlink?): keys not written"))
+            continue
+        if st_file is not None and not stat.S_ISREG(st_file.st_mode):
+            changes.append(_skip(path, f"{path} of {user} is not a regular file (a symlink?): keys not written"))
+            continue
+        current = root.read_bytes(path) if st_file is not None else None
+        existing = KeysFile.parse((current or b"").decode("utf-8", "surrogateescape"))
+        old_sections = existing.sections()
+        literal = [e for e in entries if not _REF_RE.match(e)]
+        fetched: dict[str, list[str]] = {}
+        for ref in (e for e in entries if _REF_RE.match(e)):
+            if ref not in cache:
+                site, name = ref.split(":", 1)
+                try:
+                    cache[ref] = fetch_keys(str(settings[f"{site}_url"]), name, float(settings["timeout"]))
+                except KeyFetchError as exc:
+                    cache[ref] = str(exc)
+            result = cache[ref]
+            if isinstance(result, str):
+                kept = old_sections.get(ref, [])
+                fetched[ref] = kept
+                changes.append(_skip(ref, f"{ref}: keys not fetched for {user}: {result}; "
+                                          f"{len(kept)} key(s) fetched earlier kept"))
+            else:
+                fetched[ref], dropped = result
+                if dropped:
+                    log.warning("%s: %d line(s) that are not public keys ignored", ref, dropped)
+        block = managed_block(literal, fetched)
+        if not block and existing.at is None:
+            continue  # nothing of ours in the file, nothing to add: the file is the user's
+        text = existing.render(block)
+        data = text.encode("utf-8", "surrogateescape")
+        ok = current == data and st_dir is not None and st_file is not None
+        if ok:
+            assert st_dir is not None and st_file is not None
+            ok = (stat.S_IMODE(st_dir.st_mode) == 0o700 and stat.S_IMODE(st_file.st_mode) == 0o600
+                  and (not chown or (st_dir.st_uid, st_dir.st_gid, st_file.st_uid, st_file.st_gid)
+                       == (uid, gid, uid, gid)))
+        if ok:
+            continue
+        n_keys = sum(1 for line in block if line and not line.startswith("#"))
+        note = "" if chown else " (owner not set: not running as root)"
+        changes.append(Change(NAME, "write-file", path,
+                              f"{path}: {n_keys} managed key(s) for {user}, "
+                              f"{sum(1 for x in existing.foreign if x.strip() and not x.startswith('#'))} other key(s) kept{note}",
+                              payload=KeysWrite(user, ssh_dir, path, data, uid if chown else -1,
+                                                gid if chown else -1, _digest(current))))
+    changes.extend(_plan_pwauth(config, root))
+    return changes
+
+
+def pwauth_text(enabled: bool) -> str:
+    return ("# Written by ros-init from ssh_pwauth; changes are overwritten.\n"
+            f"PasswordAuthentication {'yes' if enabled else 'no'}\n")
+
+
+def _plan_pwauth(config: Config, root: Root) -> list[Change]:
+    value = config.get("ssh_pwauth")
+    if value is not None and not isinstance(value, bool):
+        raise KeysConfigError("ssh_pwauth: expected true or false")
+    current = root.read_bytes(PWAUTH_DROPIN)
+    if value is None:
+        if current is None:
+            return []
+        return [Change(NAME, "remove-file", PWAUTH_DROPIN, f"{PWAUTH_DROPIN}: remove (no ssh_pwauth in the config)",
+                       payload=PWAUTH_DROPIN)]
+    data = pwauth_text(value).encode()
+    st = root.lstat(PWAUTH_DROPIN)
+    if current == data and st is not None and stat.S_IMODE(st.st_mode) == 0o644:
+        return []
+    note = ""
+    main = next((p for p in SSHD_CONFIGS if root.exists(p)), None)
+    if main is not None and not re.search(r"(?im)^\s*include\s+\S*sshd_config\.d", root.read_text(main) or ""):
+        note = f" (warning: {main} does not include sshd_config.d)"
+    return [Change(NAME, "write-file", PWAUTH_DROPIN,
+                   f"{PWAUTH_DROPIN}: PasswordAuthentication {'yes' if value else 'no'}{note}",
+                   payload=KeysWrite("", "", PWAUTH_DROPIN, data, 0 if _can_chown() else -1,
+                                     0 if _can_chown() else -1, _digest(current)))]
+
+
+def apply(change: Change, root: Root, ctx: StageContext) -> None:
+    """Perform one planned change through Root."""
+    payload = change.payload
+    if change.action == "skip":
+        raise SkipStep(str(payload))
+    if change.action == "remove-file":
+        root.remove(str(payload))
+        return
+    if not isinstance(payload, KeysWrite):
+        raise ValueError(f"sshkeys: unknown change {change.action} {change.target}")
+    current = root.read_bytes(payload.path)
+    if _digest(current) != payload.expected and current != payload.data:
+        raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
+    if not payload.ssh_dir:
+        root.write_file(payload.path, payload.data, 0o644, payload.uid, payload.gid)
+        return
+    st = root.lstat(payload.ssh_dir)
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise SkipStep(f"{payload.ssh_dir} is not a folder: keys of {payload.user} not written")
+    if st is None:
+        home = os.path.dirname(payload.ssh_dir)
+        if root.lstat(home) is None:
+            root.makedirs(os.path.dirname(home) or "/")
+            root.makedirs(home, mode=0o700, uid=payload.uid, gid=payload.gid)
+        root.makedirs(payload.ssh_dir, mode=0o700, uid=payload.uid, gid=payload.gid)
+    else:
+        root.chmod(payload.ssh_dir, 0o700)
+        if payload.uid != -1:
+            root.chown(payload.ssh_dir, payload.uid, payload.gid)
+    root.write_file(payload.path, payload.data, 0o600, payload.uid, payload.gid, dir_mode=0o700)

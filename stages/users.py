@@ -1,0 +1,709 @@
+"""Users and groups: ``users``, ``groups``, ``chpasswd`` edit the target's account files.
+
+No ``useradd`` is needed in the image: the four files are parsed (``ros_init.passwd_db``),
+changed in memory following cloud-init's rules, and written back whole, atomically, one
+change per file. Write order: group, gshadow, shadow, homes, passwd. /etc/passwd is the
+commit point: a user "exists" once it is there, so a crash before it leaves nothing that
+the next run does not redo (the next run finds the group it made and reuses it, the
+allocation is deterministic, the shadow entry is replaced).
+
+What an EXISTING user gets (cloud-init semantics): ``hashed_passwd``,
+``plain_text_passwd``, ``lock_passwd``, ``sudo`` (and SSH keys, in the sshkeys stage).
+``passwd``, ``uid``, ``gecos``, ``shell``, ``homedir``, ``primary_group`` and ``groups``
+apply when the user is created only. See docs/stages.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import stat
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ros_init.logindefs import AccountDefaults, load_account_defaults
+from ros_init.model import Change, Config, StageContext
+from ros_init.passwd_db import (
+    PATHS,
+    SECRET_KINDS,
+    Database,
+    DatabaseError,
+    Table,
+    allocate_id,
+    check_field,
+    lock,
+    unlock,
+)
+from ros_init.root import Root
+
+NAME = "users"
+PHASE = "boot"
+ORDER = 10
+
+SUDOERS_DIR = "/etc/sudoers.d"
+SUDOERS_PREFIX = "90-ros-init-"
+SKEL = "/etc/skel"
+_SKEL_LIMIT = 2000  # entries copied from /etc/skel at most
+
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$")
+_HASH_RE = re.compile(r"^\$[0-9a-z]+\$")
+
+log = logging.getLogger(__name__)
+
+
+class UsersConfigError(ValueError):
+    """A users/groups/chpasswd value that cannot be applied; the message names its path."""
+
+
+# -- the config, read ------------------------------------------------------------------
+@dataclass(frozen=True)
+class UserSpec:
+    """One ``users[]`` item, defaults applied. Password values are secrets: never printed."""
+
+    name: str
+    path: str  # config path, for messages: "users[1]"
+    gecos: str | None = None
+    homedir: str | None = None
+    shell: str | None = None
+    primary_group: str | None = None
+    groups: tuple[str, ...] = ()
+    uid: int | None = None
+    system: bool = False
+    no_create_home: bool = False
+    no_user_group: bool = False
+    lock_passwd: bool = True
+    create_groups: bool = True
+    passwd: str | None = field(default=None, repr=False)
+    hashed_passwd: str | None = field(default=None, repr=False)
+    plain_text_passwd: str | None = field(default=None, repr=False)
+    sudo: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PasswordSet:
+    """One ``chpasswd.users[]`` item."""
+
+    name: str
+    path: str
+    password: str = field(repr=False)
+    hashed: bool
+
+
+def _names(value: Any, path: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, list):
+        items = [v.strip() if isinstance(v, str) else v for v in value]
+    else:
+        raise UsersConfigError(f"{path}: expected a list of names or a comma-separated string")
+    out = []
+    for i, item in enumerate(items):
+        if item == "":
+            continue
+        if not isinstance(item, str) or not _NAME_RE.match(item):
+            raise UsersConfigError(f"{path}[{i}]: not a valid user or group name")
+        out.append(item)
+    return tuple(out)
+
+
+def _check_name(name: Any, path: str) -> str:
+    if not isinstance(name, str) or not _NAME_RE.match(name) or name.isdigit():
+        raise UsersConfigError(f"{path}: not a valid user or group name")
+    return name
+
+
+def _opt_str(item: dict[str, Any], key: str, path: str, *, absolute: bool = False) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsersConfigError(f"{path}.{key}: expected a string")
+    try:
+        check_field(value, f"{path}.{key}")
+    except DatabaseError as exc:
+        raise UsersConfigError(str(exc)) from None
+    if absolute and not value.startswith("/"):
+        raise UsersConfigError(f"{path}.{key}: must be an absolute path")
+    return value
+
+
+def _secret(item: dict[str, Any], key: str, path: str, *, is_hash: bool) -> str | None:
+    value = item.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise UsersConfigError(f"{path}.{key}: expected a string")
+    if is_hash:
+        if any(ch in value for ch in ":\n\r\0") or value.strip() != value or not value:
+            raise UsersConfigError(f"{path}.{key}: not a usable crypt hash (empty, or holds ':', spaces or a line break)")
+    elif "\0" in value:
+        raise UsersConfigError(f"{path}.{key}: holds a NUL byte")
+    return value
+
+
+def _sudo_rules(value: Any, path: str) -> tuple[str, ...]:
+    if value is None or value is False:
+        return ()
+    rules = [value] if isinstance(value, str) else value
+    if not isinstance(rules, list):
+        raise UsersConfigError(f"{path}: expected a string, a list of strings, false or null")
+    out = []
+    for i, rule in enumerate(rules):
+        where = f"{path}[{i}]" if isinstance(value, list) else path
+        if not isinstance(rule, str):
+            raise UsersConfigError(f"{where}: expected a string")
+        rule = rule.strip()
+        if not rule:
+            continue
+        if any(ch in rule for ch in "\n\r\0"):
+            raise UsersConfigError(f"{where}: a sudo rule must be one line")
+        if rule.endswith("\\") or rule.startswith("#"):
+            raise UsersConfigError(f"{where}: a sudo rule cannot end with '\\' or start with '#'")
+        out.append(rule)
+    return tuple(out)
+
+
+def _bool(item: dict[str, Any], key: str, default: bool, path: str) -> bool:
+    value = item.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise UsersConfigError(f"{path}.{key}: expected true or false")
+    return value
+
+
+def read_users(config: Config) -> list[UserSpec]:
+    """The ``users`` list as specs (``default`` and duplicates dropped with a warning)."""
+    raw = config.get("users")
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        raw = [n.strip() for n in raw.split(",") if n.strip()]
+    if not isinstance(raw, list):
+        raise UsersConfigError("users: expected a list or a comma-separated string")
+    specs: list[UserSpec] = []
+    seen: set[str] = set()
+    for i, item in enumerate(raw):
+        path = f"users[{i}]"
+        if item == "default":
+            log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
+            continue
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            raise UsersConfigError(f"{path}: expected a user object or a name")
+        name = _check_name(item.get("name"), f"{path}.name")
+        if name in seen:
+            log.warning("%s: user %s is listed twice; the first entry is used", path, name)
+            continue
+        seen.add(name)
+        uid = item.get("uid")
+        if uid is not None and (isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 2**32 - 1):
+            raise UsersConfigError(f"{path}.uid: expected an integer between 0 and 4294967294")
+        primary = item.get("primary_group")
+        specs.append(UserSpec(
+            name=name,
+            path=path,
+            gecos=_opt_str(item, "gecos", path),
+            homedir=_opt_str(item, "homedir", path, absolute=True),
+            shell=_opt_str(item, "shell", path),
+            primary_group=None if primary is None else _check_name(primary, f"{path}.primary_group"),
+            groups=_names(item.get("groups"), f"{path}.groups"),
+            uid=uid,
+            system=_bool(item, "system", False, path),
+            no_create_home=_bool(item, "no_create_home", False, path),
+            no_user_group=_bool(item, "no_user_group", False, path),
+            lock_passwd=_bool(item, "lock_passwd", True, path),
+            create_groups=_bool(item, "create_groups", True, path),
+            passwd=_secret(item, "passwd", path, is_hash=True),
+            hashed_passwd=_secret(item, "hashed_passwd", path, is_hash=True),
+            plain_text_passwd=_secret(item, "plain_text_passwd", path, is_hash=False),
+            sudo=_sudo_rules(item.get("sudo"), f"{path}.sudo"),
+        ))
+    return specs
+
+
+def read_groups(config: Config) -> list[tuple[str, tuple[str, ...]]]:
+    """Top-level ``groups``: (name, members) pairs, in order."""
+    raw = config.get("groups")
+    if raw is None:
+        return []
+    if isinstance(raw, str | dict):
+        raw = [raw]
+    if not isinstance(raw, list):
+        raise UsersConfigError("groups: expected a list")
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for i, item in enumerate(raw):
+        path = f"groups[{i}]"
+        if isinstance(item, str):
+            out.extend((name, ()) for name in _names(item, path))
+        elif isinstance(item, dict):
+            for name, members in item.items():
+                out.append((_check_name(name, f"{path}.{name}"), _names(members, f"{path}.{name}")))
+        else:
+            raise UsersConfigError(f"{path}: expected a group name or {{name: [members]}}")
+    return out
+
+
+def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
+    """``chpasswd.users`` and ``chpasswd.expire`` (default true, as in cloud-init)."""
+    raw = config.get("chpasswd")
+    if raw is None:
+        return [], True
+    if not isinstance(raw, dict):
+        raise UsersConfigError("chpasswd: expected an object")
+    expire = _bool(raw, "expire", True, "chpasswd")
+    items = raw.get("users") or []
+    if not isinstance(items, list):
+        raise UsersConfigError("chpasswd.users: expected a list")
+    out = []
+    for i, item in enumerate(items):
+        path = f"chpasswd.users[{i}]"
+        if not isinstance(item, dict):
+            raise UsersConfigError(f"{path}: expected an object with name, password, type")
+        name = _check_name(item.get("name"), f"{path}.name")
+        kind = item.get("type")
+        password = item.get("password")
+        if not isinstance(password, str) or not password:
+            raise UsersConfigError(f"{path}.password: expected a non-empty string")
+        if kind is None:
+            # cloud-init treats an untyped value as text; a value that looks like a crypt
+            # hash is far more likely meant as one, so it is taken as a hash.
+            kind = "hash" if _HASH_RE.match(password) else "text"
+        if kind not in ("hash", "text"):
+            raise UsersConfigError(f"{path}.type: expected 'hash' or 'text' (RANDOM is not supported)")
+        hashed = kind == "hash"
+        value = _secret(item, "password", path, is_hash=hashed)
+        assert value is not None
+        out.append(PasswordSet(name, path, value, hashed))
+    last = {p.name: p for p in out}  # a name listed twice: the last entry wins, as in chpasswd
+    if len(last) != len(out):
+        log.warning("chpasswd.users: a user is listed more than once; the last entry is used")
+    return list(last.values()), expire
+
+
+# -- passwords ---------------------------------------------------------------------------
+class PasswordHasher:
+    """SHA-512 crypt through libpass (import name ``passlib``; stdlib ``crypt`` is gone in 3.13).
+
+    Imported lazily: most boots hash nothing.
+    """
+
+    def __init__(self, rounds: int = 5000) -> None:
+        self.rounds = rounds
+
+    def hash(self, plain: str) -> str:
+        from passlib.hash import sha512_crypt
+
+        return sha512_crypt.using(rounds=self.rounds).hash(plain)
+
+    def verify(self, plain: str, hashed: str) -> bool:
+        from passlib.hash import sha256_crypt, sha512_crypt
+
+        for scheme in (sha512_crypt, sha256_crypt):
+            if scheme.identify(hashed):
+                try:
+                    return bool(scheme.verify(plain, hashed))
+                except ValueError:
+                    return False
+        return False
+
+
+def _from_plain(plain: str, current: str, hasher: PasswordHasher) -> str:
+    """The hash to store for ``plain``: the current one when it already matches (so the
+    shadow file does not change on every boot), else a fresh hash with a random salt."""
+    bare = current.lstrip("!")
+    if bare and hasher.verify(plain, bare):
+        return bare
+    return hasher.hash(plain)
+
+
+# -- the decision (pure) ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Home:
+    user: str
+    path: str
+    uid: int
+    gid: int
+
+
+@dataclass
+class Decision:
+    """The databases to write and what changes, in words free of secrets."""
+
+    db: Database
+    notes: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in PATHS})
+    homes: list[Home] = field(default_factory=list)
+    sudo: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _group_gid(d: Decision, group: str, defs: AccountDefaults, *, create: bool, system: bool, why: str) -> int:
+    gid = d.db.gid_of(group)
+    if gid is not None:
+        return gid
+    if not create:
+        raise UsersConfigError(f"{why}: group {group} does not exist and create_groups is false")
+    gid = allocate_id(d.db.used_gids(), defs.sys_gids if system else defs.gids, system=system)
+    d.db = d.db.add_group(group, gid)
+    d.notes["group"].append(f"create group {group} (gid {gid})")
+    if d.db.gshadow is not None:
+        d.notes["gshadow"].append(f"add group {group}")
+    return gid
+
+
+def _add_member(d: Decision, group: str, user: str) -> None:
+    before = d.db
+    d.db = d.db.add_member(group, user)
+    if d.db.group is not before.group:
+        d.notes["group"].append(f"add {user} to {group}")
+    if d.db.gshadow is not before.gshadow:
+        d.notes["gshadow"].append(f"add {user} to {group}")
+
+
+def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int) -> None:
+    db = d.db
+    if spec.uid is not None:
+        owner = next((f[0] for f in db.passwd.entries() if f[2] == str(spec.uid)), None)
+        if owner is not None:
+            raise UsersConfigError(f"{spec.path}.uid: uid {spec.uid} already belongs to user {owner}")
+        uid = spec.uid
+    else:
+        uid = allocate_id(db.used_uids(), defs.sys_uids if spec.system else defs.uids, system=spec.system)
+    if spec.primary_group is not None:
+        gid = _group_gid(d, spec.primary_group, defs, create=spec.create_groups, system=spec.system,
+                         why=f"{spec.path}.primary_group")
+    elif spec.no_user_group:
+        gid = d.db.gid_of(defs.users_group) if not defs.users_group.isdigit() else int(defs.users_group)
+        if gid is None:
+            gid = 100
+    else:
+        gid = d.db.gid_of(spec.name)
+        if gid is None:
+            gid = uid if uid not in d.db.used_gids() else allocate_id(
+                d.db.used_gids(), defs.sys_gids if spec.system else defs.gids, system=spec.system)
+            d.db = d.db.add_group(spec.name, gid)
+            d.notes["group"].append(f"create group {spec.name} (gid {gid})")
+            if d.db.gshadow is not None:
+                d.notes["gshadow"].append(f"add group {spec.name}")
+    for group in spec.groups:
+        if d.db.group.get(group) is None:
+            if not spec.create_groups:
+                log.warning("%s.groups: group %s does not exist (create_groups is false): skipped", spec.path, group)
+                continue
+            _group_gid(d, group, defs, create=True, system=False, why=f"{spec.path}.groups")
+        _add_member(d, group, spec.name)
+    home = spec.homedir or f"{defs.home_base}/{spec.name}"
+    shell = spec.shell or defs.shell
+    d.db = d.db.put_user(
+        (spec.name, "x", str(uid), str(gid), spec.gecos or "", home, shell),
+        # an earlier run that crashed before /etc/passwd may have left a shadow entry:
+        # its password field is kept as the starting point (the hash is then reused).
+        (spec.name, (d.db.shadow.get(spec.name) or (spec.name, "!"))[1], str(today),
+         str(defs.pass_min_days), str(defs.pass_max_days), str(defs.pass_warn_age), "", "", ""),
+    )
+    d.notes["passwd"].append(f"create user {spec.name} (uid {uid}, gid {gid})")
+    d.notes["shadow"].append(f"add user {spec.name}")
+
+
+def _set_field(d: Decision, name: str, value: str) -> None:
+    entry = d.db.shadow.get(name)
+    assert entry is not None
+    if entry[1] != value:
+        d.db = replace(d.db, shadow=d.db.shadow.put((name, value, *entry[2:])))
+
+
+def _ensure_shadow(d: Decision, name: str, defs: AccountDefaults, today: int) -> None:
+    """A user we manage has a shadow entry and ``x`` in passwd (its hash lives in shadow)."""
+    pw = d.db.passwd.get(name)
+    assert pw is not None
+    if d.db.shadow.get(name) is None:
+        start = pw[1] if pw[1] != "x" else "!"
+        d.db = replace(d.db, shadow=d.db.shadow.put(
+            (name, start, str(today), str(defs.pass_min_days), str(defs.pass_max_days),
+             str(defs.pass_warn_age), "", "", "")))
+        d.notes["shadow"].append(f"add missing entry of {name}")
+    if pw[1] != "x":
+        d.db = replace(d.db, passwd=d.db.passwd.put((name, "x", *pw[2:])))
+        d.notes["passwd"].append(f"move the password of {name} to /etc/shadow")
+
+
+def decide(
+    db: Database,
+    users: list[UserSpec],
+    groups: list[tuple[str, tuple[str, ...]]],
+    passwords: list[PasswordSet],
+    expire: bool,
+    defs: AccountDefaults,
+    today: int,
+    hasher: PasswordHasher,
+) -> Decision:
+    """Pure: the databases after applying the config, following cloud-init's rules."""
+    d = Decision(db)
+    original = {f[0]: f[1] for f in db.shadow.entries()}
+    for name, _members in groups:
+        _group_gid(d, name, defs, create=True, system=False, why="groups")
+    created: set[str] = set()
+    by_chpasswd = {p.name for p in passwords}
+    for spec in users:
+        if d.db.passwd.get(spec.name) is None:
+            try:
+                _create_user(d, spec, defs, today)
+            except DatabaseError as exc:
+                raise UsersConfigError(f"{spec.path}: {exc}") from None
+            created.add(spec.name)
+        _ensure_shadow(d, spec.name, defs, today)
+        if spec.name not in by_chpasswd:
+            # chpasswd runs after users in cloud-init and replaces the whole field (so the
+            # password ends unlocked): the users settings would be overwritten; skipping
+            # them here also keeps the result stable from one run to the next.
+            current = d.db.shadow.get(spec.name)[1]  # type: ignore[index]
+            value = current
+            if spec.name in created and spec.passwd is not None:
+                value = spec.passwd
+            if spec.hashed_passwd is not None:
+                value = spec.hashed_passwd
+            elif spec.plain_text_passwd is not None:
+                value = _from_plain(spec.plain_text_passwd, current, hasher)
+            value = lock(value) if spec.lock_passwd else unlock(value)
+            _set_field(d, spec.name, value)
+        pw = d.db.passwd.get(spec.name)
+        assert pw is not None
+        if not spec.no_create_home and not spec.system and pw[2].isdigit() and pw[3].isdigit():
+            d.homes.append(Home(spec.name, pw[5], int(pw[2]), int(pw[3])))
+        d.sudo[spec.name] = spec.sudo
+    for name, members in groups:
+        for member in members:
+            if d.db.passwd.get(member) is None:
+                log.warning("groups: %s is not a user here; not added to %s", member, name)
+                continue
+            _add_member(d, name, member)
+    expired: set[str] = set()
+    for item in passwords:
+        if d.db.passwd.get(item.name) is None:
+            log.warning("%s: user %s does not exist; password not set", item.path, item.name)
+            continue
+        _ensure_shadow(d, item.name, defs, today)
+        current = d.db.shadow.get(item.name)[1]  # type: ignore[index]
+        value = item.password if item.hashed else _from_plain(item.password, current, hasher)
+        _set_field(d, item.name, value)
+        if expire:
+            expired.add(item.name)
+    # Words for the summary and the password-change date, from the net effect only.
+    for fields in list(d.db.shadow.entries()):
+        name, value = fields[0], fields[1]
+        before = original.get(name)
+        if before is None or before == value:
+            continue
+        if before.lstrip("!") != value.lstrip("!"):
+            d.notes["shadow"].append(f"set the password of {name}")
+            lastchg = "0" if name in expired else str(today)
+            if fields[2] != lastchg:
+                d.db = replace(d.db, shadow=d.db.shadow.put((name, value, lastchg, *fields[3:])))
+        else:
+            d.notes["shadow"].append(f"{'lock' if value.startswith('!') else 'unlock'} the password of {name}")
+    for name in expired:
+        if name not in original:
+            entry = d.db.shadow.get(name)
+            assert entry is not None
+            d.db = replace(d.db, shadow=d.db.shadow.put((name, entry[1], "0", *entry[3:])))
+    return d
+
+
+def sudoers_name(user: str) -> str:
+    """sudo skips files in sudoers.d whose name holds a '.', so '.' and '_' are escaped."""
+    return SUDOERS_PREFIX + user.replace("_", "_5f").replace(".", "_2e")
+
+
+def sudoers_text(user: str, rules: tuple[str, ...]) -> str:
+    return "# Written by ros-init from the users config; changes are overwritten.\n" + "".join(
+        f"{user} {rule}\n" for rule in rules)
+
+
+# -- plan and apply -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class FileWrite:
+    """Payload of a write: the whole new content (may hold hashes: never printed)."""
+
+    path: str
+    data: bytes = field(repr=False)
+    mode: int
+    uid: int
+    gid: int
+    expected: str | None  # sha256 of the content planned against; None: file was missing
+
+
+@dataclass(frozen=True)
+class HomeCreate:
+    path: str
+    uid: int
+    gid: int
+    mode: int
+    skel: tuple[tuple[str, bool, int], ...]  # (relative path, is_folder, mode)
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _can_chown() -> bool:
+    return os.geteuid() == 0
+
+
+def _db_mode(root: Root, kind: str, db: Database) -> tuple[int, int, int]:
+    st = root.stat(PATHS[kind])
+    secret = kind in SECRET_KINDS
+    if st is not None:
+        mode = stat.S_IMODE(st.st_mode) & (~0o007 if secret else 0o7777)
+        return mode, st.st_uid, st.st_gid
+    if secret:
+        gid = db.gid_of("shadow")
+        return (0o640, 0, gid) if gid is not None else (0o600, 0, 0)
+    return 0o644, 0, 0
+
+
+def _skel(root: Root) -> tuple[tuple[str, bool, int], ...]:
+    out: list[tuple[str, bool, int]] = []
+    todo = [""]
+    while todo and len(out) < _SKEL_LIMIT:
+        rel = todo.pop(0)
+        for name in root.listdir(f"{SKEL}/{rel}" if rel else SKEL):
+            sub = f"{rel}/{name}" if rel else name
+            st = root.lstat(f"{SKEL}/{sub}")
+            if st is None:
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                out.append((sub, True, stat.S_IMODE(st.st_mode)))
+                todo.append(sub)
+            elif stat.S_ISREG(st.st_mode):
+                out.append((sub, False, stat.S_IMODE(st.st_mode)))
+            # symlinks and special files in skel are not copied
+    return tuple(out)
+
+
+def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+    """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
+    users = read_users(config)
+    groups = read_groups(config)
+    passwords, expire = read_chpasswd(config)
+    texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
+    if not users and not groups and not passwords and not root.listdir(SUDOERS_DIR):
+        return []
+    defs = load_account_defaults(root)
+    decoded = {k: None if v is None else v.decode("utf-8", "surrogateescape") for k, v in texts.items()}
+    db = Database.parse(decoded)
+    d = decide(db, users, groups, passwords, expire, defs, int(time.time() // 86400), PasswordHasher(defs.sha_crypt_rounds))
+    chown = _can_chown()
+    owner_note = "" if chown else " (owner not set: not running as root)"
+    changes: list[Change] = []
+
+    def db_change(kind: str) -> None:
+        table: Table | None = d.db.table(kind)
+        if table is None:
+            return
+        new = table.render().encode("utf-8", "surrogateescape")
+        if new == texts[kind]:
+            return
+        mode, uid, gid = _db_mode(root, kind, d.db)
+        what = "; ".join(dict.fromkeys(d.notes[kind])) or "rewrite"
+        changes.append(Change(NAME, "write-file", PATHS[kind], f"{PATHS[kind]}: {what}",
+                              payload=FileWrite(PATHS[kind], new, mode, uid if chown else -1,
+                                                gid if chown else -1, _digest(texts[kind]))))
+
+    for kind in ("group", "gshadow", "shadow"):
+        db_change(kind)
+    skel: tuple[tuple[str, bool, int], ...] | None = None
+    for home in d.homes:
+        if root.lstat(home.path) is not None:
+            continue
+        if skel is None:
+            skel = _skel(root)
+        changes.append(Change(NAME, "create-home", home.path,
+                              f"create {home.path} for {home.user} from {SKEL}{owner_note}",
+                              payload=HomeCreate(home.path, home.uid if chown else -1,
+                                                 home.gid if chown else -1, defs.home_mode, skel)))
+    db_change("passwd")
+    changes.extend(_plan_sudoers(root, d.sudo, chown))
+    return changes
+
+
+def _plan_sudoers(root: Root, sudo: dict[str, tuple[str, ...]], chown: bool) -> list[Change]:
+    changes: list[Change] = []
+    wanted: dict[str, str] = {}
+    for user, rules in sudo.items():
+        if rules:
+            wanted[sudoers_name(user)] = sudoers_text(user, rules)
+    for fname, text in wanted.items():
+        path = f"{SUDOERS_DIR}/{fname}"
+        data = text.encode()
+        st = root.lstat(path)
+        ok = (st is not None and stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o440
+              and (not chown or (st.st_uid, st.st_gid) == (0, 0)) and root.read_bytes(path) == data)
+        if not ok:
+            changes.append(Change(NAME, "write-file", path, f"{path}: sudo rules ({len(data.splitlines()) - 1})",
+                                  payload=FileWrite(path, data, 0o440, 0 if chown else -1, 0 if chown else -1,
+                                                    _digest(root.read_bytes(path)) if st is not None and stat.S_ISREG(st.st_mode) else None)))
+    for fname in root.listdir(SUDOERS_DIR):
+        if fname.startswith(SUDOERS_PREFIX) and fname not in wanted:
+            path = f"{SUDOERS_DIR}/{fname}"
+            changes.append(Change(NAME, "remove-file", path, f"{path}: remove (no sudo rules in the config)",
+                                  payload=path))
+    return changes
+
+
+def apply(change: Change, root: Root, ctx: StageContext) -> None:
+    """Perform one planned change through Root."""
+    payload = change.payload
+    if isinstance(payload, FileWrite):
+        current = root.read_bytes(payload.path)
+        if _digest(current) != payload.expected and current != payload.data:
+            raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
+        if current == payload.data:
+            st = root.stat(payload.path)
+            if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
+                    payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
+                return
+        root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
+    elif isinstance(payload, HomeCreate):
+        _create_home(root, payload)
+    elif change.action == "remove-file" and isinstance(payload, str):
+        root.remove(payload)
+    else:
+        raise ValueError(f"users: unknown change {change.action} {change.target}")
+
+
+def _create_home(root: Root, home: HomeCreate) -> None:
+    """Build the home in a temporary sibling folder and rename it into place, so a crash
+    never leaves a half-copied home (which a later run would take as done)."""
+    if root.lstat(home.path) is not None:
+        return
+    parent, _, name = home.path.rstrip("/").rpartition("/")
+    parent = parent or "/"
+    root.makedirs(parent)
+    tmp = f"{parent.rstrip('/')}/.{name}.ros-init.tmp"
+    tmp_host = root.resolve(tmp, follow_last=False)
+    if os.path.lexists(tmp_host):
+        if os.path.isdir(tmp_host) and not os.path.islink(tmp_host):
+            shutil.rmtree(tmp_host)
+        else:
+            os.unlink(tmp_host)
+    root.makedirs(tmp, mode=home.mode, uid=home.uid, gid=home.gid)
+    for rel, is_dir, mode in home.skel:
+        if is_dir:
+            root.makedirs(f"{tmp}/{rel}", mode=mode, uid=home.uid, gid=home.gid)
+            continue
+        data = root.read_bytes(f"{SKEL}/{rel}")
+        if data is not None:
+            root.write_file(f"{tmp}/{rel}", data, mode, home.uid, home.gid)
+    final_host = root.resolve(home.path, follow_last=False)
+    os.rename(tmp_host, final_host)
+    parent_fd = os.open(os.path.dirname(final_host), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(parent_fd)
+    finally:
+        os.close(parent_fd)

@@ -1,0 +1,107 @@
+"""Root: every path stays inside the target root, writes are atomic and never loosely readable."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ros_init.root import Root, RootError
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = tmp_path / "root"
+    outside = tmp_path / "outside"
+    (root / "etc").mkdir(parents=True)
+    outside.mkdir()
+    return root, outside
+
+
+def test_dotdot_is_refused(tree):
+    root, _ = tree
+    with pytest.raises(RootError, match=r"'\.\.'"):
+        Root(root).write_file("/etc/../../x", b"x")
+
+
+def test_absolute_symlink_is_read_inside_the_root(tree):
+    root, outside = tree
+    (root / "etc" / "link").symlink_to(str(outside))  # planted: points at a host folder
+    r = Root(root)
+    r.write_file("/etc/link/file", b"data")
+    assert not (outside / "file").exists()
+    assert (root / str(outside).lstrip("/") / "file").read_bytes() == b"data"
+
+
+def test_relative_symlink_climbing_out_is_refused(tree):
+    root, outside = tree
+    (root / "etc" / "up").symlink_to("../../outside")
+    with pytest.raises(RootError, match="above the target root"):
+        Root(root).write_file("/etc/up/file", b"x")
+    assert list(outside.iterdir()) == []
+
+
+def test_symlink_at_destination_is_replaced_not_followed(tree):
+    root, outside = tree
+    target = outside / "passwd"
+    target.write_text("host")
+    (root / "etc" / "passwd").symlink_to(str(target))
+    Root(root).write_file("/etc/passwd", b"new", mode=0o644)
+    assert target.read_text() == "host"
+    assert (root / "etc" / "passwd").read_bytes() == b"new" and not (root / "etc" / "passwd").is_symlink()
+
+
+def test_write_is_atomic_with_final_mode_and_no_leftovers(tree):
+    root, _ = tree
+    r = Root(root)
+    r.write_file("/etc/shadow", b"secret", mode=0o640)
+    st_ = os.stat(root / "etc" / "shadow")
+    assert stat.S_IMODE(st_.st_mode) == 0o640
+    assert sorted(os.listdir(root / "etc")) == ["shadow"]
+    r.write_file("/new/dir/file", b"x")
+    assert stat.S_IMODE(os.stat(root / "new" / "dir").st_mode) == 0o755
+
+
+def test_secret_file_is_never_world_readable_while_written(tree, monkeypatch):
+    root, _ = tree
+    seen = []
+    real_write = os.write
+
+    def spy(fd, data):
+        seen.append(stat.S_IMODE(os.fstat(fd).st_mode))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", spy)
+    Root(root).write_file("/etc/token", b"s3cret", mode=0o600)
+    assert seen and all(m & 0o077 == 0 for m in seen)
+
+
+segments = st.sampled_from(["etc", "..", ".", "link", "abs", "loop", "a", "", "x/y"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(segments, min_size=1, max_size=6))
+def test_no_generated_path_escapes(tmp_path_factory, parts):
+    base = tmp_path_factory.mktemp("conf")
+    root, outside = base / "root", base / "outside"
+    (root / "etc").mkdir(parents=True)
+    outside.mkdir()
+    (root / "link").symlink_to("etc")
+    (root / "abs").symlink_to(str(outside))
+    (root / "loop").symlink_to("loop")
+    (root / "etc" / "esc").symlink_to("../../outside")
+    r = Root(root)
+    path = "/" + "/".join(parts)
+    try:
+        host = r.resolve(path)
+    except RootError:
+        return
+    real_root = os.path.realpath(root)
+    assert host == real_root or host.startswith(real_root + os.sep)
+    with contextlib.suppress(RootError, OSError):
+        r.write_file(path + "/f" if path.endswith("/") else path, b"x")
+    assert list(outside.iterdir()) == []

@@ -1,0 +1,90 @@
+"""GCE against a real metadata server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import base64
+import time
+from datetime import UTC, datetime
+
+import pytest
+import requests
+from ds_servers import closed_port, gce_instance  # noqa: I001
+from ros_init.datasources import gce
+
+from ros_init.host import DatasourceError, Host
+from ros_init.model import Layer
+from ros_init.root import Root
+
+KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@laptop"
+KEY_OLD = 'ssh-rsa AAAAB3old google-ssh {"userName":"bob@x.com","expireOn":"2018-01-01T00:00:00+0000"}'
+KEY_NEW = 'ssh-rsa AAAAB3new google-ssh {"userName":"bob@x.com","expireOn":"2099-01-01T00:00:00+0000"}'
+
+
+def _host(tmp_path, url) -> Host:
+    return Host(root=Root(tmp_path), settings={"gce": {"url": url + "/computeMetadata/v1", "timeout": 0.5}},
+                sys_root=str(tmp_path))
+
+
+def test_the_test_server_refuses_requests_without_the_flavor_header(gce_server):
+    r = requests.get(gce_server.url + "/computeMetadata/v1/instance/?recursive=true", timeout=2)
+    assert r.status_code == 403 and r.headers["Metadata-Flavor"] == "Google"
+
+
+def test_fetch_id_hostname_user_data_and_keys(gce_server, tmp_path):
+    gce_server.state.instance = gce_instance(**{"user-data": "#cloud-config\nruncmd: [date]\n",
+                                         "ssh-keys": f"alice:{KEY_A}\nbob:{KEY_OLD}\nbob:{KEY_NEW}\n"})
+    gce_server.state.project = {"ssh-keys": "carol:ssh-ed25519 AAAAproj carol"}
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.instance_id == "4520031799277581759"
+    meta = docs.configs[0]
+    assert meta.layer == Layer.METADATA
+    assert meta.data["hostname"] == "n1" and meta.data["fqdn"] == "n1.c.proj.internal"
+    assert meta.data["ssh_authorized_keys"] == [KEY_A, KEY_NEW, "ssh-ed25519 AAAAproj carol"]
+    assert docs.configs[1].data == {"runcmd": ["date"]}
+    assert all(flavored for _, flavored in gce_server.state.requests)
+
+
+def test_block_project_ssh_keys(gce_server, tmp_path):
+    gce_server.state.instance = gce_instance(**{"block-project-ssh-keys": "TRUE", "ssh-keys": f"alice:{KEY_A}"})
+    gce_server.state.project = {"ssh-keys": "carol:ssh-ed25519 AAAAproj carol"}
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.configs[0].data["ssh_authorized_keys"] == [KEY_A]
+    assert not any("project" in path for path, _ in gce_server.state.requests)
+
+
+def test_base64_user_data(gce_server, tmp_path):
+    ud = base64.b64encode(b"#cloud-config\nhostname: b64\n").decode()
+    gce_server.state.instance = gce_instance(**{"user-data": ud, "user-data-encoding": "base64"})
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.configs[-1].data == {"hostname": "b64"}
+
+
+def test_bad_base64_user_data_is_an_error(gce_server, tmp_path):
+    gce_server.state.instance = gce_instance(**{"user-data": "!!!", "user-data-encoding": "base64"})
+    with pytest.raises(DatasourceError, match="base64"):
+        gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+
+
+def test_an_answer_without_the_flavor_header_is_not_trusted(gce_server, tmp_path):
+    gce_server.state.impostor = True
+    with pytest.raises(DatasourceError, match="Metadata-Flavor"):
+        gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+
+
+def test_closed_port_means_absent(tmp_path):
+    assert gce.fetch(_host(tmp_path, f"http://127.0.0.1:{closed_port()}"), time.monotonic() + 10) is None
+
+
+def test_parse_ssh_keys_edge_cases():
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    text = "\n".join(["", "nocolon", "u:", f"u:{KEY_OLD}", f"u:{KEY_NEW}", "u:ssh-rsa AAA google-ssh {bad json"])
+    assert gce.parse_ssh_keys(text, now) == [KEY_NEW, "ssh-rsa AAA google-ssh {bad json"]
+
+
+def test_detect_by_dmi(tmp_path):
+    dmi = tmp_path / "sys/class/dmi/id"
+    dmi.mkdir(parents=True)
+    host = Host(root=Root(tmp_path), settings={}, sys_root=str(tmp_path))
+    assert not gce.detect(host)
+    (dmi / "product_name").write_text("Google Compute Engine\n")
+    assert gce.detect(host)

@@ -1,0 +1,306 @@
+"""The sshkeys stage: managed block in authorized_keys, github:/gitlab: fetched from a real
+HTTP server on 127.0.0.1, ssh_pwauth checked with the real ``sshd -T``."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ros_init.model import SkipStep, StageContext
+from ros_init.root import Root
+from stages import sshkeys
+from stages.sshkeys import BEGIN, END, KeysFile, keys_by_user
+from tests.conftest import need_root, need_tools
+
+K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1Key1Key1Key1Key1Key1Key1Key1Key1Key1Key1 one@example"
+K2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey2Key2Key2Key2Key2Key2Key2Key2Key2Key2Key2 two@example"
+GH1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGitHubKeyGitHubKeyGitHubKeyGitHubKey1"
+GH2 = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBGitHub2="
+GL1 = "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQGitLab1"
+HAND = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHandAddedHandAddedHandAdded hand@laptop"
+
+PASSWD = """root:x:0:0:root:/root:/bin/bash
+alice:x:1000:1000::/home/alice:/bin/bash
+bob:x:1001:1001::/home/bob:/bin/bash
+"""
+
+
+def make_root(base: Path) -> Root:
+    (base / "etc").mkdir(parents=True)
+    (base / "etc/passwd").write_text(PASSWD)
+    (base / "root").mkdir(mode=0o700)
+    (base / "home/alice").mkdir(parents=True)
+    return Root(base)
+
+
+def ctx_for(url: str = "http://127.0.0.1:9", timeout: float = 2) -> StageContext:
+    return StageContext(phase="boot", settings={"ssh_keys": {"github_url": url, "gitlab_url": url + "/gl",
+                                                             "timeout": timeout}})
+
+
+CTX = ctx_for()
+
+
+def run(config: dict, root: Root, ctx: StageContext = CTX) -> list:
+    changes = sshkeys.plan(config, root, ctx)
+    for change in changes:
+        if change.action == "skip":  # recorded as a skipped step, never a failure
+            with pytest.raises(SkipStep):
+                sshkeys.apply(change, root, ctx)
+        else:
+            sshkeys.apply(change, root, ctx)
+    return changes
+
+
+def keyfile(root: Root, user_home: str) -> Path:
+    return Path(root.resolve(f"{user_home}/.ssh/authorized_keys"))
+
+
+class KeysHandler(BaseHTTPRequestHandler):
+    pages = {
+        "/alice.keys": f"{GH1}\n\nnot a key at all\n{GH2}\n".encode(),
+        "/gl/bob.keys": f"{GL1}\n".encode(),
+        "/big.keys": b"ssh-ed25519 " + b"A" * 100_000 + b"\n",
+        "/empty.keys": b"",
+    }
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        if self.path == "/slow.keys":
+            time.sleep(1.5)
+        body = self.pages.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def key_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), KeysHandler)
+    server.daemon_threads = True
+    server.block_on_close = False
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_keys_go_to_their_users_and_top_level_keys_to_the_first_user() -> None:
+    assert keys_by_user({"users": ["default", {"name": "alice", "ssh_authorized_keys": [K1]}, "bob"],
+                         "ssh_authorized_keys": [K2, K1]}) == {"alice": [K1, K2], "bob": []}
+    assert keys_by_user({"users": [{"name": "bob", "ssh_authorized_keys": [K2]}, {"name": "alice"}],
+                         "ssh_authorized_keys": [K1]}) == {"bob": [K2, K1], "alice": []}
+    assert keys_by_user({"ssh_authorized_keys": [K1]}) == {"root": [K1]}
+    assert keys_by_user({"users": ["default"], "ssh_authorized_keys": [K1]}) == {"root": [K1]}
+    assert keys_by_user({}) == {"root": []}
+    with pytest.raises(sshkeys.KeysConfigError, match=r"ssh_authorized_keys\[0\]: a key must be one line"):
+        keys_by_user({"ssh_authorized_keys": [K1 + "\n" + K2]})
+    with pytest.raises(sshkeys.KeysConfigError, match="github"):
+        keys_by_user({"ssh_authorized_keys": ["github:bad/name"]})
+
+
+def test_writes_keys_with_modes_and_owner_and_converges(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    config = {"users": [{"name": "alice", "ssh_authorized_keys": [K1]}], "ssh_authorized_keys": [K2]}
+    changes = run(config, root)
+    assert [c.target for c in changes] == ["/home/alice/.ssh/authorized_keys"]
+    path = keyfile(root, "/home/alice")
+    assert path.read_text() == f"{BEGIN}\n{K1}\n{K2}\n{END}\n"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    if os.geteuid() == 0:
+        assert (path.stat().st_uid, path.stat().st_gid) == (1000, 1000)
+        assert (path.parent.stat().st_uid, path.parent.stat().st_gid) == (1000, 1000)
+    assert sshkeys.plan(config, root, CTX) == []
+    os.chmod(path.parent, 0o755)  # a loosened folder is repaired
+    assert [c.target for c in run(config, root)] == ["/home/alice/.ssh/authorized_keys"]
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert sshkeys.plan(config, root, CTX) == []
+
+
+def test_hand_added_keys_survive_changes_and_removal(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    ssh = Path(root.resolve("/root/.ssh"))
+    ssh.mkdir(mode=0o700)
+    (ssh / "authorized_keys").write_text(f"# my laptop\n{HAND}\n")
+    run({"ssh_authorized_keys": [K1]}, root)
+    assert (ssh / "authorized_keys").read_text() == f"# my laptop\n{HAND}\n{BEGIN}\n{K1}\n{END}\n"
+    with (ssh / "authorized_keys").open("a") as fh:
+        fh.write("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLater later@host\n")
+    run({"ssh_authorized_keys": [K2]}, root)
+    assert (ssh / "authorized_keys").read_text() == (
+        f"# my laptop\n{HAND}\n{BEGIN}\n{K2}\n{END}\nssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLater later@host\n")
+    changes = run({}, root)  # no keys in the config any more: the block goes, the rest stays
+    assert len(changes) == 1
+    assert (ssh / "authorized_keys").read_text() == (
+        f"# my laptop\n{HAND}\nssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLater later@host\n")
+    assert sshkeys.plan({}, root, CTX) == []
+
+
+def test_a_file_without_managed_keys_is_not_touched(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    ssh = Path(root.resolve("/root/.ssh"))
+    ssh.mkdir(mode=0o755)
+    (ssh / "authorized_keys").write_text(HAND)  # no final newline, loose folder: the user's business
+    assert sshkeys.plan({"users": [{"name": "root"}]}, root, CTX) == []
+
+
+def test_missing_user_and_symlinked_ssh_folder_are_skipped(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    changes = sshkeys.plan({"users": [{"name": "zoe", "ssh_authorized_keys": [K1]}]}, root, CTX)
+    assert [c.action for c in changes] == ["skip"]
+    with pytest.raises(SkipStep, match="no such user"):
+        sshkeys.apply(changes[0], root, CTX)
+    os.symlink("/etc", root.resolve("/home/alice/.ssh"))
+    changes = sshkeys.plan({"users": [{"name": "alice", "ssh_authorized_keys": [K1]}]}, root, CTX)
+    assert [c.action for c in changes] == ["skip"] and "not a folder" in changes[0].summary
+    assert not os.path.exists(root.resolve("/etc/authorized_keys"))
+
+
+def test_home_missing_is_created_for_the_user(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    run({"users": [{"name": "bob", "ssh_authorized_keys": [K1]}]}, root)
+    assert keyfile(root, "/home/bob").read_text() == f"{BEGIN}\n{K1}\n{END}\n"
+    assert stat.S_IMODE(os.stat(root.resolve("/home/bob")).st_mode) == 0o700
+    assert stat.S_IMODE(os.stat(root.resolve("/home")).st_mode) == 0o755
+    if os.geteuid() == 0:
+        assert os.stat(root.resolve("/home")).st_uid == 0
+        assert os.stat(root.resolve("/home/bob")).st_uid == 1001
+
+
+def test_github_and_gitlab_keys_fetched_from_the_configured_server(tmp_path: Path, key_server: str) -> None:
+    root = make_root(tmp_path)
+    ctx = ctx_for(key_server)
+    config = {"users": [{"name": "alice", "ssh_authorized_keys": [K1, "github:alice", "gitlab:bob"]}]}
+    run(config, root, ctx)
+    assert keyfile(root, "/home/alice").read_text() == (
+        f"{BEGIN}\n{K1}\n# from github:alice\n{GH1}\n{GH2}\n# from gitlab:bob\n{GL1}\n{END}\n")
+    assert sshkeys.plan(config, root, ctx) == []
+
+
+def test_a_failed_fetch_is_recorded_and_keeps_the_last_fetched_keys(tmp_path: Path, key_server: str) -> None:
+    root = make_root(tmp_path)
+    good = ctx_for(key_server)
+    config = {"users": [{"name": "alice", "ssh_authorized_keys": ["github:alice"]}]}
+    run(config, root, good)
+    down = ctx_for("http://127.0.0.1:9")  # nothing listens on the discard port
+    changes = sshkeys.plan({"users": [{"name": "alice", "ssh_authorized_keys": [K1, "github:alice"]}]}, root, down)
+    assert [c.action for c in changes] == ["skip", "write-file"]
+    assert changes[0].summary.startswith("github:alice: keys not fetched for alice: request failed")
+    assert "2 key(s) fetched earlier kept" in changes[0].summary
+    with pytest.raises(SkipStep):
+        sshkeys.apply(changes[0], root, down)
+    sshkeys.apply(changes[1], root, down)
+    assert keyfile(root, "/home/alice").read_text() == f"{BEGIN}\n{K1}\n# from github:alice\n{GH1}\n{GH2}\n{END}\n"
+
+
+@pytest.mark.parametrize(("ref", "reason"), [
+    ("github:nobody", "no such user (HTTP 404)"),
+    ("github:slow", "no answer within 0.5s"),
+    ("github:big", "answer larger than 64 KiB"),
+])
+def test_fetch_failures_have_clear_messages(tmp_path: Path, key_server: str, ref: str, reason: str) -> None:
+    root = make_root(tmp_path)
+    start = time.monotonic()
+    changes = run({"ssh_authorized_keys": [K1, ref]}, root, ctx_for(key_server, timeout=0.5))
+    assert time.monotonic() - start < 1.4
+    assert changes[0].action == "skip" and reason in changes[0].summary
+    assert keyfile(root, "/root").read_text() == f"{BEGIN}\n{K1}\n# from {ref}\n{END}\n"  # other keys written
+
+
+def test_a_user_without_keys_upstream_gets_none(tmp_path: Path, key_server: str) -> None:
+    root = make_root(tmp_path)
+    run({"ssh_authorized_keys": ["github:empty"]}, root, ctx_for(key_server))
+    assert keyfile(root, "/root").read_text() == f"{BEGIN}\n# from github:empty\n{END}\n"
+
+
+foreign_line = st.text(alphabet=st.sampled_from(list("ab #-=ENDBGIN\t")), max_size=12)
+
+
+@given(foreign=st.lists(foreign_line, max_size=6), block=st.lists(st.sampled_from([K1, K2, "# from github:x"]),
+                                                                  max_size=3), at=st.integers(0, 6))
+def test_property_managed_block_round_trip_keeps_foreign_lines(foreign: list[str], block: list[str], at: int) -> None:
+    foreign = [f for f in foreign if f.strip() not in (BEGIN, END)]
+    at = min(at, len(foreign))
+    text = "".join(f"{line}\n" for line in foreign[:at])
+    if block:
+        text += "".join(f"{line}\n" for line in [BEGIN, *block, END])
+    text += "".join(f"{line}\n" for line in foreign[at:])
+    parsed = KeysFile.parse(text)
+    assert list(parsed.foreign) == foreign
+    assert list(parsed.managed) == block
+    assert parsed.render(block) == text
+    assert parsed.render([]) == "".join(f"{line}\n" for line in foreign)
+    again = KeysFile.parse(parsed.render([K1]))
+    assert list(again.foreign) == foreign and list(again.managed) == [K1]
+
+
+def test_orphan_markers_never_cost_a_key() -> None:
+    parsed = KeysFile.parse(f"{HAND}\n{BEGIN}\n{K1}\n")  # END lost by a hand edit
+    assert parsed.foreign == (HAND, K1) and parsed.at is None
+    assert KeysFile.parse(f"{END}\n{HAND}\n").foreign == (HAND,)
+
+
+def test_ssh_pwauth_drop_in_written_and_removed(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    run({"ssh_pwauth": False}, root)
+    path = Path(root.resolve(sshkeys.PWAUTH_DROPIN))
+    assert path.read_text().splitlines()[1] == "PasswordAuthentication no"
+    assert sshkeys.plan({"ssh_pwauth": False}, root, CTX) == []
+    run({"ssh_pwauth": True}, root)
+    assert path.read_text().splitlines()[1] == "PasswordAuthentication yes"
+    run({}, root)
+    assert not path.exists()
+    with pytest.raises(sshkeys.KeysConfigError):
+        sshkeys.plan({"ssh_pwauth": "yes"}, root, CTX)
+
+
+def test_missing_include_is_reported(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    (tmp_path / "etc/ssh").mkdir()
+    (tmp_path / "etc/ssh/sshd_config").write_text("PasswordAuthentication yes\n")
+    [change] = sshkeys.plan({"ssh_pwauth": False}, root, CTX)
+    assert "does not include sshd_config.d" in change.summary
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_sshd_takes_the_drop_in(tmp_path: Path, enabled: bool) -> None:
+    need_root()
+    need_tools("sshd", "ssh-keygen", "unshare")
+    root = make_root(tmp_path)
+    etc_ssh = tmp_path / "etc/ssh"
+    etc_ssh.mkdir()
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "hostkey")], check=True)
+    # Like Debian's and openSUSE's sshd_config: the Include comes first, then the defaults.
+    (etc_ssh / "sshd_config").write_text(
+        f"Include {etc_ssh}/sshd_config.d/*.conf\nHostKey {tmp_path}/hostkey\n"
+        f"PasswordAuthentication {'no' if enabled else 'yes'}\n")
+    [change] = run({"ssh_pwauth": enabled}, root)
+    assert "warning" not in change.summary
+    # sshd -T insists on its privilege separation folder: give it one in a private /run.
+    res = subprocess.run(
+        ["unshare", "--mount", "sh", "-c",
+         'mount -t tmpfs tmpfs /run && mkdir -m 755 /run/sshd && exec sshd -T -f "$1"', "sh",
+         str(etc_ssh / "sshd_config")], capture_output=True, text=True, timeout=30)
+    assert res.returncode == 0, res.stderr
+    assert f"passwordauthentication {'yes' if enabled else 'no'}" in res.stdout.splitlines()
