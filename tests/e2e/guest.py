@@ -69,6 +69,16 @@ def run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
     return proc
 
 
+def remove_tree(path: Path) -> None:
+    """rm -rf that first unmounts whatever a failed chroot step left mounted below ``path``."""
+    prefix = str(path.resolve()) + "/"
+    with open("/proc/mounts") as fh:
+        mounts = [line.split()[1] for line in fh]
+    for mnt in sorted((m for m in mounts if m.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", mnt], check=False)
+    shutil.rmtree(path, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _locked(path: Path) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +154,7 @@ def base_rootfs(cache: Path | None = None, log=print) -> Path:
         if (dest / ".complete").exists():
             return dest
         partial = dest.with_suffix(".partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        remove_tree(partial)
         debs = cache / "debs"
         debs.mkdir(parents=True, exist_ok=True)
         log(f"e2e: debootstrap {SUITE} from {apt_mirror()} into {partial} (first run only)")
@@ -155,7 +165,7 @@ def base_rootfs(cache: Path | None = None, log=print) -> Path:
         (partial / ".complete").write_text(f"built in {time.monotonic() - t0:.0f}s\n")
         for old in cache.glob("rootfs-*"):
             if old != partial and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
+                remove_tree(old)
         partial.rename(dest)
         return dest
 
@@ -197,7 +207,7 @@ def wheels(cache: Path | None, out: Path) -> Path:
 
 
 def _copy_root(src: Path, dest: Path) -> None:
-    shutil.rmtree(dest, ignore_errors=True)
+    remove_tree(dest)
     run(["cp", "-a", "--reflink=auto", str(src), str(dest)])
 
 
@@ -264,7 +274,7 @@ def assemble(tool: str, work: Path, cache: Path | None = None, log=print, settin
     shutil.copy2(initrd, image.initrd)
     image.disk.unlink(missing_ok=True)
     run(["mkfs.ext4", "-q", "-F", "-L", "e2e-root", "-d", str(root), str(image.disk), IMAGE_SIZE])
-    shutil.rmtree(root, ignore_errors=True)
+    remove_tree(root)
     return image
 
 
