@@ -44,7 +44,14 @@ def e2e_work(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def image(e2e_work: Path) -> guest.Image:
-    """The guest with ros-init installed the documented way (packaging/install-into-root.sh)."""
+    """The guest with ros-init installed the documented way (packaging/install-into-root.sh).
+
+    ROS_INIT_E2E_IMAGE=DIR (developers only) reuses an image assembled earlier in DIR by
+    ``guest.assemble("ros-init", DIR)``, to iterate on a scenario without rebuilding.
+    """
+    reuse = os.environ.get("ROS_INIT_E2E_IMAGE")
+    if reuse:
+        return guest.Image.load("ros-init", Path(reuse))
     return guest.assemble("ros-init", e2e_work / "image", settings=SETTINGS)
 
 

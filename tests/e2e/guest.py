@@ -184,6 +184,16 @@ class Image:
     initrd: Path
     control_key: Path  # private key root accepts when booted with `e2e.control`
 
+    @classmethod
+    def load(cls, tool: str, work: Path) -> Image:
+        """The image ``assemble(tool, work)`` made earlier."""
+        image = cls(tool, work / f"{tool}.img", work / f"{tool}-vmlinuz", work / f"{tool}-initrd.img",
+                    work / "control_key")
+        for p in (image.disk, image.kernel, image.initrd, image.control_key):
+            if not p.exists():
+                raise FileNotFoundError(f"{p}: no image assembled there")
+        return image
+
 
 def ssh_keypair(path: Path) -> Path:
     if not path.exists():
@@ -282,6 +292,14 @@ def assemble(tool: str, work: Path, cache: Path | None = None, log=print, settin
 # 3. Booting
 
 
+def _die_with_parent() -> None:
+    """In the QEMU child: SIGKILL when the test process dies, even when it is killed outright."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -358,8 +376,9 @@ class Vm:
         self.port = free_port()
         self.console.unlink(missing_ok=True)
         self.started = time.monotonic()
-        self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.workdir / f"{self.name}.qemu.log", "w"))
+        with open(self.workdir / f"{self.name}.qemu.log", "w") as err:
+            self.proc = subprocess.Popen(self.command(), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=err, preexec_fn=_die_with_parent)
         return self
 
     def __exit__(self, *exc) -> None:
