@@ -23,6 +23,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -352,8 +353,9 @@ class Vm:
         net = f"user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:{self.port}-:22"
         if self.netdev_extra:
             net += "," + self.netdev_extra
-        for ip, gport, hport in self.guestfwd:
-            net += f",guestfwd=tcp:{ip}:{gport}-tcp:127.0.0.1:{hport}"
+        relay = Path(__file__).with_name("relay.py")
+        for ip, gport, hport in self.guestfwd:  # a relay per guest connection (see relay.py)
+            net += f",guestfwd=tcp:{ip}:{gport}-cmd:{sys.executable} {relay} {hport}"
         cmdline = f"root=/dev/vda ro console=ttyS0,115200 panic=-1 {self.append}".strip()
         cmd = ["qemu-system-x86_64", "-accel", "tcg", "-machine", "pc", "-smp", "2", "-m", str(self.memory),
                "-display", "none", "-serial", f"file:{self.console}", "-no-reboot",
