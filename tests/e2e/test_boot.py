@@ -145,20 +145,22 @@ def test_cmdline_config_url(image, key, pubkey, tmp_path):
 # --- A blank second disk laid out in the initramfs phase; then a second boot of the same disks ---
 
 
+@pytest.fixture(scope="module")
+def disks(image, pubkey, tmp_path_factory):
+    """The root overlay, the blank second disk and the seed shared by the two boots."""
+    work = tmp_path_factory.mktemp("disks")
+    blank = work / "blank.img"
+    guest.run(["qemu-img", "create", "-q", "-f", "raw", str(blank), "1G"])
+    return {"work": work, "blank": blank, "seed": nocloud_seed(work, pubkey, TestDisksAndSecondBoot.DISKS),
+            "root": guest.overlay(image, work / "root.qcow2"), "facts": {}}
+
+
 class TestDisksAndSecondBoot:
     """Boot 1 lays out /dev/vdb and mounts it by label; boot 2 of the same disks converges."""
 
     DISKS = {"disks": [{"device": "/dev/vdb", "table": "gpt", "partitions": [{
         "label": "DATA", "size": "256M",
         "filesystem": {"format": "ext4", "label": "e2edata", "mount": {"path": "/var/lib/e2e-data"}}}]}]}
-
-    @pytest.fixture(scope="class")
-    def disks(self, image, pubkey, tmp_path_factory):
-        work = tmp_path_factory.mktemp("disks")
-        blank = work / "blank.img"
-        guest.run(["qemu-img", "create", "-q", "-f", "raw", str(blank), "1G"])
-        return {"work": work, "blank": blank, "seed": nocloud_seed(work, pubkey, self.DISKS),
-                "root": guest.overlay(image, work / "root.qcow2"), "facts": {}}
 
     def _boot(self, image, disks, name):
         return boot(image, disks["work"], name, disk=disks["root"], cdrom=disks["seed"],
