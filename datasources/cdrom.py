@@ -57,8 +57,13 @@ def seed_dirs(host: Host) -> list[str]:
 
 
 def volumes(host: Host) -> list[Volume]:
-    labels = list(_settings(host).get("labels") or [])
-    return by_label(labels, sys_root=host.sys_root, devices=host.devices)
+    """Labelled volumes; scanned once per probe (detect, then fetch)."""
+    if "cdrom.volumes" not in host.memo:
+        labels = list(_settings(host).get("labels") or [])
+        timeout = float(_settings(host).get("timeout") or 5.0)
+        host.memo["cdrom.volumes"] = by_label(labels, sys_root=host.sys_root, devices=host.devices,
+                                              timeout=timeout)
+    return host.memo["cdrom.volumes"]
 
 
 def detect(host: Host) -> bool:

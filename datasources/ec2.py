@@ -103,16 +103,20 @@ class ImdsClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError
+    from ros_init.httpfetch import FetchError, connection_refused
     from ros_init.netconv import NetconvError, ec2_macs_to_v2
     from ros_init.userdata import decode
 
+    base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
+    if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
+        host.logger.info("ec2: no IMDS at %s (connection refused)", base)
+        return None
     client = ImdsClient(host, deadline)
     try:
         try:
             client.fetch_token()
         except FetchError as exc:
-            if exc.kind in ("refused", "unreachable"):
+            if exc.kind == "refused":
                 host.logger.info("ec2: no IMDS at %s (%s)", client.base, exc.kind)
                 return None
             raise
@@ -145,7 +149,10 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             raise DatasourceError(f"ec2: {exc}") from None
         md: dict[str, Any] = {}
         if hostname:
-            md["hostname"] = hostname.split()[0]
+            name = hostname.split()[0]
+            md["hostname"] = name.split(".")[0]
+            if "." in name:
+                md["fqdn"] = name
         if keys:
             md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
         if network:

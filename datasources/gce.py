@@ -96,15 +96,19 @@ class MetadataClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError
+    from ros_init.httpfetch import FetchError, connection_refused
     from ros_init.userdata import decode
 
+    base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
+    if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
+        host.logger.info("gce: no metadata server at %s (connection refused)", base)
+        return None
     client = MetadataClient(host, deadline)
     try:
         try:
             inst = client.get_json("instance/?recursive=true&alt=json")
         except FetchError as exc:
-            if exc.kind in ("refused", "unreachable"):
+            if exc.kind == "refused":
                 host.logger.info("gce: no metadata server at %s (%s)", client.base, exc.kind)
                 return None
             raise

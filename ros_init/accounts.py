@@ -8,7 +8,7 @@ Editing these files is ``ros_init.passwd_db``'s job; this module only reads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ros_init.root import Root
 
@@ -17,8 +17,7 @@ class OwnerError(Exception):
     """An owner spelling that cannot be resolved in the target root."""
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(NamedTuple):
     uid: int
     gid: int
 

@@ -77,6 +77,8 @@ def parse_blkid_export(text: str) -> list[Volume]:
 def _by_blkid(labels: list[str], devices: list[str] | None, timeout: float) -> list[Volume]:
     # -c /dev/null: probe the devices now, never trust a stale cache file.
     cmd = ["blkid", "-o", "export", "-c", "/dev/null", *(devices or [])]
+    LOG.info("waiting up to %.1fs for blkid to read the labels of %s", timeout,
+             ", ".join(devices) if devices else "all block devices")
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

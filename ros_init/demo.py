@@ -143,18 +143,23 @@ def example_config() -> str | None:
     return str(fixture) if fixture.is_file() else None
 
 
-def _show_files(root: Any, records: list[Any], limit: int = 8) -> list[str]:
+# What the demo shows of the files written: one file per pattern, in this order.
+SHOWN = ("/etc/hostname", "/etc/hosts", "/etc/passwd", "/home/*/.ssh/authorized_keys", "/etc/ssh/sshd_config.d/*",
+         "/etc/systemd/network/*.network", "/etc/NetworkManager/system-connections/*", "/etc/motd",
+         "/etc/rancher/rancherd/config.yaml")
+
+
+def _show_files(root: Any, records: list[Any]) -> list[str]:
+    from fnmatch import fnmatch
+
     from ros_init.redact import redact
 
+    changed = [st.target for rec in records for stage in rec.stages for st in stage.steps
+               if st.result == "changed" and st.target.startswith("/")]
     lines = []
-    paths = []
-    for rec in records:
-        for stage in rec.stages:
-            for step in stage.steps:
-                if step.result == "changed" and step.target.startswith("/") and step.target not in paths:
-                    paths.append(step.target)
-    for path in paths[:limit]:
-        st = root.lstat(path)
+    for pattern in SHOWN:
+        path = next((p for p in changed if fnmatch(p, pattern)), None)
+        st = root.lstat(path) if path else None
         if st is None or not stat.S_ISREG(st.st_mode):
             continue
         lines.append(f"--- {path} ({stat.filemode(st.st_mode)} {st.st_uid}:{st.st_gid}, {st.st_size} bytes)")
@@ -163,10 +168,14 @@ def _show_files(root: Any, records: list[Any], limit: int = 8) -> list[str]:
 
             data = yaml.safe_load(root.read_bytes(path) or b"") or {}
             lines.append(yaml.safe_dump(redact(data), sort_keys=False).rstrip())
-        elif st.st_mode & stat.S_IROTH and st.st_size <= 2048:
-            lines.append((root.read_text(path) or "").rstrip())
-        else:
+        elif (not st.st_mode & stat.S_IROTH and not path.endswith("/authorized_keys")) or st.st_size > 4096:
             lines.append("(not shown: readable by its owner only, or large)")
+        elif path == "/etc/passwd":  # the accounts the config added, not the whole table
+            text = root.read_text(path) or ""
+            lines += [line for line in text.splitlines() if line.split(":")[2:3] and
+                      line.split(":")[2].isdigit() and 999 <= int(line.split(":")[2]) < 65534]
+        else:
+            lines.append((root.read_text(path) or "").rstrip())
     return lines
 
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import uuid as uuidlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -33,6 +32,9 @@ MIB = 1 << 20
 FORMATS = ("ext4", "xfs", "btrfs", "vfat", "swap")
 GROWABLE = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 LABEL_MAX = {"ext4": 16, "xfs": 12, "btrfs": 255, "vfat": 11, "swap": 16}
+# The smallest device each mkfs accepts (xfsprogs >= 5.19: 300 MiB; btrfs-progs: 109 MiB), so
+# that a too-small partition is refused by the plan instead of failing halfway through apply.
+MIN_SIZE = {"ext4": MIB, "xfs": 300 * MIB, "btrfs": 109 * MIB, "vfat": MIB, "swap": 64 * 1024}
 
 GPT_TYPES = {
     "linux": "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
@@ -206,7 +208,8 @@ def parse_filesystem(d: Any, where: str) -> FilesystemSpec:
         path = _str(m, "path", f"{where}.mount")
         if fmt == "swap":
             if path not in (None, "none", "swap"):
-                raise DiskLayoutError(f"{where}.mount.path: swap is not mounted on a path; leave path out")
+                raise DiskLayoutError(f"{where}.mount: swap is not mounted on a path (it is always switched on); "
+                                      "leave mount out")
             path = None
         elif path is None or not path.startswith("/"):
             raise DiskLayoutError(f"{where}.mount.path: expected an absolute path")
@@ -294,7 +297,7 @@ def parse_config(config: dict[str, Any]) -> tuple[list[DiskSpec], list[Filesyste
     if gp is not None:
         gp = _obj(gp, "growpart")
         mode = gp.get("mode", "auto")
-        if mode not in ("auto", "growpart", "off", False):
+        if mode not in ("auto", "growpart", "gpart", "off", False):
             raise DiskLayoutError(f"growpart.mode: expected auto or off, found {mode!r}")
         if mode not in ("off", False):
             devs = gp.get("devices", ["/"])
@@ -335,7 +338,7 @@ def select_disk(spec: DiskSpec, disks: list[Disk], fence: Fence,
     """The one disk the spec names; ambiguity or absence is an error, never a guess."""
     if spec.device is not None:
         ref = resolve_link(spec.device) or spec.device
-        hit = resolve_device(ref, disks, spec.where + ".device")
+        hit = _resolve_fenced(ref, disks, spec.where + ".device", fence)
         if hit[1] is not None:
             raise DiskLayoutError(f"{spec.where}.device: {spec.device} is partition {hit[1].node}, not a whole disk")
         disk = hit[0]
@@ -415,6 +418,17 @@ def resolve_device(ref: str, disks: list[Disk], where: str) -> tuple[Disk, Parti
     return hits[0]
 
 
+def _resolve_fenced(ref: str, disks: list[Disk], where: str, fence: Fence) -> tuple[Disk, Partition | None]:
+    """resolve_device, saying so when the image settings' fence may be why nothing is found."""
+    try:
+        return resolve_device(ref, disks, where)
+    except DiskLayoutError as exc:
+        if fence.restrict_to is None or "ambiguous" in str(exc):
+            raise
+        raise DiskLayoutError(f"{exc} (the image settings limit ros-init to "
+                              f"{', '.join(sorted(fence.restrict_to)) or 'no disk'})") from None
+
+
 def _tag(c: Content, p: Partition | None, key: str, value: str | None) -> bool:
     if key == "LABEL":
         return c.label == value
@@ -460,16 +474,6 @@ def _busy(disk: Disk, device: str | None = None) -> list[str]:
     return [f"{dev} is {why}" for dev, why in disk.in_use if device is None or dev == device]
 
 
-def _usable(disk: Disk, gpt: bool) -> tuple[int, int, int]:
-    """(sector size, first usable sector, end sector (exclusive)) of a table on this disk."""
-    ss = disk.table.sector_size if disk.table else disk.sector_size
-    grain = max(MIB // ss, 1)
-    first = grain
-    # GPT keeps a backup header and 16 KiB of entries at the end of the disk.
-    end = disk.size // ss - 1 - -(-128 * 128 // ss) if gpt else disk.size // ss
-    return ss, first, end
-
-
 def _mismatch(spec: PartitionSpec, p: Partition, gpt: bool, ss: int, grain: int) -> list[str]:
     why = []
     if spec.label is not None and p.name != spec.label:
@@ -495,10 +499,33 @@ class _Slot:
 
     spec: PartitionSpec
     number: int
-    start: int
-    size: int
-    existing: Partition | None  # kept partition
-    new: bool
+    start: int = 0
+    size: int = 0
+    existing: Partition | None = None  # the kept partition; None when it is to be created
+
+    @property
+    def new(self) -> bool:
+        return self.existing is None
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Where partitions may go on a disk, in sectors of the table."""
+
+    ss: int  # sector size
+    first: int  # first usable sector (1 MiB aligned)
+    end: int  # first sector after the usable area
+
+    @property
+    def grain(self) -> int:
+        return max(MIB // self.ss, 1)
+
+    @classmethod
+    def of(cls, disk: Disk, gpt: bool) -> _Geometry:
+        ss = disk.table.sector_size if disk.table else disk.sector_size
+        # GPT keeps a backup header and 16 KiB of entries at the end of the disk.
+        end = disk.size // ss - 1 - -(-128 * 128 // ss) if gpt else disk.size // ss
+        return cls(ss, max(MIB // ss, 1), end)
 
 
 def _free(occupied: list[tuple[int, int]], first: int, end: int) -> list[tuple[int, int]]:
@@ -512,16 +539,7 @@ def _free(occupied: list[tuple[int, int]], first: int, end: int) -> list[tuple[i
     return regions
 
 
-def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[PartitionSpec, str, Content, int, bool]]:
-    """Add this disk's table and partition actions to ``plan``.
-
-    Returns, per declared partition: (spec, node, content now (empty when created), size in
-    bytes after the plan, grown). Raises DiskLayoutError on any refusal.
-    """
-    gpt = spec.table == "gpt"
-    want_label = "gpt" if gpt else "dos"
-    ss, first, end = _usable(disk, gpt)
-    grain = max(MIB // ss, 1)
+def _check_specs(spec: DiskSpec, gpt: bool, ss: int) -> None:
     for ps in spec.partitions:
         _type_code(ps, gpt)
         if not gpt and ps.label is not None:
@@ -532,165 +550,212 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
             raise DiskLayoutError(f"{ps.where}.start: not a multiple of the {ss}-byte sector")
     _check_unique(spec)
 
-    fresh = False
-    reason = ""
+
+def _number_new(spec: DiskSpec, slots: list[_Slot], taken: set[int], gpt: bool) -> list[_Slot]:
+    """Slots for the declared partitions that have none yet, numbered in declaration order."""
+    have = {s.spec for s in slots}
+    taken = taken | {ps.number for ps in spec.partitions if ps.number is not None}
+    out = list(slots)
+    for ps in spec.partitions:
+        if ps in have:
+            continue
+        out.append(_Slot(ps, ps.number or _next_number(taken, gpt, ps)))
+        taken.add(out[-1].number)
+    return out
+
+
+def _match_existing(spec: DiskSpec, disk: Disk, gpt: bool, geo: _Geometry
+                    ) -> tuple[str | None, list[_Slot], list[Partition]]:
+    """Compare the declared partitions with an existing table of the right type.
+
+    Returns (reason to replace the whole table or None, slots, partitions to delete).
+    Raises when something does not match and no flag allows replacing it.
+    """
+    assert disk.table is not None
+    parts = disk.table.partitions
+    problems: list[str] = []
+    slots: list[_Slot] = []
+    removed: list[Partition] = []
+    matched: set[int] = set()
+    for ps in spec.partitions:
+        p = _find(ps, parts, spec.where)
+        if p is None:
+            continue
+        if p.number in matched or p in removed:
+            raise DiskLayoutError(f"{ps.where}: partition {p.number} of {disk.path} is claimed twice")
+        why = _mismatch(ps, p, gpt, geo.ss, geo.grain)
+        if not why:
+            matched.add(p.number)
+            slots.append(_Slot(ps, p.number, p.start, p.size, p))
+        elif ps.wipe_entry or spec.wipe_table:
+            removed.append(p)
+            slots.append(_Slot(ps, p.number))
+        else:
+            problems.append(f"{ps.where}: {p.node} exists but does not match: {'; '.join(why)} "
+                            f"(it holds {p.content.describe()}; set wipe_partition_entry: true to replace it)")
+    undeclared = [p for p in parts if p.number not in matched and p not in removed]
+    if spec.wipe_table and (removed or undeclared):
+        return "the table does not hold exactly the declared layout", [], []
+    if problems:
+        raise DiskLayoutError("; ".join(problems))  # one line: the engine reports the first line
+    taken = {p.number for p in parts if p not in removed}
+    return None, _number_new(spec, slots, taken, gpt), removed
+
+
+def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> Action:
+    """Create a fresh table; destructive (and refused on a busy disk) when the disk holds anything."""
+    destructive = disk.table is not None or not disk.content.empty
+    busy = _busy(disk)
+    if busy and destructive:
+        raise DiskLayoutError(f"{spec.where}: refusing to replace the partition table of {disk.path}: "
+                              f"{'; '.join(busy)}")
+    holds = _holds(disk) if disk.table is not None else disk.content.describe()
+    summary = f"create {spec.table} partition table on {disk.path} ({format_size(disk.size)}; holds: {holds})"
+    if destructive:
+        summary = f"wipe {disk.path} and {summary} [{reason}]"
+    return Action("create-table", disk.path, summary, destructive,
+                  {"disk": disk.path, "label": "gpt" if spec.table == "gpt" else "dos", "wipe": destructive})
+
+
+def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry, gpt: bool,
+           reserve: int = 0) -> Action:
+    """Put a new partition into free space (start given, else first fit; no size: largest region).
+
+    ``reserve``: sectors that a partition without size leaves at the end of its region for
+    the sized partitions declared after it, so `[rest, 16M swap]` works as written.
+    """
+    ps, ss, grain = slot.spec, geo.ss, geo.grain
+    regions = _free(occupied, geo.first, geo.end)
+    want = -(-ps.size // ss) if ps.size is not None else None
+    if ps.start is not None:
+        start = ps.start // ss
+        region = next(((a, b) for a, b in regions if a <= start < b), None)
+        if region is None:
+            raise DiskLayoutError(f"{ps.where}.start: {ps.start} bytes is not in free space on {disk.path}")
+    else:
+        fits = [(a, b) for a, b in regions if _align(a, grain) < b and (want is None or _align(a, grain) + want <= b)]
+        if want is None and fits:
+            fits = [max(fits, key=lambda r: r[1] - _align(r[0], grain))]
+        if not fits:
+            raise DiskLayoutError(f"{ps.where}: no free space for {format_size(ps.size) if ps.size else 'it'} "
+                                  f"on {disk.path} (free: {_describe_free(regions, ss) or 'none'})")
+        region = fits[0]
+        start = _align(region[0], grain)
+    if want is None:
+        # With partitions to follow, end on the grain so the next one starts aligned and fits.
+        size = ((region[1] - reserve) // grain * grain if reserve else region[1]) - start
+        if size < grain:
+            raise DiskLayoutError(f"{ps.where}: no free space left on {disk.path} for it after the partitions "
+                                  f"declared after it (free: {_describe_free(regions, ss) or 'none'})")
+    else:
+        size = max(want, region[1] - start) if ps.grow else want
+    if start + size > region[1]:
+        raise DiskLayoutError(f"{ps.where}: {format_size(size * ss)} at sector {start} does not fit in the "
+                              f"free space of {disk.path} (free: {_describe_free(regions, ss)})")
+    slot.start, slot.size = start, size
+    occupied.append((start, start + size))
+    node = disk.partition_node(slot.number)
+    ptype = _type_code(ps, gpt) or (GPT_TYPES["linux"] if gpt else "83")
+    if ps.filesystem and ps.filesystem.format == "swap" and ps.type is None:
+        ptype = GPT_TYPES["swap"] if gpt else "82"
+    return Action(
+        "create-partition", node,
+        f"create partition {slot.number} on {disk.path}: {format_size(size * ss)} at {format_size(start * ss)}"
+        + (f", label {ps.label}" if ps.label else "") + " (free space)",
+        False,
+        {"disk": disk.path, "number": slot.number, "node": node, "start": start, "size": size,
+         "type": ptype, "name": ps.label},
+    )
+
+
+def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry,
+          reserve: int = 0) -> Action | None:
+    """Grow a kept partition into the free space right after it (at least 1 MiB of it),
+    leaving ``reserve`` sectors for new partitions declared after it."""
+    if not slot.spec.grow or slot.existing is None:
+        return None
+    nxt = next(((a, b) for a, b in _free(occupied, geo.first, geo.end) if a == slot.start + slot.size), None)
+    if nxt is None:
+        return None
+    end = (nxt[1] - reserve) // geo.grain * geo.grain if reserve else nxt[1]
+    if end - nxt[0] < geo.grain:
+        return None
+    node, new_size = slot.existing.node, end - slot.start
+    action = Action(
+        "grow-partition", node,
+        f"grow partition {slot.number} of {disk.path} ({node}) from {format_size(slot.size * geo.ss)} "
+        f"to {format_size(new_size * geo.ss)} (holds: {slot.existing.content.describe()})",
+        False, {"disk": disk.path, "number": slot.number, "node": node, "size": new_size},
+    )
+    occupied.remove((slot.start, slot.start + slot.size))
+    occupied.append((slot.start, slot.start + new_size))
+    slot.size = new_size
+    return action
+
+
+def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[PartitionSpec, str, Content, int, bool]]:
+    """Add this disk's table and partition actions to ``plan``.
+
+    Returns, per declared partition: (spec, node, content now (empty when created), size in
+    bytes after the plan, grow requested). Raises DiskLayoutError on any refusal.
+    """
+    gpt = spec.table == "gpt"
+    geo = _Geometry.of(disk, gpt)
+    _check_specs(spec, gpt, geo.ss)
     table = disk.table
+    reason: str | None = None
     slots: list[_Slot] = []
     removed: list[Partition] = []
     if table is None:
-        if not disk.content.empty:
-            if not spec.wipe_table:
-                raise DiskLayoutError(f"{spec.where}: {disk.path} has no partition table but holds "
-                                      f"{disk.content.describe()}; set wipe_table: true to discard it")
-            reason = "no partition table"
-        fresh = True
-    elif table.label != want_label:
+        if not disk.content.empty and not spec.wipe_table:
+            raise DiskLayoutError(f"{spec.where}: {disk.path} has no partition table but holds "
+                                  f"{disk.content.describe()}; set wipe_table: true to discard it")
+        reason = "no partition table"
+    elif table.label != ("gpt" if gpt else "dos"):
         if not spec.wipe_table:
             raise DiskLayoutError(f"{spec.where}: {disk.path} has a {'msdos' if table.label == 'dos' else table.label} "
                                   f"partition table, the config wants {spec.table}; set wipe_table: true to replace it "
                                   f"(it holds {_holds(disk)})")
-        fresh = True
         reason = "different table type"
     else:
-        problems = []
-        used_numbers = {p.number for p in table.partitions}
-        matched: dict[int, Partition] = {}
-        for ps in spec.partitions:
-            p = _find(ps, table.partitions, spec.where)
-            if p is None:
-                continue
-            if p.number in matched:
-                raise DiskLayoutError(f"{ps.where}: partition {p.number} of {disk.path} is claimed twice")
-            why = _mismatch(ps, p, gpt, ss, grain)
-            if why:
-                if ps.wipe_entry or spec.wipe_table:
-                    removed.append(p)
-                    slots.append(_Slot(ps, p.number, 0, 0, None, True))
-                else:
-                    problems.append(f"{ps.where}: {p.node} exists but does not match: {'; '.join(why)} "
-                                    f"(it holds {p.content.describe()}; set wipe_partition_entry: true to replace it)")
-            else:
-                matched[p.number] = p
-                slots.append(_Slot(ps, p.number, p.start, p.size, p, False))
-        undeclared = [p for p in table.partitions if p.number not in matched and p not in removed]
-        if spec.wipe_table and (removed or undeclared):
-            fresh, reason = True, "the table does not hold exactly the declared layout"
-            slots, removed = [], []
-        elif problems:
-            raise DiskLayoutError("\n".join(problems))
-        else:
-            # Declared partitions that do not exist yet get numbers now.
-            have = {s.spec for s in slots}
-            taken = used_numbers - {p.number for p in removed}
-            taken |= {ps.number for ps in spec.partitions if ps.number is not None}
-            for ps in spec.partitions:
-                if ps in have:
-                    continue
-                slots.append(_Slot(ps, ps.number or _next_number(taken, gpt, ps), 0, 0, None, True))
-                taken.add(slots[-1].number)
+        reason, slots, removed = _match_existing(spec, disk, gpt, geo)
 
-    if fresh:
-        busy = _busy(disk)
-        if busy and (table is not None or not disk.content.empty):
-            raise DiskLayoutError(f"{spec.where}: refusing to replace the partition table of {disk.path}: "
-                                  f"{'; '.join(busy)}")
-        holds = _holds(disk) if table is not None else disk.content.describe()
-        destructive = table is not None or not disk.content.empty
-        summary = f"create {spec.table} partition table on {disk.path} ({format_size(disk.size)}; holds: {holds})"
-        if destructive:
-            summary = f"wipe {disk.path} and " + summary[0].lower() + summary[1:] + f" [{reason}]"
-        plan.actions.append(Action("create-table", disk.path, summary, destructive,
-                                   {"disk": disk.path, "label": want_label, "wipe": destructive}))
-        taken = {ps.number for ps in spec.partitions if ps.number is not None}
-        slots = []
-        for ps in spec.partitions:
-            slots.append(_Slot(ps, ps.number or _next_number(taken, gpt, ps), 0, 0, None, True))
-            taken.add(slots[-1].number)
-        kept: list[Partition] = []
+    kept: list[Partition] = []
+    if reason is not None:
+        plan.actions.append(_table_action(spec, disk, reason))
+        slots = _number_new(spec, [], set(), gpt)
     else:
-        kept = [p for p in table.partitions if p not in removed] if table else []
+        assert table is not None
+        kept = [p for p in table.partitions if p not in removed]
         for p in removed:
             busy = _busy(disk, p.node)
             if busy:
                 raise DiskLayoutError(f"{spec.where}: refusing to replace {p.node}: {'; '.join(busy)}")
             plan.actions.append(Action("delete-partition", p.node,
                                        f"delete partition {p.number} of {disk.path} ({p.node}, "
-                                       f"{format_size(p.size * ss)}; holds: {p.content.describe()})",
+                                       f"{format_size(p.size * geo.ss)}; holds: {p.content.describe()})",
                                        True, {"disk": disk.path, "number": p.number}))
 
-    # Place the new partitions in the free space, in declaration order.
     occupied = [(p.start, p.end) for p in kept]
-    for slot in slots:
-        if not slot.new:
-            continue
-        ps = slot.spec
-        regions = _free(occupied, first, end)
-        want = -(-ps.size // ss) if ps.size is not None else None
-        if ps.start is not None:
-            s0 = ps.start // ss
-            region = next(((a, b) for a, b in regions if a <= s0 < b), None)
-            if region is None:
-                raise DiskLayoutError(f"{ps.where}.start: {ps.start} bytes is not in free space on {disk.path}")
-            start = s0
-        else:
-            start = -1
-            fits = [(a, b) for a, b in regions if _align(a, grain) < b
-                    and (want is None or _align(a, grain) + want <= b)]
-            if want is None and fits:
-                fits = [max(fits, key=lambda r: r[1] - _align(r[0], grain))]
-            if not fits:
-                raise DiskLayoutError(f"{ps.where}: no free space for {format_size(ps.size) if ps.size else 'it'} "
-                                      f"on {disk.path} (free: {_describe_free(regions, ss) or 'none'})")
-            region = fits[0]
-            start = _align(region[0], grain)
-        if want is None:
-            size = region[1] - start
-        else:
-            size = want
-            if ps.grow:
-                size = max(want, region[1] - start)
-        if start + size > region[1]:
-            raise DiskLayoutError(f"{ps.where}: {format_size(size * ss)} at sector {start} does not fit in the "
-                                  f"free space of {disk.path} (free: {_describe_free(regions, ss)})")
-        slot.start, slot.size = start, size
-        occupied.append((start, start + size))
-        node = disk.partition_node(slot.number)
-        ptype = _type_code(ps, gpt) or (GPT_TYPES["linux"] if gpt else "83")
-        if ps.filesystem and ps.filesystem.format == "swap" and ps.type is None:
-            ptype = GPT_TYPES["swap"] if gpt else "82"
-        plan.actions.append(Action(
-            "create-partition", node,
-            f"create partition {slot.number} on {disk.path}: {format_size(size * ss)} at {format_size(start * ss)}"
-            + (f", label {ps.label}" if ps.label else "") + " (free space)",
-            False,
-            {"disk": disk.path, "number": slot.number, "node": node, "start": start, "size": size,
-             "type": ptype, "name": ps.label},
-        ))
 
-    # Grow declared partitions into the free space right after them.
-    out = []
+    def reserve_after(slot: _Slot) -> int:
+        """Room for the new sized partitions (without start) declared after ``slot``."""
+        later = slots[slots.index(slot) + 1:]
+        return sum(_align(-(-s.spec.size // geo.ss), geo.grain) for s in later
+                   if s.new and s.spec.size is not None and s.spec.start is None)
+
+    # Kept partitions grow first, then new ones are placed: `[grow: true, new 8M]` on an
+    # enlarged disk grows the first and puts the new one at the end, as declared.
     for slot in slots:
-        ps = slot.spec
-        node = disk.partition_node(slot.number)
-        grown = False
-        if ps.grow and not slot.new and slot.existing is not None:
-            after = _free(occupied, first, end)
-            nxt = next(((a, b) for a, b in after if a == slot.start + slot.size), None)
-            if nxt is not None and nxt[1] - nxt[0] >= grain:
-                new_size = nxt[1] - slot.start
-                plan.actions.append(Action(
-                    "grow-partition", node,
-                    f"grow partition {slot.number} of {disk.path} ({node}) from {format_size(slot.size * ss)} "
-                    f"to {format_size(new_size * ss)} (holds: {slot.existing.content.describe()})",
-                    False, {"disk": disk.path, "number": slot.number, "node": node, "size": new_size},
-                ))
-                occupied.remove((slot.start, slot.start + slot.size))
-                occupied.append((slot.start, slot.start + new_size))
-                slot.size = new_size
-                grown = True
-        content = slot.existing.content if slot.existing is not None else Content()
-        out.append((ps, node, content, slot.size * ss, grown or ps.grow))
-    return out
+        grown = _grow(slot, occupied, disk, geo, reserve_after(slot))
+        if grown is not None:
+            plan.actions.append(grown)
+    for slot in slots:
+        if slot.new:
+            reserve = reserve_after(slot) if slot.spec.size is None else 0
+            plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve))
+    return [(slot.spec, disk.partition_node(slot.number), slot.existing.content if slot.existing else Content(),
+             slot.size * geo.ss, slot.spec.grow) for slot in slots]
 
 
 def _describe_free(regions: list[tuple[int, int]], ss: int) -> str:
@@ -738,6 +803,8 @@ def _find(ps: PartitionSpec, parts: tuple[Partition, ...], where: str) -> Partit
 # -- filesystems --------------------------------------------------------------------------------
 def new_fs_uuid(fmt: str) -> str:
     """The UUID ros-init gives a new filesystem, so mounts can name it before it exists."""
+    import uuid as uuidlib
+
     if fmt == "vfat":
         v = uuidlib.uuid4().hex[:8].upper()
         return f"{v[:4]}-{v[4:]}"
@@ -772,6 +839,9 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                                   "set wipe_filesystem: true to replace it")
         if busy:
             raise DiskLayoutError(f"{fs.where}: refusing to format {device}: {'; '.join(busy)}")
+    if size < MIN_SIZE[fs.format]:
+        raise DiskLayoutError(f"{fs.where}: {device} is {format_size(size)}, too small for {fs.format} "
+                              f"(at least {format_size(MIN_SIZE[fs.format])})")
     new = new_uuid(fs.format)
     holds = content.describe() if not content.empty else "nothing"
     plan.actions.append(Action(
@@ -809,11 +879,15 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         ref = resolve_link(target.device) or target.device
         if ref in planned_nodes:
             raise DiskLayoutError(f"{target.where}.device: {ref} is declared in disks[]; put its filesystem there")
-        d, p = resolve_device(ref, disks, target.where + ".device")
+        d, p = _resolve_fenced(ref, disks, target.where + ".device", fence)
         if fence.restrict_to is not None and d.path not in fence.restrict_to:
             raise DiskLayoutError(f"{target.where}.device: {d.path} is outside the disks the image settings allow")
         if d.unreadable:
             raise DiskLayoutError(f"{target.where}.device: {d.path} cannot be read: {d.unreadable}")
+        replaced = {a.device for a in plan.actions if a.kind in ("create-table", "delete-partition")}
+        if d.path in replaced or (p is not None and p.node in replaced):
+            raise DiskLayoutError(f"{target.where}.device: {ref} is replaced by the layout of {chosen[d.path]}; "
+                                  "declare its filesystem there")
         if p is None and d.table is not None:
             raise DiskLayoutError(f"{target.where}.device: {d.path} holds a partition table "
                                   f"({_holds(d)}); name a partition, or lay the disk out under disks[]")
@@ -822,27 +896,24 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         fs_jobs.append((target.fs, dev, p.content if p else d.content, size, False, d, False))
 
     for ref in grow_devices:
-        d, p = resolve_device(ref, disks, "growpart.devices")
+        d, p = _resolve_fenced(ref, disks, "growpart.devices", fence)
         if p is None or d.table is None:
             raise DiskLayoutError(f"growpart.devices: {ref} is not a partition")
         if p.node in grown or p.node in planned_nodes:
             continue
-        ss, first, end = _usable(d, d.table.label == "gpt")
-        later = [q.start for q in d.table.partitions if q.start >= p.end]
-        limit = min(later) if later else end
-        if limit - p.end >= max(MIB // ss, 1):
-            plan.actions.append(Action(
-                "grow-partition", p.node,
-                f"grow partition {p.number} of {d.path} ({p.node}) from {format_size(p.size * ss)} to "
-                f"{format_size((limit - p.start) * ss)} (holds: {p.content.describe()})",
-                False, {"disk": d.path, "number": p.number, "node": p.node, "size": limit - p.start},
-            ))
-        if p.content.type in GROWABLE and p.content.fs_size is not None \
-                and (limit - p.start) * ss - p.content.fs_size >= MIB:
+        if d.path in chosen:
+            raise DiskLayoutError(f"growpart.devices: {p.node} is on {d.path}, which {chosen[d.path]} lays out; "
+                                  "declare the partition there with grow: true")
+        geo = _Geometry.of(d, d.table.label == "gpt")
+        slot = _Slot(PartitionSpec(number=p.number, grow=True, where="growpart"), p.number, p.start, p.size, p)
+        action = _grow(slot, [(q.start, q.end) for q in d.table.partitions], d, geo)
+        if action is not None:
+            plan.actions.append(action)
+        size = slot.size * geo.ss
+        if p.content.type in GROWABLE and p.content.fs_size is not None and size - p.content.fs_size >= MIB:
             plan.actions.append(Action(
                 "grow-filesystem", p.node,
-                f"grow {p.content.type} on {p.node} from {format_size(p.content.fs_size)} to fill "
-                f"{format_size((limit - p.start) * ss)}",
+                f"grow {p.content.type} on {p.node} from {format_size(p.content.fs_size)} to fill {format_size(size)}",
                 False, {"device": p.node, "format": p.content.type},
             ))
 
@@ -867,10 +938,13 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         if label:
             labels[label] = labels.get(label, 0) + 1
     mounts_seen: set[str] = set()
+    from ros_init.blockdev import encode_udev_name
+
     for fs, dev, label, uid in identities:
-        if fs.mount is None:
+        # Swap is always switched on (a .swap unit); other filesystems when they say `mount:`.
+        mount = fs.mount or (MountSpec(None) if fs.format == "swap" else None)
+        if mount is None:
             continue
-        from ros_init.blockdev import encode_udev_name
 
         if label and labels.get(label) == 1:
             what = f"/dev/disk/by-label/{encode_udev_name(label)}"
@@ -878,17 +952,19 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
             what = f"/dev/disk/by-uuid/{encode_udev_name(uid if fs.format == 'vfat' else uid.lower())}"
         else:
             raise DiskLayoutError(f"{fs.where}.mount: {dev} has neither a unique label nor a UUID to mount it by")
-        where = fs.mount.path
+        where = mount.path
         key = where or what
         if key in mounts_seen:
             raise DiskLayoutError(f"{fs.where}.mount.path: {where} is mounted twice")
         mounts_seen.add(key)
-        plan.mounts.append(MountRequest(what, where, fs.format, fs.mount.options, dev))
+        plan.mounts.append(MountRequest(what, where, fs.format, mount.options, dev))
     return plan
 
 
 def simulate(disks: list[Disk], actions: list[Action]) -> list[Disk]:
     """Pure model of what ``actions`` leave on the disks (for property tests of idempotence)."""
+    import uuid as uuidlib
+
     from ros_init.blockdev import Table
 
     by_path = {d.path: d for d in disks}

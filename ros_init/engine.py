@@ -25,12 +25,13 @@ import json
 import logging
 import os
 import pkgutil
+import re
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init.model import Change, Config, ConfigDocument, Finding, Layer, Script, SkipStep, StageContext
 from ros_init.root import Root, RootError
@@ -42,14 +43,35 @@ PHASES = ("initramfs", "boot")
 
 
 # -- stages -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StageLoadError:
+class StageLoadError(NamedTuple):
     name: str
     error: str
 
 
-def discover_stages() -> tuple[list[ModuleType], list[StageLoadError]]:
-    """Stage modules of ``ros_init.stages`` in ORDER, and those that could not be loaded."""
+_PHASE_LINE = re.compile(r"^(PHASES?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
+
+
+def declared_phases(source: str) -> tuple[str, ...] | None:
+    """The phases a stage module's source declares in literal ``PHASE``/``PHASES`` lines
+    (pure). None when they are not plain literals: the module must then be imported to know.
+
+    This lets a phase import only its own stages: the initramfs does not pay for the users
+    stage, nor the boot phase for the disks stage.
+    """
+    found = dict(_PHASE_LINE.findall(source))
+    text = found.get("PHASES") or found.get("PHASE")
+    if text is None:
+        return None
+    names = re.findall(r"""["'](initramfs|boot)["']""", text)
+    rest = re.sub(r"""["'](initramfs|boot)["']|[\s(),\[\]]""", "", text)
+    return tuple(names) if names and not rest else None
+
+
+def discover_stages(phase: str | None = None) -> tuple[list[ModuleType], list[StageLoadError]]:
+    """Stage modules of ``ros_init.stages`` in ORDER, and those that could not be loaded.
+
+    With ``phase``, a module whose source declares other phases only is not imported.
+    """
     import ros_init.stages as package
 
     found: list[ModuleType] = []
@@ -57,6 +79,10 @@ def discover_stages() -> tuple[list[ModuleType], list[StageLoadError]]:
     for info in pkgutil.iter_modules(package.__path__):
         if info.name.startswith("_"):
             continue
+        if phase is not None:
+            phases = _source_phases(getattr(info.module_finder, "path", None), info.name)
+            if phases is not None and phase not in phases:
+                continue
         try:
             mod = importlib.import_module(f"ros_init.stages.{info.name}")
         except Exception as exc:  # a broken stage is a failed stage, not a crashed run
@@ -65,6 +91,16 @@ def discover_stages() -> tuple[list[ModuleType], list[StageLoadError]]:
         if all(hasattr(mod, attr) for attr in ("NAME", "PHASE", "ORDER", "plan", "apply")):
             found.append(mod)
     return order_stages(found), broken
+
+
+def _source_phases(folder: str | None, name: str) -> tuple[str, ...] | None:
+    if not folder:
+        return None
+    try:
+        with open(os.path.join(folder, name + ".py"), encoding="utf-8") as fh:
+            return declared_phases(fh.read())
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def order_stages(stages: Iterable[Any]) -> list[Any]:
@@ -171,16 +207,21 @@ def run_phase(
     *,
     failure_policy: str = "continue",
     scrub: Scrubber | None = None,
+    failed_before: Iterable[str] = (),
     broken: Sequence[StageLoadError] = (),
     sources: Sequence[str] = (),
     warnings: Sequence[str] = (),
 ) -> PhaseRecord:
-    """Plan every stage of ``ctx.phase``; unless ``ctx.dry_run``, apply each change."""
+    """Plan every stage of ``ctx.phase``; unless ``ctx.dry_run``, apply each change.
+
+    ``failed_before``: stages that failed in an earlier phase of this boot; the stages that
+    REQUIRE them are skipped (a failure_policy ``stop`` does not look across phases).
+    """
     scrub = scrub or Scrubber()
     t_phase = time.monotonic()
     rec = PhaseRecord(phase=ctx.phase, root=root.path, instance_id=ctx.instance_id, started=time.time(),
                       dry_run=ctx.dry_run, sources=list(sources), warnings=list(warnings))
-    blocked: set[str] = set()
+    blocked: set[str] = set(failed_before)  # failed in an earlier phase of this boot
     for b in broken:
         rec.stages.append(StageRecord(b.name, "failed", error=scrub(b.error)))
         log.error("%s: FAILED: %s", b.name, scrub(b.error))
@@ -257,8 +298,10 @@ class Inputs:
     documents: list[ConfigDocument] = field(default_factory=list)
     scripts: list[Script] = field(default_factory=list)
     instance_id: str | None = None
+    instance_source: str | None = None  # the datasource that gave the instance (recorded after a run)
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None  # a reason the run cannot start (no datasource module ...)
+    notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
 
 
 def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
@@ -324,7 +367,11 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
         except OSError as exc:
             out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
             return out
-    collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+    try:
+        collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+    except Exception as exc:  # a broken datasource layer: one clear line, not a traceback
+        out.problem = f"datasources: {describe_error(exc)}"
+        return out
     for item in collected.documents:
         if isinstance(item, ConfigDocument):
             out.documents.append(item)
@@ -333,6 +380,12 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.scripts.extend(getattr(item, "scripts", []))
     out.scripts.extend(getattr(collected, "scripts", None) or [])
     out.instance_id = getattr(collected, "instance_id", None)
+    out.instance_source = getattr(collected, "instance_source", None)
+    for p in getattr(collected, "probes", None) or []:
+        detail = f": {p.detail}" if getattr(p, "detail", "") else ""
+        out.notes.append(f"datasource {p.name}: {p.outcome} ({p.seconds * 1000:.0f} ms){detail}")
+    if getattr(collected, "instance_reason", ""):
+        out.notes.append(f"instance: {collected.instance_reason}")
     if not any(d.layer == Layer.IMAGE for d in out.documents):
         docs, findings = image_defaults(root, settings)
         out.documents[:0] = docs
@@ -410,21 +463,46 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     setup_logging(phase, scrub, log_level)
     ctx = StageContext(
         phase=phase,
-        instance_id=inputs.instance_id or once.config_instance_id(config),
+        instance_id=inputs.instance_id or once.config_instance_id(
+            [d.data for d in inputs.documents if d.layer != Layer.IMAGE] or config),
         settings=settings,
         state_dir=settings.get("state_dir") or "/var/lib/ros-init",
         dry_run=dry_run,
         scripts=list(inputs.scripts),
         run_commands=run_commands,
     )
-    stages, broken = discover_stages()
+    for note in inputs.notes:
+        log.info("%s", note)
+    stages, broken = discover_stages(phase)
+    run_root = run_status_root(root)
+    boot = once.boot_id()
+    failed_before = (status.failed_in(status.read_status(run_root, status.RUN_STATUS), "initramfs", boot)
+                     if phase == "boot" else set())
     rec = run_phase(root, config, ctx, stages, failure_policy=settings.get("failure_policy", "continue"),
                     scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
-                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"])
+                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"],
+                    failed_before=failed_before)
+    rec.boot_id = boot
     if not dry_run and record_status:
-        for problem in status.record(root, rec, ctx.state_dir):
+        for problem in status.record(root, rec, ctx.state_dir, run_root):
             log.error("status: %s", problem)
+    if not dry_run and inputs.instance_id and inputs.instance_source:
+        from ros_init import instance
+
+        try:  # the instance this run configured: the next boot compares its id with it
+            instance.record(root, ctx.state_dir, inputs.instance_id, inputs.instance_source)
+        except (OSError, RootError) as exc:
+            log.error("cannot record the instance: %s", describe_error(exc))
     return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
+
+
+def run_status_root(root: Root) -> Root:
+    """Where /run/ros-init/status.json goes: the target root's /run, except in the initramfs
+    (``/etc/initrd-release``), where the target's /run is hidden at switch-root while the
+    initramfs' own /run is carried over to the booted system."""
+    if not root.is_host and os.path.exists("/etc/initrd-release"):
+        return Root("/")
+    return root
 
 
 def render_plan(rec: PhaseRecord) -> str:

@@ -54,17 +54,17 @@ def probe_names(settings: dict[str, Any], pinned: list[str] | None) -> tuple[lis
 
 
 def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
-    """Pure: (sources whose documents are used, the source giving the instance)."""
+    """(sources whose documents are used, the source giving the instance).
+
+    No I/O; a platform source found but outranked gets a note in its outcome's detail.
+    """
     used: list[Probed] = []
     platform: Probed | None = None
     for p in probed:
         if p.documents is None:
             continue
-        from ros_init.probe import load_source
-
-        if getattr(load_source(p.outcome.name), "PLATFORM", False):
+        if p.platform:
             if platform is not None:
-                p.outcome.outcome = "found"
                 p.outcome.detail += f" (not used: {platform.outcome.name} comes first)"
                 continue
             platform = p
@@ -213,7 +213,7 @@ def cli_main(args: Any) -> int:
         print(json.dumps(out, indent=2, default=str))
     else:
         print("\n".join(f"# {line}" for line in report))
-        print(f"# saved raw and merged documents in {where}")
+        print(f"# saved raw and merged documents in {root.resolve(where)}")
         if not shown:
             print("# no config found")
         for key, value in shown.items():

@@ -46,6 +46,7 @@ class Host:
     clock: Callable[[], float] = time.monotonic
     devices: list[str] | None = None
     cmdline: KernelCmdline = field(init=False)
+    memo: dict[str, Any] = field(default_factory=dict, repr=False)  # detect results fetch reuses
 
     def __post_init__(self) -> None:
         self.cmdline = parse_cmdline(self.cmdline_text)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import hashlib
 import hmac
 import logging
@@ -101,6 +102,30 @@ def safe_url(url: str) -> str:
     return f"{p.scheme}://{host}{p.path}"
 
 
+def connection_refused(url: str, timeout: float, logger: logging.Logger = LOG) -> bool:
+    """True when nothing listens at the URL's host and port (the connection is refused).
+
+    A cheap first look for metadata services, made before ``requests`` is even imported:
+    where there is no service the whole probe costs one refused TCP connect. Any other
+    outcome (connected, timed out, unreachable) is False: the real request decides.
+    """
+    try:
+        p = urlsplit(url)
+        port = p.port or (443 if p.scheme == "https" else 80)
+    except ValueError:
+        return False
+    if not p.hostname:
+        return False
+    logger.info("waiting up to %.1fs for a connection to %s:%d", timeout, p.hostname, port)
+    try:
+        with socket.create_connection((p.hostname, port), timeout=max(0.05, timeout)):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
 def check_pin(body: bytes, pin: str) -> bool:
     """Ignition-style ``sha512-<hex>`` / ``sha256-<hex>`` check of ``body``."""
     algo, _, hexdigest = pin.partition("-")
@@ -182,7 +207,9 @@ def request(
             logger.info("waiting up to %.1fs for %s (%s %s)", per, what, method, safe_url(url))
             wait_hint: float | None = None
             try:
-                resp = _attempt(sess, method, url, headers or {}, per, deadline, max_size, ca, clock)
+                resp = _bounded(functools.partial(_attempt, sess, method, url, headers or {}, per, deadline,
+                                                  max_size, ca, clock),
+                                deadline, clock, f"{what}: {safe_url(url)} still answering at the deadline")
             except FetchError as exc:
                 if exc.kind in ("too-large", "tls", "bad-url") or (exc.kind == "refused" and not retry_refused):
                     raise
@@ -217,6 +244,31 @@ def request(
     finally:
         if own:
             sess.close()
+
+
+def _bounded(fn: Callable[[], Response], deadline: float, clock: Callable[[], float], message: str) -> Response:
+    """Run one attempt in a daemon thread and stop waiting for it at the deadline.
+
+    Socket timeouts bound each read, and the body watchdog bounds the body, but a server
+    can still drip the status line and headers one byte at a time: this is the guarantee
+    that the caller gets control back at the deadline whatever the server does.
+    """
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["resp"] = fn()
+        except BaseException as exc:  # handed to the caller's thread below
+            box["exc"] = exc
+
+    t = threading.Thread(target=work, name="ros-init-http", daemon=True)
+    t.start()
+    t.join(max(0.0, deadline - clock()) + 0.05)
+    if t.is_alive():
+        raise FetchError("timeout", message)
+    if "exc" in box:
+        raise box["exc"]
+    return box["resp"]
 
 
 def _final(last: FetchError | None, earlier: FetchError | None) -> FetchError | None:

@@ -7,7 +7,8 @@ their schema: ``keyed`` (one entry per key, a later entry merged over the earlie
 ``union`` (de-duplicated), ``append`` (the later list's new items after the earlier ones),
 ``replace`` or no annotation (the later list replaces the earlier one). Keyed lists keep one
 entry per key even within one document, so merging a document with itself changes nothing.
-Inputs are never mutated.
+Each document is first put in canonical form (``ros_init.normalize``: alias keys renamed,
+every form of ``users`` as a list of mappings). Inputs are never mutated.
 """
 
 from __future__ import annotations
@@ -22,11 +23,14 @@ from ros_init.schema import SchemaWalker, load_schema
 
 def merge_documents(docs: Sequence[ConfigDocument], schema: str | dict = "cloud-config") -> Config:
     """The merged config of ``docs`` (see the module docstring for the rules)."""
-    walker = SchemaWalker(load_schema(schema) if isinstance(schema, str) else schema)
+    from ros_init.normalize import normalize
+
+    schema_doc = load_schema(schema) if isinstance(schema, str) else schema
+    walker = SchemaWalker(schema_doc)
     out: Config = {}
     for doc in sorted(docs, key=lambda d: d.layer):  # sorted() is stable: same layer keeps order
         if isinstance(doc.data, dict):
-            out = merge_values(out, doc.data, [walker.root], walker)
+            out = merge_values(out, normalize(doc.data, schema_doc), [walker.root], walker)
     return out
 
 

@@ -11,12 +11,33 @@ with the element at fault; the translators never guess an address.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 
 class NetconvError(ValueError):
     """Input that cannot be translated; the message names the element."""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _malformed_is_an_error(what: str) -> Callable[[F], F]:
+    """Input of the wrong shape deep inside (a number where a list goes ...) becomes a
+    NetconvError naming the document, never a traceback."""
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except NetconvError:
+                raise
+            except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+                raise NetconvError(f"{what}: malformed ({type(exc).__name__}: {exc})") from None
+        return inner  # type: ignore[return-value]
+    return wrap
 
 
 def _prefix(address: str, netmask: str | None, where: str) -> str:
@@ -119,6 +140,7 @@ _BOND_PARAMS = {
 }
 
 
+@_malformed_is_an_error("network config v1")
 def v1_to_v2(cfg: dict[str, Any]) -> dict[str, Any]:
     """cloud-init network-config v1 -> v2. Accepts the document with or without ``network:``."""
     if isinstance(cfg, dict) and "network" in cfg and isinstance(cfg["network"], dict):
@@ -211,6 +233,7 @@ def _route_owner(route: dict[str, Any], entries: list[dict[str, Any]]) -> dict[s
     return None
 
 
+@_malformed_is_an_error("network_data.json")
 def configdrive_to_v2(network_data: dict[str, Any]) -> dict[str, Any]:
     """OpenStack ``network_data.json`` -> v2. Links become interfaces matched by MAC."""
     if not isinstance(network_data, dict):
@@ -289,6 +312,7 @@ def configdrive_to_v2(network_data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+@_malformed_is_an_error("ec2 network interfaces")
 def ec2_macs_to_v2(macs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """EC2 ``network/interfaces/macs`` -> v2: DHCP on every NIC, matched by MAC.
 

@@ -170,13 +170,25 @@ def parse_network(network: Any, path: str = "network") -> NetworkModel:
     if version in (1, "1"):
         from ros_init.netconv import v1_to_v2
 
-        network = v1_to_v2(network)
+        try:
+            network = v1_to_v2(network)
+        except NetworkConfigError:
+            raise
+        except (ValueError, TypeError, KeyError) as exc:  # netconv.NetconvError is a ValueError
+            raise NetworkConfigError(path, f"version 1 config cannot be translated: {exc}") from None
         if isinstance(network, dict) and set(network) == {"network"}:
             network = network["network"]
         if not isinstance(network, dict):
             raise NetworkConfigError(path, "the version 1 config could not be translated")
     elif version not in (2, "2"):
         raise NetworkConfigError(f"{path}.version", f"must be 1 or 2, found {version!r}")
+    unknown = sorted(set(network) - {"version", "renderer", "config", "ethernets", "bonds", "vlans", "bridges"})
+    if unknown:
+        raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key (ros-init renders ethernets, bonds and vlans)")
+    if network.get("bridges"):
+        import logging
+
+        logging.getLogger(__name__).warning("%s.bridges: not supported yet; ignored", path)
     interfaces: list[Interface] = []
     for section, kind in (("ethernets", "ethernet"), ("bonds", "bond"), ("vlans", "vlan")):
         block = network.get(section) or {}
@@ -231,17 +243,22 @@ def _replace(iface: Interface, **changes: Any) -> Interface:
     return replace(iface, **changes)
 
 
+# netplan knobs the schema accepts with an x-ignored warning: left to the renderer's default.
+IGNORED_KEYS = {
+    "dhcp4-overrides", "dhcp6-overrides", "accept-ra", "link-local", "ipv6-privacy", "critical",
+    "dhcp-identifier", "macaddress", "routing-policy", "renderer", "ipv6-address-generation",
+}
 _COMMON_KEYS = {
     "dhcp4", "dhcp6", "addresses", "gateway4", "gateway6", "routes", "nameservers", "mtu",
-    "optional", "critical", "dhcp-identifier", "accept-ra", "link-local", "renderer",
-}
+    "optional", "wakeonlan",
+} | IGNORED_KEYS
 _KIND_KEYS = {
-    "ethernet": {"match", "set-name", "wakeonlan"},
+    "ethernet": {"match", "set-name"},
     "bond": {"interfaces", "parameters"},
     "vlan": {"id", "link"},
 }
-# Keys we accept but do not render (netplan knobs with a safe default behaviour).
-_INERT_KEYS = {"critical", "dhcp-identifier", "accept-ra", "link-local", "renderer"}
+# Bond parameters netplan gives in milliseconds, as an integer or a duration string.
+_MS_PARAMS = {"mii-monitor-interval", "up-delay", "down-delay", "arp-interval"}
 
 
 def _parse_interface(ident: str, kind: Kind, conf: Any, path: str) -> Interface:
@@ -277,8 +294,8 @@ def _parse_interface(ident: str, kind: Kind, conf: Any, path: str) -> Interface:
         if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 65535:
             raise NetworkConfigError(f"{path}.mtu", "must be an integer from 68 to 65535")
         values["mtu"] = mtu
+    values["wakeonlan"] = _bool(conf.get("wakeonlan", False), f"{path}.wakeonlan")
     if kind == "ethernet":
-        values["wakeonlan"] = _bool(conf.get("wakeonlan", False), f"{path}.wakeonlan")
         values["match"] = _match(conf.get("match"), f"{path}.match")
         if conf.get("set-name") is not None:
             values["set_name"] = _ifname(conf["set-name"], f"{path}.set-name")
@@ -420,6 +437,8 @@ def _bond_params(params: Any, path: str) -> tuple[tuple[str, Any], ...]:
         if kind is None:
             raise NetworkConfigError(f"{path}.{key}", f"unknown bond parameter (known: {', '.join(sorted(BOND_PARAMS))})")
         value = params[key]
+        if key in _MS_PARAMS and isinstance(value, str):
+            value = _milliseconds(value, f"{path}.{key}")
         if kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise NetworkConfigError(f"{path}.{key}", "must be a non-negative integer")
         if kind is bool:
@@ -436,3 +455,11 @@ def _bond_params(params: Any, path: str) -> tuple[tuple[str, Any], ...]:
             raise NetworkConfigError(f"{path}.mode", f"must be one of {', '.join(BOND_MODES)}")
         out.append((key, value))
     return tuple(out)
+
+
+def _milliseconds(text: str, path: str) -> int:
+    """netplan durations: ``"100"`` and ``"100ms"`` are milliseconds, ``"2s"`` seconds."""
+    m = re.match(r"^\s*(\d+)\s*(ms|s)?\s*$", text)
+    if not m:
+        raise NetworkConfigError(path, f"{text!r} is not a duration (100, 100ms, 2s)")
+    return int(m.group(1)) * (1000 if m.group(2) == "s" else 1)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from ros_init.netmodel import Interface, NetworkModel
+from ros_init.netmodel import Interface, NetworkModel, Route
 
 FOLDER = "/etc/NetworkManager/system-connections"
 PREFIX = "ros-init-"
@@ -71,7 +71,8 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
     sections: list[tuple[str, list[tuple[str, str]]]] = []
     conn = [("id", f"ros-init {iface.id}"), ("uuid", connection_uuid(iface.id)),
             ("type", iface.kind), ("autoconnect", "true")]
-    if iface.name:
+    if iface.name and not (iface.kind == "ethernet" and iface.match.macaddress):
+        # A MAC match alone identifies the device, renamed by our .link file or not yet.
         conn.append(("interface-name", iface.name))
     if iface.controller:
         conn += [("master", connection_uuid(iface.controller)), ("slave-type", "bond")]
@@ -153,6 +154,11 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
     if gateway is None and default is not None:
         gateway = default.via
         routes = [r for r in routes if r is not default]
+    if gateway and not addresses:
+        # NM refuses ipv4.gateway without a static address (DHCP plus a fixed gateway):
+        # the same default route as a route entry.
+        routes = [Route("::/0" if version == 6 else "0.0.0.0/0", gateway), *routes]
+        gateway = None
     if gateway:
         items.append(("gateway", gateway))
     if dns:

@@ -52,12 +52,15 @@ BOND_OPTIONS = {
 }
 
 
+def may_be_managed(path: str) -> bool:
+    """An ifcfg-/ifroute- file of the sysconfig folder: ours when it starts with our marker."""
+    folder, _, name = path.rpartition("/")
+    return folder == FOLDER and name.startswith(("ifcfg-", "ifroute-"))
+
+
 def is_managed(path: str, content: bytes | None) -> bool:
     """An ifcfg-/ifroute- file we wrote: in the sysconfig folder and starting with our marker."""
-    folder, _, name = path.rpartition("/")
-    if folder != FOLDER or not name.startswith(("ifcfg-", "ifroute-")):
-        return False
-    return content is not None and content.startswith(MARKER.encode())
+    return may_be_managed(path) and content is not None and content.startswith(MARKER.encode())
 
 
 def quote(value: str) -> str:

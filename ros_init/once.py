@@ -10,8 +10,9 @@ Layout (root-relative):
   <run_dir>/boot/<boot-id>/done/<item>           once per boot (/run is emptied at boot)
 
 ``instance`` is the datasource's instance-id. Without one (``--config`` files), the
-identity is ``config-<hash of the merged config>``: a changed config is a new instance,
-so its once-only items run again, and the same config applied twice runs them once.
+identity is ``config-<hash of the node's documents>`` (the image defaults left out, so an
+image update is not a new instance): a changed config is a new instance, so its once-only
+items run again, and the same config applied twice runs them once.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ import hashlib
 import json
 import posixpath
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init.root import Root
 
@@ -43,8 +43,7 @@ def safe_name(text: str) -> str:
     return f"{prefix}-{digest}" if prefix else digest
 
 
-@dataclass(frozen=True)
-class Marker:
+class Marker(NamedTuple):
     base: str  # the state or run folder (its missing ancestors are created 0755)
     rel: str  # below base (folders created 0700)
 

@@ -38,6 +38,7 @@ class Probed:
     outcome: ProbeOutcome
     documents: Documents | None = None
     order: int = 0
+    platform: bool = False  # the source identifies the instance (module attribute PLATFORM)
 
 
 def load_source(name: str) -> ModuleType:
@@ -161,4 +162,6 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
     for name, start in pending.items():
         results[name] = Probed(ProbeOutcome(name, "timeout", host.clock() - start,
                                             "still waiting for an answer at the deadline"), order=order[name])
+    for name, p in results.items():
+        p.platform = bool(getattr(mods.get(name), "PLATFORM", False))
     return [results[n] for n in names]

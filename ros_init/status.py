@@ -57,6 +57,7 @@ class PhaseRecord:
     started: float  # epoch seconds
     duration_ms: float = 0.0
     dry_run: bool = False
+    boot_id: str = ""
     sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     stages: list[StageRecord] = field(default_factory=list)
@@ -130,15 +131,30 @@ def read_status(root: Root, path: str) -> dict[str, Any] | None:
     return doc if _usable(doc) else None
 
 
-def record(root: Root, rec: PhaseRecord, state_dir: str) -> list[str]:
-    """Write the run status and its persistent copy; return the problems met (never raises)."""
+def failed_in(doc: dict[str, Any] | None, phase: str, boot_id: str) -> set[str]:
+    """Names of the stages that failed (or were skipped for a failure) in ``phase`` of this
+    boot, per the status ``doc`` (pure). The boot phase uses it so that a stage that
+    REQUIRES an initramfs stage (commands: disks) knows that one failed."""
+    if not doc or not boot_id:
+        return set()
+    rec = (doc.get("phases") or {}).get(phase) or {}
+    if rec.get("boot_id") != boot_id:
+        return set()
+    return {s.get("name") for s in rec.get("stages", [])
+            if s.get("result") == "failed" or (s.get("result") == "skipped" and "fail" in (s.get("note") or ""))}
+
+
+def record(root: Root, rec: PhaseRecord, state_dir: str, run_root: Root | None = None) -> list[str]:
+    """Write the run status (through ``run_root``, default ``root``) and its persistent copy
+    in the root's state dir; return the problems met (never raises)."""
     problems = []
-    for path, base in ((RUN_STATUS, "/run"), (f"{state_dir.rstrip('/')}/{STATE_STATUS}", state_dir)):
+    for where, path, base in ((run_root or root, RUN_STATUS, "/run"),
+                              (root, f"{state_dir.rstrip('/')}/{STATE_STATUS}", state_dir)):
         try:
-            root.makedirs(base, mode=0o755)
-            doc = merge_phase(read_status(root, path), rec)
+            where.makedirs(base, mode=0o755)
+            doc = merge_phase(read_status(where, path), rec)
             text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-            root.write_file(path, text.encode(), mode=0o644)
+            where.write_file(path, text.encode(), mode=0o644)
         except (OSError, RootError) as exc:
             problems.append(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
     return problems

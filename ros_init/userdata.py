@@ -9,11 +9,13 @@ clear error naming the source: ros-init never guesses what a document meant.
 
 from __future__ import annotations
 
+import logging
 import zlib
 from dataclasses import dataclass, field
 
 from ros_init.model import ConfigDocument, Layer, Script
 
+LOG = logging.getLogger("ros_init.userdata")
 MAX_DECOMPRESSED = 16 * 1024 * 1024
 MAX_PARTS = 100
 
@@ -57,6 +59,8 @@ def _config_doc(text: bytes, source: str, layer: Layer) -> ConfigDocument:
     errors = [f for f in parsed.findings if f.severity == "error"]
     if errors:
         raise UserDataError("; ".join(f.render() for f in errors))
+    for f in parsed.findings:  # warnings (YAML 1.1 traps ...) are worth a line; findings hold no secrets
+        LOG.warning("%s", f.render())
     data = parsed.data
     if data is None:
         data = {}
@@ -111,8 +115,12 @@ def decode(data: bytes, source: str, layer: Layer = Layer.USER, *, yaml_without_
 
 
 def _show(line: bytes) -> str:
-    text = line[:40].decode("utf-8", errors="replace")
-    return repr(text) if text.isprintable() else "<binary>"
+    """The first line, quoted only when it looks like a header (``#clod-config``): any other
+    line may be config content, and content may be a secret."""
+    text = line[:30].decode("utf-8", errors="replace")
+    if text.startswith("#") and text.isprintable():
+        return repr(text)
+    return "<binary>" if not text.isprintable() else "<not shown: not a header>"
 
 
 def _script_name(source: str) -> str:

@@ -140,6 +140,9 @@ class Validator:
 
     def run(self) -> list[Finding]:
         errs = self.check(self.doc.data, self.walker.root, "", False)
+        # Where a format check failed, it explains better than the pattern that encodes it.
+        formats = {e.path for e in errs if e.code == "format" and e.severity == "error"}
+        errs = [e for e in errs if not (e.code == "pattern" and e.path in formats)]
         seen: set[tuple[str, str, str]] = set()
         out = []
         for e in errs:  # alternatives and allOf branches can report the same thing twice
@@ -161,6 +164,8 @@ class Validator:
             key = path.rsplit(".", 1)[-1]
             return [_Err(path, "ignored", f"`{key}` is accepted but ignored by ros-init: {n['x-ignored']}",
                          at_key=True, severity="warning")]
+        if "x-warning" in n:
+            errs.append(_Err(path, "warning", n["x-warning"], severity="warning"))
         if "x-deprecated" in n:
             errs.append(_Err(path, "deprecated", f"deprecated: {n['x-deprecated']}", at_key=True, severity="warning"))
         t = n.get("type")

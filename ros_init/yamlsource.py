@@ -137,7 +137,9 @@ def decode_text(raw: bytes | str, source: str, doc: ParsedDocument) -> str | Non
 def _prescan(text: str, source: str, doc: ParsedDocument) -> bool:
     """Refuse nesting that would exhaust the parser before parsing it (cheap, conservative)."""
     depth = 0
-    for i, c in enumerate(text):
+    # A text cannot nest deeper than the brackets it has: skip the walk when it has few.
+    text_to_scan = "" if text.count("[") + text.count("{") <= MAX_DEPTH else text
+    for i, c in enumerate(text_to_scan):
         if c in "[{":
             depth += 1
             if depth > MAX_DEPTH:

@@ -23,13 +23,9 @@ import json
 import logging
 import os
 import re
-import signal
 import stat
-import subprocess
-import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init import once
 from ros_init.model import Change, Config, SkipStep, StageContext
@@ -57,8 +53,7 @@ class CommandFailed(Exception):
     """A command exited non-zero or timed out (the message has the label and status only)."""
 
 
-@dataclass(frozen=True)
-class CommandPlan:
+class CommandPlan(NamedTuple):
     kind: str  # "bootcmd" | "runcmd" | "script"
     label: str  # runcmd[2], script part-001
     argv: tuple[str, ...] | None  # None for scripts
@@ -174,6 +169,10 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
     Returns (exit status or None when timed out, seconds).
     """
+    import signal
+    import subprocess
+    import threading
+
     t0 = time.monotonic()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             cwd=cwd, start_new_session=True)

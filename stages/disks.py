@@ -24,6 +24,7 @@ from ros_init.root import Root
 NAME = "disks"
 PHASE = "initramfs"
 ORDER = 50
+STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 
 __all__ = ["NAME", "PHASE", "ORDER", "plan", "apply", "DiskLayoutError", "DiskToolError"]
 
@@ -106,8 +107,9 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
     except FileNotFoundError:
         raise DiskToolError(f"{argv[0]} is not installed") from None
     if proc.returncode not in ok:
-        lines = [ln for ln in proc.stderr.strip().splitlines() if ln.strip()]
-        raise DiskToolError(f"{' '.join(argv)} failed (exit {proc.returncode}): {lines[-1] if lines else ''}")
+        lines = [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+        said = lines[0] if len(lines) < 2 else f"{lines[0]} ... {lines[-1]}"
+        raise DiskToolError(f"{' '.join(argv)} failed (exit {proc.returncode}): {said[:300]}")
     return proc.stdout
 
 
@@ -190,6 +192,25 @@ def _relocate_backup_gpt(disk: str) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "--relocate", "gpt-bak-std", disk])
 
 
+def _disk_of(device: str, sys_root: str) -> str:
+    """The whole disk a partition belongs to (itself for a whole disk), from sysfs."""
+    name = os.path.basename(os.path.realpath(device))
+    sysdir = os.path.realpath(os.path.join(sys_root, "sys/class/block", name))
+    if os.path.exists(os.path.join(sysdir, "partition")):
+        return "/dev/" + os.path.basename(os.path.dirname(sysdir))
+    return "/dev/" + name
+
+
+def _ensure_idle(disk: str, device: str | None, sys_root: str) -> None:
+    """Re-check at the last moment that nothing about to be destroyed is in use."""
+    from ros_init import blockdev
+
+    for d in blockdev.list_disks(sys_root, only=[disk], probe=False):
+        busy = [f"{dev} is {why}" for dev, why in d.in_use if device is None or dev == device]
+        if busy:
+            raise DiskToolError(f"{device or disk} became busy after the plan: {'; '.join(busy)}")
+
+
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one change: one tool run, then the kernel and udev are brought up to date."""
     if change.action == "write-mount-unit":
@@ -202,10 +223,12 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     kind = action.kind
     if kind == "create-table":
         if a["wipe"]:
+            _ensure_idle(a["disk"], None, ctx.sys_root)
             _run(["wipefs", "--all", "--quiet", a["disk"]])
         _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "always", a["disk"]], stdin=f"label: {a['label']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "delete-partition":
+        _ensure_idle(a["disk"], action.device, ctx.sys_root)
         _run(["wipefs", "--all", "--quiet", action.device], ok=(0, 1))
         _run(["sfdisk", "--quiet", "--no-reread", "--delete", a["disk"], str(a["number"])])
         _sync_partitions(a["disk"], ctx.sys_root)
@@ -225,8 +248,15 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
         if a["wipe"]:
-            _run(["wipefs", "--all", "--quiet", a["device"]])
+            _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
+        # No wipefs first: every mkfs used here clears the other signatures itself, and one
+        # that refuses its arguments then leaves the old filesystem intact.
         _run(_mkfs(a))
+        from ros_init import blockdev
+
+        got = blockdev.probe_content(a["device"]).type
+        if got != a["format"]:
+            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")
     elif kind == "grow-filesystem":
         fmt, dev = a["format"], a["device"]
         if fmt in ("ext2", "ext3", "ext4"):

@@ -13,14 +13,9 @@ the summary says so. Summaries name the path, mode, owner and size, never the co
 
 from __future__ import annotations
 
-import base64
-import binascii
-import gzip
 import os
 import stat
-import zlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ros_init.accounts import OwnerError, resolve_owner
 from ros_init.model import Change, Config, StageContext
@@ -30,7 +25,7 @@ NAME = "files"
 PHASE = "boot"
 PHASES = ("initramfs", "boot")
 ORDER = 60
-REQUIRES = ("users",)  # owners are the users stage's accounts
+# No REQUIRES: an item whose owner the users stage failed to create fails alone, with its cause.
 
 DEFAULT_MODE = 0o644
 DEFAULT_OWNER = "root:root"
@@ -40,8 +35,7 @@ class FileSpecError(ValueError):
     """A write_files item that cannot be used (its message never holds the content)."""
 
 
-@dataclass(frozen=True)
-class FilePlan:
+class FilePlan(NamedTuple):
     """What to write at one path: the pieces of its items, in order, and the last item's
     mode and owner. ``base_is_current``: the first piece is an append, so the file's current
     content comes first."""
@@ -68,6 +62,11 @@ def assemble(base: bytes, pieces: tuple[bytes, ...]) -> bytes:
 
 def decode_content(content: Any, encoding: str | None) -> bytes:
     """Bytes to write for ``content`` given in ``encoding`` (cloud-init's spellings)."""
+    import base64
+    import binascii
+    import gzip
+    import zlib
+
     enc = (encoding or "text/plain").strip().lower()
     raw: bytes
     if content is None:

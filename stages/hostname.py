@@ -1,14 +1,18 @@
 """The hostname stage: ``/etc/hostname``, the ``127.0.1.1`` line of ``/etc/hosts``, and the
 running hostname when the target is the running system.
 
-Phase: initramfs. systemd sets the hostname from ``/etc/hostname`` when the real root
-starts, before any service, so writing ``/sysroot/etc/hostname`` in the initramfs gives
-every service (rancherd, the DHCP client sending its name) the configured name without
-a later change. The running hostname is set only when the target root is ``/``.
+Phase: initramfs, and again in the boot phase. systemd sets the hostname from
+``/etc/hostname`` when the real root starts, before any service, so writing
+``/sysroot/etc/hostname`` in the initramfs gives every service (rancherd, the DHCP client
+sending its name) the configured name without a later change. The boot phase plans again:
+nothing to do with the same config; a name only a network datasource gives (EC2, GCE
+metadata) is written then, and the running hostname is set, which happens only when the
+target root is ``/``.
 
 Keys: ``hostname``, ``fqdn``, ``preserve_hostname`` (true: the stage does nothing),
-``manage_etc_hosts`` (default true: the ``127.0.1.1`` line is ours and the localhost lines
-are ensured; ``"localhost"``: only the ``127.0.1.1`` line; false: /etc/hosts left alone).
+``manage_etc_hosts`` (default true, and ``"localhost"`` or ``"template"`` mean the same, as the
+schema says: the ``127.0.1.1`` line is ours and the localhost lines are ensured; false:
+/etc/hosts is left alone).
 A ``hostname`` with dots is an FQDN whose first label is the short name. Other lines of
 /etc/hosts are kept as they are.
 """
@@ -25,6 +29,7 @@ from ros_init.root import Root
 
 NAME = "hostname"
 PHASE = "initramfs"
+PHASES = ("initramfs", "boot")
 ORDER = 30
 
 HOSTNAME_FILE = "/etc/hostname"
@@ -43,7 +48,7 @@ class HostnameError(ValueError):
 class HostnameSpec:
     short: str  # what /etc/hostname and the kernel get
     fqdn: str | None
-    manage_hosts: bool | str  # True, False or "localhost"
+    manage_hosts: bool
 
 
 def _check(name: Any, key: str) -> str:
@@ -77,9 +82,9 @@ def desired(config: Config) -> HostnameSpec | None:
         assert full is not None
         name = full.split(".", 1)[0]
     manage = config.get("manage_etc_hosts", True)
-    if manage not in (True, False, "localhost"):
-        raise HostnameError(f"manage_etc_hosts: must be true, false or \"localhost\", found {manage!r}")
-    return HostnameSpec(name, full if full and full != name else None, manage)
+    if manage not in (True, False, "localhost", "template"):
+        raise HostnameError(f"manage_etc_hosts: must be true, false, \"localhost\" or \"template\", found {manage!r}")
+    return HostnameSpec(name, full if full and full != name else None, manage is not False)
 
 
 def hosts_line(spec: HostnameSpec) -> str:
@@ -90,8 +95,8 @@ def hosts_line(spec: HostnameSpec) -> str:
 def edit_hosts(text: str | None, spec: HostnameSpec) -> str:
     """Pure: /etc/hosts with our 127.0.1.1 line (first such line replaced, others dropped).
 
-    With ``manage_hosts`` True the localhost lines are added when no line maps 127.0.0.1
-    or ::1 to ``localhost``. Every other line is kept, in order.
+    The localhost lines are added when no line maps 127.0.0.1 or ::1 to ``localhost``.
+    Every other line is kept, in order.
     """
     lines = (text or "").splitlines()
     out: list[str] = []
@@ -106,11 +111,10 @@ def edit_hosts(text: str | None, spec: HostnameSpec) -> str:
                 placed = True
             continue
         out.append(line)
-    if spec.manage_hosts is True:
-        for want in reversed(_LOCALHOST_LINES):
-            addr = want.split()[0]
-            if not any((f := ln.split("#", 1)[0].split()) and f[0] == addr and "localhost" in f[1:] for ln in out):
-                out.insert(0, want)
+    for want in reversed(_LOCALHOST_LINES):
+        addr = want.split()[0]
+        if not any((f := ln.split("#", 1)[0].split()) and f[0] == addr and "localhost" in f[1:] for ln in out):
+            out.insert(0, want)
     if not placed:
         at = max((n + 1 for n, ln in enumerate(out) if ln.split()[:1] in (["127.0.0.1"], ["::1"])), default=len(out))
         out[at:at] = [_MARKER, hosts_line(spec)]

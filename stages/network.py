@@ -1,9 +1,12 @@
 """The network stage: the ``network:`` config rendered for the target's network service.
 
-Phase: initramfs. NetworkManager, systemd-networkd and wicked read their files when they
-start; in the initramfs the files land in ``/sysroot/etc`` before the real root's systemd
-starts any of them, so no unit ordering or reload is needed. The stage converges (a second
-plan is empty) and runs every boot, because /etc is ephemeral on RancherOS.
+Phase: initramfs, and again in the boot phase. NetworkManager, systemd-networkd and wicked
+read their files when they start; in the initramfs the files land in ``/sysroot/etc`` before
+the real root's systemd starts any of them, so no unit ordering or reload is needed. The
+boot phase plans again: with the same config it finds nothing to do; with a config only a
+network datasource could give (EC2), or when no initramfs phase ran, it writes the files
+there. The stage converges (a second plan is empty) and runs every boot, because /etc is
+ephemeral on RancherOS.
 
 The renderer is the image setting ``network_renderer``; ``auto`` picks what the target root
 has (see ``choose_renderer``). Files are ours by name (``ros-init-``/``10-ros-init-``
@@ -26,6 +29,7 @@ from ros_init.root import Root
 
 NAME = "network"
 PHASE = "initramfs"
+PHASES = ("initramfs", "boot")
 ORDER = 40
 
 log = logging.getLogger(__name__)
@@ -91,7 +95,9 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
     elif renderer == "wicked":
         files = netrender_wicked.render(model, names)
         files.update(netrender_networkd.render_links(model))
-        if model.nameservers or model.search_domains:
+        # The static DNS keys follow the config (emptied when it names no servers), so a
+        # server dropped from the config does not linger; no file is created just to say "none".
+        if netconfig is not None or model.nameservers or model.search_domains:
             text = netrender_wicked.edit_netconfig(netconfig, model.nameservers, model.search_domains)
             files[netrender_wicked.NETCONFIG] = (text.encode(), 0o644)
     else:
@@ -102,7 +108,7 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
 def _is_managed(path: str, root: Root) -> bool:
     if netrender_nm.is_managed(path) or netrender_networkd.is_managed(path):
         return True
-    if path.startswith(netrender_wicked.FOLDER + "/ifc") or path.startswith(netrender_wicked.FOLDER + "/ifr"):
+    if netrender_wicked.may_be_managed(path):
         st = root.lstat(path)
         if st is None or not stat.S_ISREG(st.st_mode):
             return False
@@ -123,16 +129,19 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     if is_disabled(network):
         return []
     model = parse_network(network)
-    renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
-    from ros_init.nics import device_names, list_nics
+    files: dict[str, tuple[bytes, int]] = {}
+    renderer = "none"
+    if model.interfaces:
+        renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
+        from ros_init.nics import device_names, list_nics
 
-    names = device_names(model.interfaces, list_nics(ctx.sys_root) if model.interfaces else [])
-    for iface in model.interfaces:
-        if not names[iface.id] and renderer == "wicked":
-            log.warning("network: %s: no interface present matches %s; not configured this boot",
-                        iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
-    netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
-    files = desired_files(model, renderer, names, netconfig)
+        names = device_names(model.interfaces, list_nics(ctx.sys_root))
+        for iface in model.interfaces:
+            if not names[iface.id] and renderer == "wicked":
+                log.warning("network: %s: no interface present matches %s; not configured this boot",
+                            iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
+        netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
+        files = desired_files(model, renderer, names, netconfig)
 
     changes = []
     for path in sorted(files):

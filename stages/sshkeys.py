@@ -28,6 +28,7 @@ from urllib.parse import quote
 from ros_init.model import Change, Config, SkipStep, StageContext
 from ros_init.passwd_db import Table
 from ros_init.root import Root
+from ros_init.userconfig import user_items
 
 NAME = "sshkeys"
 PHASE = "boot"
@@ -39,7 +40,6 @@ FROM = "# from "
 PWAUTH_DROPIN = "/etc/ssh/sshd_config.d/50-ros-init.conf"
 SSHD_CONFIGS = ("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")
 MAX_KEYS_BYTES = 64 * 1024
-_DEFAULT_SETTINGS = {"github_url": "https://github.com", "gitlab_url": "https://gitlab.com", "timeout": 5}
 
 _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})$")
 _KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?$")
@@ -86,17 +86,13 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
     v2 rule), or to root when ``users`` names nobody.
     """
     out: dict[str, list[str]] = {}
-    users = config.get("users") or []
-    if isinstance(users, str):
-        users = [n.strip() for n in users.split(",") if n.strip()]
     first: str | None = None
-    for i, item in enumerate(users if isinstance(users, list) else []):
-        name = item if isinstance(item, str) else item.get("name") if isinstance(item, dict) else None
-        if not isinstance(name, str) or name == "default":
+    for path, item in user_items(config, warn=False):
+        name = item.get("name")
+        if not isinstance(name, str):
             continue
         first = first or name
-        keys = item.get("ssh_authorized_keys") if isinstance(item, dict) else None
-        out.setdefault(name, []).extend(_key_list(keys, f"users[{i}].ssh_authorized_keys"))
+        out.setdefault(name, []).extend(_key_list(item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys"))
     # The receiver of top-level keys is always checked, even with none: keys removed from
     # the config must leave its file too.
     out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
@@ -209,7 +205,9 @@ def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES
 
 
 def _settings(ctx: StageContext) -> dict[str, Any]:
-    return {**_DEFAULT_SETTINGS, **(ctx.settings.get("ssh_keys") or {})}
+    from ros_init.settings import defaults
+
+    return {**defaults()["ssh_keys"], **(ctx.settings.get("ssh_keys") or {})}
 
 
 # -- plan and apply -----------------------------------------------------------------------
@@ -317,6 +315,10 @@ def pwauth_text(enabled: bool) -> str:
 
 def _plan_pwauth(config: Config, root: Root) -> list[Change]:
     value = config.get("ssh_pwauth")
+    if isinstance(value, str):
+        # cloud-init's strings (deprecated in the schema): yes/true, no/false; anything
+        # else ("unchanged") leaves sshd alone, like an absent key.
+        value = {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
     if value is not None and not isinstance(value, bool):
         raise KeysConfigError("ssh_pwauth: expected true or false")
     current = root.read_bytes(PWAUTH_DROPIN)

@@ -15,15 +15,15 @@ apply when the user is created only. See docs/stages.md.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
-import re
 import shutil
 import stat
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ros_init.logindefs import AccountDefaults, load_account_defaults
 from ros_init.model import Change, Config, StageContext
@@ -34,11 +34,18 @@ from ros_init.passwd_db import (
     DatabaseError,
     Table,
     allocate_id,
-    check_field,
     lock,
     unlock,
 )
 from ros_init.root import Root
+from ros_init.userconfig import (
+    PasswordSet,
+    UsersConfigError,
+    UserSpec,
+    read_chpasswd,
+    read_groups,
+    read_users,
+)
 
 NAME = "users"
 PHASE = "boot"
@@ -47,245 +54,11 @@ ORDER = 10
 SUDOERS_DIR = "/etc/sudoers.d"
 SUDOERS_PREFIX = "90-ros-init-"
 SKEL = "/etc/skel"
+PWD_LOCK = "/etc/.pwd.lock"
 _SKEL_LIMIT = 2000  # entries copied from /etc/skel at most
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$")
-_HASH_RE = re.compile(r"^\$[0-9a-z]+\$")
 
 log = logging.getLogger(__name__)
-
-
-class UsersConfigError(ValueError):
-    """A users/groups/chpasswd value that cannot be applied; the message names its path."""
-
-
-# -- the config, read ------------------------------------------------------------------
-@dataclass(frozen=True)
-class UserSpec:
-    """One ``users[]`` item, defaults applied. Password values are secrets: never printed."""
-
-    name: str
-    path: str  # config path, for messages: "users[1]"
-    gecos: str | None = None
-    homedir: str | None = None
-    shell: str | None = None
-    primary_group: str | None = None
-    groups: tuple[str, ...] = ()
-    uid: int | None = None
-    system: bool = False
-    no_create_home: bool = False
-    no_user_group: bool = False
-    lock_passwd: bool = True
-    create_groups: bool = True
-    passwd: str | None = field(default=None, repr=False)
-    hashed_passwd: str | None = field(default=None, repr=False)
-    plain_text_passwd: str | None = field(default=None, repr=False)
-    sudo: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PasswordSet:
-    """One ``chpasswd.users[]`` item."""
-
-    name: str
-    path: str
-    password: str = field(repr=False)
-    hashed: bool
-
-
-def _names(value: Any, path: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        items = [v.strip() for v in value.split(",")]
-    elif isinstance(value, list):
-        items = [v.strip() if isinstance(v, str) else v for v in value]
-    else:
-        raise UsersConfigError(f"{path}: expected a list of names or a comma-separated string")
-    out = []
-    for i, item in enumerate(items):
-        if item == "":
-            continue
-        if not isinstance(item, str) or not _NAME_RE.match(item):
-            raise UsersConfigError(f"{path}[{i}]: not a valid user or group name")
-        out.append(item)
-    return tuple(out)
-
-
-def _check_name(name: Any, path: str) -> str:
-    if not isinstance(name, str) or not _NAME_RE.match(name) or name.isdigit():
-        raise UsersConfigError(f"{path}: not a valid user or group name")
-    return name
-
-
-def _opt_str(item: dict[str, Any], key: str, path: str, *, absolute: bool = False) -> str | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise UsersConfigError(f"{path}.{key}: expected a string")
-    try:
-        check_field(value, f"{path}.{key}")
-    except DatabaseError as exc:
-        raise UsersConfigError(str(exc)) from None
-    if absolute and not value.startswith("/"):
-        raise UsersConfigError(f"{path}.{key}: must be an absolute path")
-    return value
-
-
-def _secret(item: dict[str, Any], key: str, path: str, *, is_hash: bool) -> str | None:
-    value = item.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise UsersConfigError(f"{path}.{key}: expected a string")
-    if is_hash:
-        if any(ch in value for ch in ":\n\r\0") or value.strip() != value or not value:
-            raise UsersConfigError(f"{path}.{key}: not a usable crypt hash (empty, or holds ':', spaces or a line break)")
-    elif "\0" in value:
-        raise UsersConfigError(f"{path}.{key}: holds a NUL byte")
-    return value
-
-
-def _sudo_rules(value: Any, path: str) -> tuple[str, ...]:
-    if value is None or value is False:
-        return ()
-    rules = [value] if isinstance(value, str) else value
-    if not isinstance(rules, list):
-        raise UsersConfigError(f"{path}: expected a string, a list of strings, false or null")
-    out = []
-    for i, rule in enumerate(rules):
-        where = f"{path}[{i}]" if isinstance(value, list) else path
-        if not isinstance(rule, str):
-            raise UsersConfigError(f"{where}: expected a string")
-        rule = rule.strip()
-        if not rule:
-            continue
-        if any(ch in rule for ch in "\n\r\0"):
-            raise UsersConfigError(f"{where}: a sudo rule must be one line")
-        if rule.endswith("\\") or rule.startswith("#"):
-            raise UsersConfigError(f"{where}: a sudo rule cannot end with '\\' or start with '#'")
-        out.append(rule)
-    return tuple(out)
-
-
-def _bool(item: dict[str, Any], key: str, default: bool, path: str) -> bool:
-    value = item.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, bool):
-        raise UsersConfigError(f"{path}.{key}: expected true or false")
-    return value
-
-
-def read_users(config: Config) -> list[UserSpec]:
-    """The ``users`` list as specs (``default`` and duplicates dropped with a warning)."""
-    raw = config.get("users")
-    if raw is None:
-        return []
-    if isinstance(raw, str):
-        raw = [n.strip() for n in raw.split(",") if n.strip()]
-    if not isinstance(raw, list):
-        raise UsersConfigError("users: expected a list or a comma-separated string")
-    specs: list[UserSpec] = []
-    seen: set[str] = set()
-    for i, item in enumerate(raw):
-        path = f"users[{i}]"
-        if item == "default":
-            log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
-            continue
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict):
-            raise UsersConfigError(f"{path}: expected a user object or a name")
-        name = _check_name(item.get("name"), f"{path}.name")
-        if name in seen:
-            log.warning("%s: user %s is listed twice; the first entry is used", path, name)
-            continue
-        seen.add(name)
-        uid = item.get("uid")
-        if uid is not None and (isinstance(uid, bool) or not isinstance(uid, int) or not 0 <= uid < 2**32 - 1):
-            raise UsersConfigError(f"{path}.uid: expected an integer between 0 and 4294967294")
-        primary = item.get("primary_group")
-        specs.append(UserSpec(
-            name=name,
-            path=path,
-            gecos=_opt_str(item, "gecos", path),
-            homedir=_opt_str(item, "homedir", path, absolute=True),
-            shell=_opt_str(item, "shell", path),
-            primary_group=None if primary is None else _check_name(primary, f"{path}.primary_group"),
-            groups=_names(item.get("groups"), f"{path}.groups"),
-            uid=uid,
-            system=_bool(item, "system", False, path),
-            no_create_home=_bool(item, "no_create_home", False, path),
-            no_user_group=_bool(item, "no_user_group", False, path),
-            lock_passwd=_bool(item, "lock_passwd", True, path),
-            create_groups=_bool(item, "create_groups", True, path),
-            passwd=_secret(item, "passwd", path, is_hash=True),
-            hashed_passwd=_secret(item, "hashed_passwd", path, is_hash=True),
-            plain_text_passwd=_secret(item, "plain_text_passwd", path, is_hash=False),
-            sudo=_sudo_rules(item.get("sudo"), f"{path}.sudo"),
-        ))
-    return specs
-
-
-def read_groups(config: Config) -> list[tuple[str, tuple[str, ...]]]:
-    """Top-level ``groups``: (name, members) pairs, in order."""
-    raw = config.get("groups")
-    if raw is None:
-        return []
-    if isinstance(raw, str | dict):
-        raw = [raw]
-    if not isinstance(raw, list):
-        raise UsersConfigError("groups: expected a list")
-    out: list[tuple[str, tuple[str, ...]]] = []
-    for i, item in enumerate(raw):
-        path = f"groups[{i}]"
-        if isinstance(item, str):
-            out.extend((name, ()) for name in _names(item, path))
-        elif isinstance(item, dict):
-            for name, members in item.items():
-                out.append((_check_name(name, f"{path}.{name}"), _names(members, f"{path}.{name}")))
-        else:
-            raise UsersConfigError(f"{path}: expected a group name or {{name: [members]}}")
-    return out
-
-
-def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
-    """``chpasswd.users`` and ``chpasswd.expire`` (default true, as in cloud-init)."""
-    raw = config.get("chpasswd")
-    if raw is None:
-        return [], True
-    if not isinstance(raw, dict):
-        raise UsersConfigError("chpasswd: expected an object")
-    expire = _bool(raw, "expire", True, "chpasswd")
-    items = raw.get("users") or []
-    if not isinstance(items, list):
-        raise UsersConfigError("chpasswd.users: expected a list")
-    out = []
-    for i, item in enumerate(items):
-        path = f"chpasswd.users[{i}]"
-        if not isinstance(item, dict):
-            raise UsersConfigError(f"{path}: expected an object with name, password, type")
-        name = _check_name(item.get("name"), f"{path}.name")
-        kind = item.get("type")
-        password = item.get("password")
-        if not isinstance(password, str) or not password:
-            raise UsersConfigError(f"{path}.password: expected a non-empty string")
-        if kind is None:
-            # cloud-init treats an untyped value as text; a value that looks like a crypt
-            # hash is far more likely meant as one, so it is taken as a hash.
-            kind = "hash" if _HASH_RE.match(password) else "text"
-        if kind not in ("hash", "text"):
-            raise UsersConfigError(f"{path}.type: expected 'hash' or 'text' (RANDOM is not supported)")
-        hashed = kind == "hash"
-        value = _secret(item, "password", path, is_hash=hashed)
-        assert value is not None
-        out.append(PasswordSet(name, path, value, hashed))
-    last = {p.name: p for p in out}  # a name listed twice: the last entry wins, as in chpasswd
-    if len(last) != len(out):
-        log.warning("chpasswd.users: a user is listed more than once; the last entry is used")
-    return list(last.values()), expire
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -375,7 +148,11 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
         uid = spec.uid
     else:
         uid = allocate_id(db.used_uids(), defs.sys_uids if spec.system else defs.uids, system=spec.system)
-    if spec.primary_group is not None:
+    if spec.primary_group is not None and spec.primary_group.isdigit():
+        gid = int(spec.primary_group)
+        if gid not in d.db.used_gids():
+            raise UsersConfigError(f"{spec.path}.primary_group: no group has gid {gid}")
+    elif spec.primary_group is not None:
         gid = _group_gid(d, spec.primary_group, defs, create=spec.create_groups, system=spec.system,
                          why=f"{spec.path}.primary_group")
     elif spec.no_user_group:
@@ -392,6 +169,12 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
             if d.db.gshadow is not None:
                 d.notes["gshadow"].append(f"add group {spec.name}")
     for group in spec.groups:
+        if group.isdigit():
+            named = next((f[0] for f in d.db.group.entries() if f[2] == group), None)
+            if named is None:
+                log.warning("%s.groups: no group has gid %s: skipped", spec.path, group)
+                continue
+            group = named
         if d.db.group.get(group) is None:
             if not spec.create_groups:
                 log.warning("%s.groups: group %s does not exist (create_groups is false): skipped", spec.path, group)
@@ -591,9 +374,9 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     users = read_users(config)
     groups = read_groups(config)
     passwords, expire = read_chpasswd(config)
-    texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
     if not users and not groups and not passwords and not root.listdir(SUDOERS_DIR):
         return []
+    texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
     defs = load_account_defaults(root)
     decoded = {k: None if v is None else v.decode("utf-8", "surrogateescape") for k, v in texts.items()}
     db = Database.parse(decoded)
@@ -660,21 +443,50 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one planned change through Root."""
     payload = change.payload
     if isinstance(payload, FileWrite):
-        current = root.read_bytes(payload.path)
-        if _digest(current) != payload.expected and current != payload.data:
-            raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
-        if current == payload.data:
-            st = root.stat(payload.path)
-            if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
-                    payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
-                return
-        root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
+        with _account_lock(root) if payload.path in PATHS.values() else contextlib.nullcontext():
+            _write(root, payload)
     elif isinstance(payload, HomeCreate):
         _create_home(root, payload)
     elif change.action == "remove-file" and isinstance(payload, str):
         root.remove(payload)
     else:
         raise ValueError(f"users: unknown change {change.action} {change.target}")
+
+
+def _write(root: Root, payload: FileWrite) -> None:
+    current = root.read_bytes(payload.path)
+    if _digest(current) != payload.expected and current != payload.data:
+        raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
+    if current == payload.data:
+        st = root.stat(payload.path)
+        if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
+                payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
+            return
+    root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
+
+
+@contextlib.contextmanager
+def _account_lock(root: Root, wait: float = 10.0) -> Iterator[None]:
+    """The lock of glibc's ``lckpwdf`` (a write lock on /etc/.pwd.lock), which shadow-utils
+    (useradd, passwd, chpasswd) also takes: no edit of theirs interleaves with ours."""
+    import fcntl
+
+    fd = os.open(root.resolve(PWD_LOCK, follow_last=False),
+                 os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{PWD_LOCK} is held by another program for {wait:g}s: "
+                                       "account files not written") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _create_home(root: Root, home: HomeCreate) -> None:

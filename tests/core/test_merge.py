@@ -48,7 +48,7 @@ def test_precedence_by_layer_not_by_order():
 def test_users_keyed_by_name_and_merged():
     out = merge(doc({"users": [{"name": "a", "groups": ["x"]}, "b"]}, Layer.VENDOR),
                 doc({"users": [{"name": "a", "passwd": "$6$h"}, {"name": "c"}]}))
-    assert out["users"] == [{"name": "a", "groups": ["x"], "passwd": "$6$h"}, "b", {"name": "c"}]
+    assert out["users"] == [{"name": "a", "groups": ["x"], "passwd": "$6$h"}, {"name": "b"}, {"name": "c"}]
 
 
 def test_files_keyed_by_path_later_wins():

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import ssl
 import struct
@@ -17,8 +16,6 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-
-import pytest
 
 
 class _Server(ThreadingHTTPServer):
@@ -231,6 +228,19 @@ class ConfigHandler(_Base):
                 except OSError:
                     return
             return
+        if path == "/slow-headers":  # the status line, then one header byte every 0.2 s
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                self.wfile.flush()
+                for ch in b"X-Padding: " + b"a" * 100:
+                    if stop.wait(0.2):
+                        return
+                    self.wfile.write(bytes([ch]))
+                    self.wfile.flush()
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if path == "/reset":
             # Linger 0 + close = a TCP RST; the file objects hold the socket open too.
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -283,15 +293,3 @@ def closed_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
-
-
-
-def need_root() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root (loop devices, mounts)")
-
-
-def need_tools(*tools: str) -> None:
-    missing = [t for t in tools if shutil.which(t) is None]
-    if missing:
-        pytest.skip(f"needs {', '.join(missing)} (installed by ./dev test as root)")

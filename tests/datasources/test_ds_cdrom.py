@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from ds_servers import need_root, need_tools  # noqa: I001
+from facilities import need_root, need_tools
 from ros_init.datasources import cdrom
 
 from ros_init.blockdevs import by_label, label_from_bytes, parse_blkid_export
@@ -144,6 +144,16 @@ def _ext4(tmp_path: Path, label: str, files: dict[str, str]) -> Path:
     return out
 
 
+def _assert_found_by_scan(dev: str, label: str) -> None:
+    """Real discovery among all the machine's devices (no udev here: blkid probing)."""
+    found = by_label([label])
+    if dev not in [v.device for v in found]:
+        seen = subprocess.run(["blkid", "-o", "export", "-c", "/dev/null", dev], capture_output=True, text=True)
+        parts = Path("/proc/partitions").read_text()
+        pytest.fail(f"{dev} ({label}) not found by the scan: {found}; blkid {dev}: {seen.stdout!r} "
+                    f"rc={seen.returncode}; /proc/partitions: {parts!r}")
+
+
 def _mounted(dev: str) -> bool:
     return any(line.startswith(dev + " ") for line in Path("/proc/mounts").read_text().splitlines())
 
@@ -191,7 +201,7 @@ def test_superblock_scan_of_a_fake_device_tree(tmp_path):
 def test_nocloud_iso9660_on_a_loop_device(tmp_path, loop):
     dev = loop(_iso(tmp_path, "cidata", NOCLOUD))
     # Real discovery: blkid (no udev here) finds the device by its label among all devices.
-    assert dev in [v.device for v in by_label(["cidata"])]
+    _assert_found_by_scan(dev, "cidata")
     root = tmp_path / "root"
     root.mkdir()
     host = Host(root=Root(root), settings={"cdrom": {"labels": ["cidata"], "seed_dirs": []}}, devices=[dev])
@@ -207,7 +217,7 @@ def test_nocloud_iso9660_on_a_loop_device(tmp_path, loop):
 
 def test_configdrive_vfat_on_a_loop_device(tmp_path, loop):
     dev = loop(_vfat(tmp_path, "config-2", CONFIGDRIVE))
-    assert dev in [v.device for v in by_label(["config-2"])]
+    _assert_found_by_scan(dev, "config-2")
     root = tmp_path / "root"
     root.mkdir()
     host = Host(root=Root(root), settings={"cdrom": {"labels": ["config-2"], "seed_dirs": []}}, devices=[dev])

@@ -6,7 +6,7 @@ import time
 
 import pytest
 import requests
-from ds_servers import closed_port, ec2_tree  # noqa: I001
+from ds_servers import closed_port, ec2_tree
 from ros_init.datasources import ec2
 
 from ros_init.host import DatasourceError, Host
@@ -33,7 +33,7 @@ def test_fetch_everything_with_a_token_on_every_request(imds, tmp_path):
     docs = ec2.fetch(_host(tmp_path, imds.url), time.monotonic() + 10)
     assert docs.instance_id == "i-0123456789abcdef0"
     meta = [d for d in docs.configs if d.layer == Layer.METADATA][0].data
-    assert meta["hostname"] == "ip-10-0-0-5.ec2.internal"
+    assert meta["hostname"] == "ip-10-0-0-5" and meta["fqdn"] == "ip-10-0-0-5.ec2.internal"
     assert meta["ssh_authorized_keys"] == ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEc2 my-key"]
     assert meta["network"]["ethernets"]["eth0"]["addresses"] == ["10.0.0.6/24"]
     assert [d.data for d in docs.configs if d.layer == Layer.USER] == [{"runcmd": ["echo hi"]}]

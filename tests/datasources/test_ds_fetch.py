@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from ds_servers import closed_port
 
 from ros_init import instance
 from ros_init.fetch import cli_main, collect, probe_names
 from ros_init.model import Layer
 from ros_init.root import Root
 from ros_init.settings import load_settings
-
-from ds_servers import closed_port  # noqa: I001
 
 SEED = {"meta-data": "instance-id: iid-seed\nlocal-hostname: meta-name\n",
         "user-data": "#cloud-config\nhostname: seed-ud\nruncmd: [seed]\n"}
@@ -217,3 +216,52 @@ def test_file_source_reads_folders_and_files_in_lexical_order(tmp_path, names):
                             "/oem/notes.txt": "ignored", "/usr/local/cloud-config/z.yaml": "runcmd: [z]\n"})
     c = _collect(tmp_path, root, _settings(root, datasources=names))
     assert [d.source for d in c.documents] == ["/oem/a.yml", "/oem/b.yaml", "/usr/local/cloud-config/z.yaml"]
+
+
+def test_choose_and_order_without_io():
+    from ros_init.fetch import choose, ordered_documents
+    from ros_init.model import ConfigDocument, Documents
+    from ros_init.probe import Probed, ProbeOutcome
+
+    def probed(name, order, platform, iid=None, *docs):
+        d = Documents(source=name, instance_id=iid, configs=[ConfigDocument(f"{name}:{i}", layer, {})
+                                                             for i, layer in enumerate(docs)])
+        return Probed(ProbeOutcome(name, "found", 0.0, name), d, order, platform)
+
+    items = [probed("cmdline", 0, False, None, Layer.USER, Layer.CMDLINE),
+             probed("file", 1, False, None, Layer.USER),
+             probed("cdrom", 2, True, "iid-a", Layer.METADATA, Layer.USER),
+             probed("ec2", 3, True, "i-b", Layer.METADATA),
+             probed("http", 5, False, None, Layer.USER)]
+    used, identity = choose(items)
+    assert identity.outcome.name == "cdrom"
+    assert [p.outcome.name for p in used] == ["cmdline", "file", "cdrom", "http"]
+    assert "not used: cdrom comes first" in items[3].outcome.detail
+    assert [d.source for d in ordered_documents(used)] == ["cdrom:0", "cdrom:1", "file:0", "http:0", "cmdline:0",
+                                                          "cmdline:1"]
+
+
+def test_cold_ros_init_fetch_process_against_imds(tmp_path, imds):
+    """The installed command, in a new interpreter, as a boot unit would run it."""
+    import shutil
+    import subprocess
+    import sys
+
+    exe = shutil.which("ros-init", path=os.path.dirname(sys.executable))
+    if exe is None:
+        pytest.skip("ros-init is not installed in this environment (pip install -e .)")
+    root = _root(tmp_path)
+    settings = _write_settings(tmp_path, ec2={"url": imds.url, "timeout": 1})
+    cmd = tmp_path / "cmdline"
+    cmd.write_text("ros.rancherd.role=server\n")
+    t0 = time.monotonic()
+    res = subprocess.run([exe, "fetch", "--root", root.path, "--settings", settings, "--cmdline", str(cmd),
+                          "--format", "json"], capture_output=True, text=True, timeout=60)
+    assert time.monotonic() - t0 < 30
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["instance_id"] == "i-0123456789abcdef0"
+    assert out["config"]["rancherd"] == {"role": "server"} and out["origins"]["rancherd"] == "kernel command line ros.*"
+    assert out["origins"]["hostname"] == "ec2 meta-data"
+    assert "waiting up to" in res.stderr and "EC2 IMDSv2 token" in res.stderr
+    assert "Traceback" not in res.stderr and "tok-" not in res.stderr  # the token is never logged

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
-from ds_servers import closed_port, gce_instance  # noqa: I001
+from ds_servers import closed_port, gce_instance
 from ros_init.datasources import gce
 
 from ros_init.host import DatasourceError, Host

@@ -7,7 +7,7 @@ import logging
 import time
 
 import pytest
-from ds_servers import closed_port  # noqa: I001
+from ds_servers import closed_port
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -116,6 +116,14 @@ def test_slow_body_is_cut_at_the_deadline(config_server):
     t0 = time.monotonic()
     with pytest.raises(FetchError) as err:
         _get(config_server.url + "/slow", seconds=1.0, timeout=5)
+    assert err.value.kind == "timeout"
+    assert time.monotonic() - t0 < 1.6
+
+
+def test_headers_dripping_past_the_deadline_do_not_hold_the_caller(config_server):
+    t0 = time.monotonic()
+    with pytest.raises(FetchError) as err:
+        _get(config_server.url + "/slow-headers", seconds=1.0, timeout=5)
     assert err.value.kind == "timeout"
     assert time.monotonic() - t0 < 1.6
 

@@ -72,6 +72,14 @@ def test_unsupported_formats_are_clear_errors_naming_the_source(data, why):
     assert str(err.value).startswith("gce user-data")
 
 
+def test_errors_never_echo_content_that_is_not_a_header():
+    with pytest.raises(UserDataError) as err:
+        decode(b"password: hunter2\n", "src")
+    assert "hunter2" not in str(err.value)
+    with pytest.raises(UserDataError, match="#clod-config"):
+        decode(b"#clod-config\nhostname: a\n", "src")
+
+
 def test_plain_yaml_is_accepted_for_drop_in_files():
     assert decode(b"hostname: a\n", "/oem/10.yaml", yaml_without_header=True).configs[0].data == {"hostname": "a"}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ class InDisk:
     fs: str | None = None  # whole-disk filesystem when table is None
     fs_label: str | None = None
     files: dict[str, bytes] = field(default_factory=dict)
+    sector_size: int = 512
 
 
 @dataclass
@@ -88,7 +90,7 @@ class LoopRig:
         img = os.path.join(self.tmp, f"disk{len(self.loops)}.img")
         with open(img, "wb") as fh:
             fh.truncate(disk.size)
-        dev = run(["losetup", "--find", "--show", "--partscan", img]).strip()
+        dev = run(["losetup", "--find", "--show", "--partscan", "--sector-size", str(disk.sector_size), img]).strip()
         self.loops.append(dev)
         self.images[dev] = img
         if disk.table:
@@ -96,7 +98,7 @@ class LoopRig:
             for p in disk.parts:
                 f = [f"type={p.type}"]
                 if p.size:
-                    f.insert(0, f"size={p.size // 512}")
+                    f.insert(0, f"size={p.size // disk.sector_size}")
                 if p.label:
                     f.append(f'name="{p.label}"')
                 lines.append(", ".join(f))
@@ -220,9 +222,9 @@ class LoopRig:
             subprocess.run(["umount", "-l", mp], capture_output=True, check=False)
         for dev in self.loops:
             subprocess.run(["losetup", "-d", dev], capture_output=True, check=False)
-        for name in os.listdir(self.tmp):
-            path = os.path.join(self.tmp, name)
-            with contextlib.suppress(OSError):
-                os.rmdir(path) if os.path.isdir(path) else os.unlink(path)
-        with contextlib.suppress(OSError):
-            os.rmdir(self.tmp)
+        # Remove the scratch tree only when nothing is mounted below it any more: a recursive
+        # delete through a live mount point would delete files on that filesystem.
+        for dirpath, _dirs, _files in os.walk(self.tmp):
+            if os.path.ismount(dirpath):
+                return
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -48,7 +48,7 @@ def _fs(fmt: str, label: str | None = None, **kw: Any) -> dict[str, Any]:
 
 LAYOUT = [
     {"number": 1, "label": "DATA", "size": "32M", "filesystem": _fs("ext4", "data", mount={"path": "/var/lib/data"})},
-    {"number": 2, "label": "SWAP", "size": "16M", "type": "swap", "filesystem": _fs("swap", "swap1", mount={})},
+    {"number": 2, "label": "SWAP", "size": "16M", "type": "swap", "filesystem": _fs("swap", "swap1")},
     {"number": 3, "label": "LOGS", "filesystem": _fs("xfs", "logs", mount={"path": "/var/log/big"})},
 ]
 LAYOUT_OUT = OutDisk("gpt", [
@@ -172,6 +172,39 @@ CASES = [
                            "mount": {"path": "/scratch", "options": ["noatime"]}}]},
          out=[OutDisk(None, fs="ext4", fs_label="scratch", files=KEEP)],
          units={"/etc/systemd/system/scratch.mount": "Options=noatime"}),
+    Case("msdos-layout-on-empty-disk",
+         [InDisk(64 * M, None)],
+         {"disks": [{"device": "$d0", "table": "msdos", "partitions": [
+             {"size": "16M", "filesystem": _fs("swap", "sw")}, {"filesystem": _fs("ext4", "root")}]}]},
+         out=[OutDisk("dos", [OutPart(1, size=16 * M, fs="swap", fs_label="sw"),
+                              OutPart(2, min_size=46 * M, fs="ext4", fs_label="root")])]),
+    Case("vfat-and-swap-are-reused",
+         [InDisk(64 * M, "gpt", [InPart(32 * M, "EFI", type="U", fs="vfat", fs_label="EFI", files=KEEP),
+                                 InPart(None, "SWAP", type="S", fs="swap", fs_label="sw")])],
+         {"disks": [{"device": "$d0", "partitions": [
+             {"number": 1, "label": "EFI", "type": "efi", "filesystem": _fs("vfat", "efi")},
+             {"number": 2, "label": "SWAP", "filesystem": _fs("swap", "sw")}]}]},
+         out=[OutDisk("gpt", [OutPart(1, "EFI", 32 * M, fs="vfat", fs_label="EFI", files=KEEP),
+                              OutPart(2, "SWAP", fs="swap", fs_label="sw")])]),
+    Case("filesystem-by-partlabel-link-without-udev",
+         [InDisk(64 * M, "gpt", [InPart(16 * M, "KEEP", fs="ext4", fs_label="keep", files=KEEP),
+                                 InPart(None, "SCRATCH")])],
+         {"filesystems": [{"device": "/dev/disk/by-partlabel/SCRATCH", "format": "ext4", "label": "scr",
+                           "mount": {"path": "/scratch"}}]},
+         out=[OutDisk("gpt", [OutPart(1, "KEEP", 16 * M, fs="ext4", fs_label="keep", files=KEEP),
+                              OutPart(2, "SCRATCH", fs="ext4", fs_label="scr")])],
+         units={"/etc/systemd/system/scratch.mount": "What=/dev/disk/by-label/scr"}),
+    Case("4k-sector-disk-layout-then-grow",
+         [InDisk(64 * M, "gpt", [InPart(16 * M, "A", fs="ext4", fs_label="a", files=KEEP),
+                                 InPart(None, "B", fs="ext4", fs_label="b", files=KEEP)], sector_size=4096)],
+         {"disks": [{"device": "$d0", "partitions": [
+             {"number": 1, "label": "A", "size": "16M", "filesystem": _fs("ext4", "a")},
+             {"number": 2, "label": "B", "grow": True, "filesystem": _fs("ext4", "b")},
+             {"label": "C", "size": "8M", "filesystem": _fs("vfat", "C")}]}]},
+         enlarge={0: 128 * M},
+         out=[OutDisk("gpt", [OutPart(1, "A", 16 * M, fs="ext4", fs_label="a", files=KEEP),
+                              OutPart(2, "B", min_size=100 * M, fs="ext4", fs_label="b", files=KEEP, fs_fills=True),
+                              OutPart(3, "C", 8 * M, fs="vfat", fs_label="C")])]),
     Case("busy-device-is-refused",
          [InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", fs="ext4", fs_label="data", files=KEEP)])],
          {"disks": [{"device": "$d0", "wipe_table": True, "table": "msdos",
@@ -253,3 +286,19 @@ def test_blackbox(case: Case, rig, tmp_path) -> None:
     again = stage.plan(config, root, ctx)
     assert again == [], [c.summary for c in again]
     assert [rig.snapshot(d) for d in devs] == after
+
+
+@pytest.mark.root
+def test_a_device_mounted_after_the_plan_is_not_formatted(rig, tmp_path) -> None:
+    """apply re-checks at the last moment: a filesystem mounted since the plan survives."""
+    dev = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", fs="ext4", fs_label="old", files=KEEP)]))
+    config = {"disks": [{"device": dev, "partitions": [
+        {"number": 1, "filesystem": _fs("ext4", "new", wipe_filesystem=True)}]}]}
+    ctx = StageContext(phase="initramfs", settings={"disks": {"include_loop": True, "restrict_to": [dev]}})
+    root = Root(tmp_path)
+    changes = stage.plan(config, root, ctx)
+    assert [(c.action, c.destructive) for c in changes] == [("format", True)]
+    rig.mount(f"{dev}p1")
+    with pytest.raises(stage.DiskToolError, match="became busy"):
+        stage.apply(changes[0], root, ctx)
+    rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="old", files=KEEP)]))

@@ -147,14 +147,14 @@ def test_empty_disk_layout_actions_and_summaries() -> None:
 
 def test_format_over_data_names_device_and_what_it_holds() -> None:
     d = disk(parts=[part(1, 1, 16, "DATA", EXT4_OLD)])
-    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "filesystem": {"format": "xfs", "label": "data"}}]}]}
+    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "filesystem": {"format": "vfat", "label": "data"}}]}]}
     with pytest.raises(DiskLayoutError) as err:
         plan(cfg, [d])
-    assert "refusing to format /dev/vdb1 as xfs label data: it holds ext4 label old, 12 MiB used" in str(err.value)
+    assert "refusing to format /dev/vdb1 as vfat label data: it holds ext4 label old, 12 MiB used" in str(err.value)
     cfg["disks"][0]["partitions"][0]["filesystem"]["wipe_filesystem"] = True
     a = plan(cfg, [d]).actions
     assert [(x.kind, x.destructive) for x in a] == [("format", True)]
-    assert a[0].summary == "format /dev/vdb1 as xfs label data (holds: ext4 label old, 12 MiB used)"
+    assert a[0].summary == "format /dev/vdb1 as vfat label data (holds: ext4 label old, 12 MiB used)"
 
 
 def test_unrecognised_data_is_not_formatted() -> None:
@@ -203,7 +203,7 @@ def test_second_disk_spec_for_the_same_disk_is_refused() -> None:
 _fs = st.one_of(st.none(), st.builds(lambda f, lab: {"format": f, "label": lab},
                                       st.sampled_from(["ext4", "xfs", "btrfs", "vfat", "swap"]),
                                       st.sampled_from(["a", "b", "c", None])))
-_part = st.fixed_dictionaries({}, optional={"size": st.integers(1, 64).map(lambda m: f"{m}M"),
+_part = st.fixed_dictionaries({}, optional={"size": st.integers(1, 400).map(lambda m: f"{m}M"),
                                             "label": st.sampled_from(["A", "B", "C", "D", "E"]),
                                             "number": st.integers(1, 8), "grow": st.booleans(),
                                             "filesystem": _fs})
@@ -278,3 +278,67 @@ def test_without_wipe_flags_existing_partitions_are_never_touched(existing, want
             old = kept[q.node]
             assert (q.start, q.type, q.name, q.uuid) == (old.start, old.type, old.name, old.uuid)
             assert q.size >= old.size
+
+
+def test_stage_without_disk_config_probes_nothing(tmp_path) -> None:
+    from ros_init.stages import disks as stage
+
+    from ros_init.model import StageContext
+    from ros_init.root import Root
+
+    ctx = StageContext(phase="initramfs", sys_root=str(tmp_path / "no-such-sys"))
+    assert stage.plan({"hostname": "x", "growpart": {"mode": "off"}}, Root(tmp_path), ctx) == []
+    assert (stage.NAME, stage.PHASE, stage.ORDER) == ("disks", "initramfs", 50)
+
+
+def test_filesystem_target_on_a_table_being_replaced_is_refused() -> None:
+    d = disk(parts=[part(1, 1, 16, "OLD", EXT4_OLD), part(2, 17, 16, "KEEP")])
+    cfg = {"disks": [{"device": "/dev/vdb", "wipe_table": True, "partitions": [{"label": "NEW"}]}],
+           "filesystems": [{"device": "/dev/vdb2", "format": "ext4"}]}
+    with pytest.raises(DiskLayoutError, match="replaced by the layout of disks\\[0\\]"):
+        plan(cfg, [d])
+    # A kept partition of a disk that only gains a partition is a fine target.
+    cfg = {"disks": [{"device": "/dev/vdb", "partitions": [{"label": "NEW"}]}],
+           "filesystems": [{"device": "PARTLABEL=KEEP", "format": "ext4"}]}
+    assert [a.kind for a in plan(cfg, [d]).actions] == ["create-partition", "format"]
+
+
+def test_swap_is_always_switched_on_and_swap_takes_no_mount_path() -> None:
+    p = plan({"disks": [{"device": "/dev/vdb", "partitions": [{"label": "S", "size": "8M",
+                                                                 "filesystem": {"format": "swap", "label": "sw"}}]}]},
+             [disk()])
+    assert [(m.what, m.where) for m in p.mounts] == [("/dev/disk/by-label/sw", None)]
+    with pytest.raises(DiskLayoutError, match="always switched on"):
+        plan({"filesystems": [{"device": "/dev/vdb", "format": "swap", "mount": {"path": "/swap"}}]}, [disk()])
+
+
+def test_growpart_modes_and_refusals_are_one_line() -> None:
+    d = disk(parts=[part(1, 1, 16, "A", EXT4_OLD), part(2, 17, 16, "B")])
+    assert [a.kind for a in plan({"growpart": {"mode": "gpart", "devices": ["/dev/vdb2"]}}, [d]).actions] \
+        == ["grow-partition"]
+    assert plan({"growpart": {"mode": False, "devices": ["/dev/vdb2"]}}, [d]).actions == []
+    with pytest.raises(DiskLayoutError) as err:
+        plan({"disks": [{"device": "/dev/vdb", "partitions": [{"number": 1, "label": "X"}, {"number": 2, "size": "1M"}]}]},
+             [d])
+    assert "\n" not in str(err.value) and "partitions[0]" in str(err.value) and "partitions[1]" in str(err.value)
+
+
+def test_too_small_for_the_format_is_refused_in_the_plan() -> None:
+    with pytest.raises(DiskLayoutError, match="/dev/vdb1 is 32 MiB, too small for xfs \\(at least 300 MiB\\)"):
+        plan({"disks": [{"device": "/dev/vdb", "partitions": [
+            {"label": "A", "size": "32M", "filesystem": {"format": "xfs"}}]}]}, [disk()])
+
+
+def test_a_rest_partition_leaves_room_for_sized_ones_declared_after_it() -> None:
+    p = plan({"disks": [{"device": "/dev/vdb", "partitions": [{"label": "A", "size": "100M"}, {"label": "REST"},
+                                                                {"label": "SWAP", "size": "16M"}]}]}, [disk()])
+    a, rest, swap = (x.args for x in p.actions[1:])
+    assert a["start"] + a["size"] == rest["start"]
+    assert rest["start"] + rest["size"] == swap["start"]
+    assert swap["size"] == 16 * 2048 and swap["start"] + swap["size"] <= 1024 * 2048 - 33
+
+
+def test_a_device_outside_the_fence_says_so() -> None:
+    fence = Fence(restrict_to=frozenset({"/dev/vdc"}))
+    with pytest.raises(DiskLayoutError, match="image settings limit ros-init to /dev/vdc"):
+        plan({"filesystems": [{"device": "/dev/vdb", "format": "ext4"}]}, [disk("vdc")], fence)

@@ -42,3 +42,31 @@ def test_invalid_config_fails_where_expected(path):
     found = {(json_path(e.absolute_path), e.validator) for e in all_errors(errors)}
     for exp in expected:
         assert (exp.path, exp.keyword) in found, f"{exp} not in {sorted(found)}"
+
+
+def _finding_path(expected: str) -> str:
+    """`$.users[0].passwd` -> `users[0].passwd` (ros-init's Finding.path; the root is '')."""
+    return expected.removeprefix("$").removeprefix(".")
+
+
+@pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
+def test_ros_init_validator_finds_no_error_in_valid_config(path):
+    from ros_init.validate import validate_bytes
+
+    errors = [f.render() for f in validate_bytes(path.read_bytes(), path.name) if f.severity == "error"]
+    assert errors == []
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.name)
+def test_ros_init_validator_reports_the_error_where_expected(path):
+    """ros-init's validator names its own codes (`range`, `unknown-key` ...) and reports an unknown or
+    dependent key at the key itself, so only the place is compared: the finding is at the expected
+    path or inside it."""
+    from ros_init.validate import validate_bytes
+
+    paths = [f.path for f in validate_bytes(path.read_bytes(), path.name) if f.severity == "error"]
+    for exp in expectations(path.read_text()):
+        where = _finding_path(exp.path)
+        assert any(p == where or p.startswith(f"{where}.") or p.startswith(f"{where}[") or not where
+                   for p in paths), f"no error at {exp.path}: {paths}"
+        assert paths

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 
 import yaml
-from conftest import need_tools
+from facilities import need_tools
 
 from .corpus import corpus_files, load_schema, walk
 

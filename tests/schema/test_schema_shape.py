@@ -22,7 +22,7 @@ ALLOWED = {
     "description", "default", "examples", "title",
 }
 X_KEYWORDS = {"x-secret", "x-merge", "x-merge-key", "x-ignored", "x-deprecated", "x-phase", "x-passthrough",
-              "x-alias-of"}
+              "x-message", "x-alias-of", "x-warning"}
 def properties() -> Iterator[tuple[str, str, dict]]:
     for path, sub in walk(SCHEMA):
         for name, prop in sub.get("properties", {}).items():
@@ -119,6 +119,11 @@ def reachable_properties(sub: dict, seen: set[str] | None = None) -> set[str]:
             seen.add(ref)
             names |= reachable_properties(SCHEMA["$defs"][ref.removeprefix("#/$defs/")], seen)
     return names
+
+
+def test_every_pattern_has_a_message_for_people():
+    missing = [path for path, sub in walk(SCHEMA) if "pattern" in sub and not sub.get("x-message", "").strip()]
+    assert missing == []
 
 
 def test_merge_annotations_are_well_formed():

@@ -103,3 +103,21 @@ def network_configs(draw):
             parent = draw(st.sampled_from(candidates))
             net["vlans"] = {"vlan7": {"id": draw(st.integers(1, 4094)), "link": parent, "addresses": [draw(_v4)]}}
     return net
+
+# Every bond parameter the model knows, in two sets a kernel accepts together.
+BOND_ALL_PARAMS = {
+    "ethernets": {"p1": {"match": {"macaddress": "52:54:00:00:00:01"}},
+                  "p2": {"match": {"macaddress": "52:54:00:00:00:02"}}},
+    "bonds": {
+        "bond0": {"interfaces": ["p1"], "dhcp4": True, "parameters": {
+            "mode": "802.3ad", "mii-monitor-interval": 100, "lacp-rate": "fast",
+            "transmit-hash-policy": "layer3+4", "up-delay": 200, "down-delay": 200, "ad-select": "bandwidth",
+            "min-links": 1, "all-slaves-active": True}},
+        "bond1": {"interfaces": ["p2"], "dhcp4": True, "parameters": {
+            "mode": "active-backup", "arp-interval": 100, "arp-ip-targets": ["192.0.2.1", "192.0.2.2"],
+            "arp-validate": "all", "arp-all-targets": "any", "gratuitous-arp": 2, "primary": "p2",
+            "fail-over-mac-policy": "active", "primary-reselect-policy": "better"}},
+        "bond2": {"dhcp4": True, "parameters": {"mode": "balance-rr", "packets-per-slave": 2}},
+        "bond3": {"dhcp4": True, "parameters": {"mode": "balance-tlb", "learn-packet-interval": 3}},
+    },
+}

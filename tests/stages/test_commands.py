@@ -16,7 +16,7 @@ from ros_init.demo import make_os_skeleton
 from ros_init.model import Script, SkipStep, StageContext
 from ros_init.root import Root
 from tests.conftest import need_root
-from tests.engine.conftest import add_busybox
+from tests.engine.roots import add_busybox
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 import tempfile
 
 import pytest
-from conftest import need_root
+from facilities import need_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ros_init.stages import hostname
@@ -34,7 +34,9 @@ def converge(config, root):
     ({"hostname": "node1.example.com"}, HostnameSpec("node1", "node1.example.com", True)),
     ({"fqdn": "node1.example.com"}, HostnameSpec("node1", "node1.example.com", True)),
     ({"hostname": "web", "fqdn": "node1.example.com."}, HostnameSpec("web", "node1.example.com", True)),
-    ({"hostname": "node1", "manage_etc_hosts": "localhost"}, HostnameSpec("node1", None, "localhost")),
+    ({"hostname": "node1", "manage_etc_hosts": "localhost"}, HostnameSpec("node1", None, True)),
+    ({"hostname": "node1", "manage_etc_hosts": "template"}, HostnameSpec("node1", None, True)),
+    ({"hostname": "node1", "manage_etc_hosts": False}, HostnameSpec("node1", None, False)),
     ({"hostname": "node1", "preserve_hostname": True}, None),
     ({}, None),
 ])
@@ -65,12 +67,10 @@ def test_hosts_line_replaced_other_lines_kept():
                                 "127.0.1.1 node1.example.com node1", "10.0.0.5 db", "::1 localhost"]
 
 
-def test_missing_hosts_gets_localhost_lines_unless_localhost_mode():
+def test_missing_hosts_gets_localhost_lines():
     full = edit_hosts(None, HostnameSpec("node1", None, True)).splitlines()
     assert full[:2] == ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback"]
     assert full[-1] == "127.0.1.1 node1"
-    assert edit_hosts(None, HostnameSpec("node1", None, "localhost")).splitlines()[-1] == "127.0.1.1 node1"
-    assert "localhost" not in edit_hosts(None, HostnameSpec("node1", None, "localhost"))
 
 
 def test_plan_apply_plan_on_a_scratch_root(tmp_path):
@@ -142,6 +142,7 @@ def test_set_hostname_refused_for_a_scratch_root(tmp_path):
 
 def test_stage_shape():
     assert (hostname.NAME, hostname.PHASE, hostname.ORDER) == ("hostname", "initramfs", 30)
+    assert hostname.PHASES == ("initramfs", "boot")
 
 
 _label = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\Z")
@@ -153,7 +154,7 @@ _line = st.one_of(
 
 @settings(max_examples=80, deadline=None)
 @given(labels=st.lists(_label, min_size=1, max_size=4), lines=st.lists(_line, max_size=8),
-       manage=st.sampled_from([True, "localhost"]))
+       manage=st.sampled_from([True, "localhost", "template"]))
 def test_property_idempotent_and_other_lines_kept(labels, lines, manage):
     name = ".".join(labels)
     with tempfile.TemporaryDirectory(dir=_FAST_TMP) as tmp:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
-from network_cases import FULL
+from network_cases import FULL, V1
 
 from ros_init.netmodel import NetworkConfigError, Route, is_disabled, parse_network
 
@@ -91,25 +91,73 @@ def test_a_member_of_two_bonds_is_refused():
         parse_network(net)
 
 
-def test_version_1_goes_through_netconv(monkeypatch):
-    """v1 is translated by ros_init.netconv.v1_to_v2 (owned by the datasources work)."""
-    import sys
-    import types
+def test_version_1_goes_through_netconv():
+    model = parse_network(V1)
+    eth0 = model.get("eth0")
+    assert eth0.match.macaddress == "52:54:00:12:34:56" and eth0.name == "eth0"
+    assert eth0.addresses == ("192.168.1.10/24",) and eth0.gateway4 == "192.168.1.1" and eth0.dns == ("1.1.1.1",)
 
-    seen = []
 
-    def fake_v1_to_v2(data):  # stands in only when netconv is not on this branch yet
-        seen.append(data)
-        return {"version": 2, "ethernets": {"eth0": {"dhcp4": True}}}
+def test_v1_disabled_and_translation_errors():
+    assert parse_network({"version": 1, "config": "disabled"}).interfaces == ()
+    with pytest.raises(NetworkConfigError, match=r"^network: version 1 config cannot be translated: .*unknown type"):
+        parse_network({"version": 1, "config": [{"type": "wormhole", "name": "x"}]})
 
-    try:
-        import ros_init.netconv  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "ros_init.netconv", types.SimpleNamespace(v1_to_v2=fake_v1_to_v2))
-        model = parse_network({"version": 1, "config": [{"type": "physical", "name": "eth0",
-                                                        "subnets": [{"type": "dhcp"}]}]})
-        assert seen and model.interfaces[0].dhcp4
-        return
-    model = parse_network({"version": 1, "config": [{"type": "physical", "name": "eth0",
-                                                    "subnets": [{"type": "dhcp"}]}]})
-    assert model.get("eth0") is not None and model.get("eth0").dhcp4
+
+def test_configdrive_and_ec2_metadata_land_in_the_same_model():
+    from ros_init.netconv import configdrive_to_v2, ec2_macs_to_v2
+
+    cd = configdrive_to_v2({
+        "links": [{"id": "tap1", "type": "phy", "ethernet_mac_address": "FA:16:3E:00:00:01", "mtu": 1450}],
+        "networks": [{"id": "n1", "link": "tap1", "type": "ipv4", "ip_address": "10.0.0.5",
+                      "netmask": "255.255.255.0", "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0",
+                                                              "gateway": "10.0.0.1"}]}],
+        "services": [{"type": "dns", "address": "10.0.0.2"}],
+    })
+    iface = parse_network(cd).interfaces[0]
+    assert (iface.match.macaddress, iface.addresses, iface.mtu, iface.dns) == (
+        "fa:16:3e:00:00:01", ("10.0.0.5/24",), 1450, ("10.0.0.2",))
+    assert iface.routes[0].to == "0.0.0.0/0" and iface.routes[0].via == "10.0.0.1"
+    ec2 = ec2_macs_to_v2({"0a:00:00:00:00:01": {"device-number": "0", "local-ipv4s": "172.31.1.5\n172.31.1.6",
+                                                "subnet-ipv4-cidr-block": "172.31.0.0/20"},
+                          "0a:00:00:00:00:02": {"device-number": "1"}})
+    model = parse_network(ec2)
+    assert [(i.match.macaddress, i.dhcp4, i.addresses, i.optional) for i in model.interfaces] == [
+        ("0a:00:00:00:00:01", True, ("172.31.1.6/20",), False), ("0a:00:00:00:00:02", True, (), True)]
+
+
+def test_unknown_top_level_keys_are_refused_bridges_ignored_with_a_warning(caplog):
+    with pytest.raises(NetworkConfigError, match="network.wifis: unknown key"):
+        parse_network({"wifis": {}})
+    model = parse_network({"renderer": "NetworkManager", "bridges": {"br0": {"interfaces": ["eth0"]}},
+                           "ethernets": {"eth0": {"dhcp4": True}}})
+    assert [i.id for i in model.interfaces] == ["eth0"]
+    assert "bridges: not supported yet" in caplog.text
+
+
+def test_schema_ignored_netplan_keys_are_accepted_and_durations_parsed():
+    model = parse_network({"ethernets": {"eth0": {"dhcp4": True, "critical": True, "ipv6-privacy": True,
+                                                  "dhcp4-overrides": {"use-dns": False}, "macaddress": "52:54:00:00:00:05"}},
+                           "bonds": {"bond0": {"interfaces": ["eth0"], "wakeonlan": True, "parameters": {
+                               "mii-monitor-interval": "2s", "up-delay": "150ms", "down-delay": "40"}}},
+                           "vlans": {}})
+    assert model.get("eth0").dhcp4
+    assert dict(model.get("bond0").bond_params) == {"mii-monitor-interval": 2000, "up-delay": 150, "down-delay": 40}
+
+
+def test_bad_duration_is_a_located_error():
+    with pytest.raises(NetworkConfigError, match=r"network.bonds.bond0.parameters.up-delay: '1 minute'"):
+        parse_network({"bonds": {"bond0": {"parameters": {"up-delay": "1 minute"}}}})
+
+
+def test_every_key_the_schema_accepts_is_known_to_the_model():
+    """The schema is the documentation of record: no key it lets through may fail here."""
+    import json
+    from importlib import resources
+
+    from ros_init.netmodel import _COMMON_KEYS, _KIND_KEYS, BOND_PARAMS
+
+    schema = json.loads(resources.files("ros_init.schemas").joinpath("cloud-config.v1.json").read_text())
+    for name, kind in (("netEthernet", "ethernet"), ("netBond", "bond"), ("netVlan", "vlan")):
+        assert set(schema["$defs"][name]["properties"]) <= _COMMON_KEYS | _KIND_KEYS[kind], name
+    assert set(schema["$defs"]["netBond"]["properties"]["parameters"]["properties"]) <= set(BOND_PARAMS)

@@ -179,6 +179,7 @@ def test_unknown_renderer_setting_is_an_error():
 
 def test_stage_shape():
     assert (network.NAME, network.PHASE, network.ORDER) == ("network", "initramfs", 40)
+    assert network.PHASES == ("initramfs", "boot")
 
 
 _MACS_PRESENT = {"ens7": "52:54:00:00:00:07"}
@@ -206,4 +207,12 @@ def test_property_converges_and_leaves_only_the_current_configs_files(first, sec
             expected = tree(fresh)
         got = tree(root.path)
         assert got.pop("etc/systemd/network/50-foreign.network") == b"[Match]\nName=x\n"
+        # wicked's netconfig is edited, not owned: it may outlive the first config, with the
+        # second config's DNS (possibly none) in its two keys
+        netconfig = got.pop("etc/sysconfig/network/config", None)
+        want = expected.pop("etc/sysconfig/network/config", None)
+        if netconfig is not None and want is None:
+            assert b'NETCONFIG_DNS_STATIC_SERVERS=""' in netconfig and b'SEARCHLIST=""' in netconfig
+        else:
+            assert netconfig == want
         assert got == expected

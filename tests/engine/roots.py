@@ -1,4 +1,8 @@
-"""Fixtures of the engine tests: scratch roots with real account files, the typical config."""
+"""Helpers of the engine tests: scratch roots with real account files, the typical config.
+
+Not a conftest.py: several test folders import ``conftest`` by name, and a second one here
+would shadow tests/conftest.py for them.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from ros_init.demo import make_os_skeleton
-
 FIXTURES = Path(__file__).parent / "fixtures"
 TYPICAL = FIXTURES / "typical.yaml"
 TOKEN = "s3cr3t-cluster-token-do-not-log"
-
-
-@pytest.fixture
-def scratch_root(tmp_path: Path) -> Path:
-    """A Debian-like OS skeleton (passwd, shadow, group, gshadow, login.defs, skel, ssh)."""
-    return make_os_skeleton(tmp_path / "root")
-
-
-@pytest.fixture
-def os_root(scratch_root: Path) -> Path:
-    return add_busybox(scratch_root)
 
 
 def add_busybox(scratch_root: Path) -> Path:
