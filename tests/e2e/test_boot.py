@@ -211,8 +211,10 @@ class TestDisksAndSecondBoot:
 BROKEN_PASSWORD = "e2e-Plain-Secret-42"
 
 
-def test_broken_config_is_reported(image, tmp_path):
+@pytest.fixture(scope="module")
+def broken_boot(image, tmp_path_factory) -> dict[str, object]:
     """Control boot (root's control key, `e2e.control`): the seeded config cannot log anyone in."""
+    work = tmp_path_factory.mktemp("broken")
     broken = (
         "#cloud-config\n"
         "hostname: e2e-broken\n"
@@ -226,16 +228,33 @@ def test_broken_config_is_reported(image, tmp_path):
         "  - path: relative/path.txt\n"
         "    content: x\n"
     )
-    seed = guest.seed_iso(tmp_path / "seed.iso", {"user-data": broken,
-                                                  "meta-data": "instance-id: iid-e2e-broken\n"})
-    with boot(image, tmp_path, "broken", cdrom=seed, append="e2e.control") as vm:
+    seed = guest.seed_iso(work / "seed.iso", {"user-data": broken, "meta-data": "instance-id: iid-e2e-broken\n"})
+    with boot(image, work, "broken", cdrom=seed, append="e2e.control") as vm:
         vm.wait_ssh(image.control_key, "root", SSH_WAIT)
         rc, out = status(vm, image.control_key, "root")
-        console = vm.console_text()
-    assert rc == 1, out
-    assert "uid" in out and "user-data" in out, out  # located: the source and the key
-    assert "ros-init" in console and ("FAILED" in console or "error" in console.lower())
-    assert BROKEN_PASSWORD not in out and BROKEN_PASSWORD not in console
+        unit = vm.ssh(image.control_key, "root", "systemctl is-failed ros-init-boot.service", check=False).strip()
+        hostname = vm.ssh(image.control_key, "root", "hostname").strip()
+        return {"rc": rc, "status": out, "console": vm.console_text(), "unit": unit, "hostname": hostname}
+
+
+def test_broken_config_is_reported_on_the_console(broken_boot):
+    console = broken_boot["console"]
+    # Located (source, line:column, key path), in the initramfs phase and again in the boot phase.
+    assert console.count("user-data:5:10: error: users[0].uid") >= 2, console[-3000:]
+    assert "write_files[0].path" in console
+    assert "ros-init-boot.service FAILED" in console  # the failure handler's banner
+    assert broken_boot["unit"] == "failed"
+    assert broken_boot["hostname"] != "e2e-broken"  # nothing applied from a config with errors
+    assert BROKEN_PASSWORD not in console
+
+
+@pytest.mark.xfail(strict=True, reason="engine gap: a run stopped by config errors is not recorded, "
+                   "so `ros-init status` says 'never ran' (exit 2) instead of the failure (exit 1)")
+def test_broken_config_is_reported_in_status(broken_boot):
+    out = str(broken_boot["status"])
+    assert BROKEN_PASSWORD not in out
+    assert broken_boot["rc"] == 1, out
+    assert "users[0].uid" in out and "user-data" in out, out
 
 
 # --- The off switch ----------------------------------------------------------------------------
