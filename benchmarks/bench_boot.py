@@ -113,6 +113,7 @@ def main() -> int:
     ap.add_argument("--tools", default="none,ros-init,cloud-init")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="ros-init-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
     tools = args.tools.split(",")
     key = guest.ssh_keypair(work / "bench_key")
     iso = seed(work, key.with_suffix(".pub").read_text().strip())

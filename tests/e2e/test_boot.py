@@ -269,3 +269,7 @@ def test_disabled_on_the_kernel_command_line(image, key, pubkey, tmp_path):
         assert sh("test -e /run/ros-init/initramfs.timing; echo $?").strip() == "1"
         assert sh("id rancher >/dev/null 2>&1; echo $?").strip() == "1"
         assert sh("hostname").strip() != "e2e-nocloud"
+        # The units as installed are clean for systemd's own checker.
+        verify = sh("systemd-analyze verify ros-init-boot.service ros-init-network.service "
+                    "ros-init-failure@ros-init-boot.service.service 2>&1")
+        assert "ros-init" not in verify, verify
