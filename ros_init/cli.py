@@ -65,7 +65,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     real_add = sub.add_parser
 
     def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
-        return real_add(name, **kw) if only in (None, name) else argparse.ArgumentParser(add_help=False)
+        return real_add(name, **kw) if only in (None, name) else _Parser(add_help=False)
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
 

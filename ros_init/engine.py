@@ -190,8 +190,15 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror}{where}"
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    lines = str(exc).strip().splitlines()
+    text = lines[0] if lines else ""
+    if type(exc) in _BUG_TYPES or not text:  # a bug, not a domain error: its type says more
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return text
+
+
+_BUG_TYPES = {KeyError, TypeError, AttributeError, IndexError, ValueError, ZeroDivisionError, AssertionError,
+              NameError, UnboundLocalError, RecursionError, NotImplementedError, LookupError, RuntimeError}
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -254,7 +261,7 @@ def _run_stage(stage: Any, root: Root, config: Config, ctx: StageContext, scrub:
     stop_rest = False
     for change in changes:
         summary = scrub(change.summary) or ""
-        step = StepRecord(change.action, change.target, summary, "planned")
+        step = StepRecord(change.action, change.target, summary, "planned", destructive=change.destructive)
         srec.steps.append(step)
         if ctx.dry_run:
             continue
@@ -325,7 +332,7 @@ def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tupl
         findings.append(Finding("error", "type", "", f"a config must be a mapping, found {type(data).__name__}",
                                 Location(path, 1, 1)))
         return None, findings
-    return ConfigDocument(path, layer, data, dict(parsed.positions)), findings
+    return ConfigDocument(path, layer, data, dict(parsed.positions), dict(parsed.key_positions)), findings
 
 
 def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[Finding]]:
@@ -399,13 +406,15 @@ def build_config(documents: Sequence[ConfigDocument]) -> tuple[Config, list[Find
 
     config = merge_documents(documents)
     positions: dict[str, Any] = {}
+    key_positions: dict[str, Any] = {}
     for doc in sorted(documents, key=lambda d: d.layer):
         positions.update(doc.positions)
+        key_positions.update(doc.key_positions)
     source = documents[-1].source if len(documents) == 1 else "<merged config>"
     from ros_init.validate import validate_data
 
     try:
-        findings = validate_data(config, positions, source)
+        findings = validate_data(config, positions, source, key_positions=key_positions)
     except FileNotFoundError:  # the config schema is not installed (development trees)
         findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
     return config, findings
@@ -450,15 +459,19 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     """Everything after the inputs are gathered: build the config, run the phase, record it."""
     from ros_init import once, status
 
-    if inputs.problem:
-        return Outcome(1, problem=inputs.problem)
-    errors = [f for f in inputs.findings if f.severity == "error"]
-    if errors:
-        return Outcome(1, findings=inputs.findings)
-    config, findings = build_config(inputs.documents) if inputs.documents else ({}, [])
-    findings = inputs.findings + findings
-    if any(f.severity == "error" for f in findings):
-        return Outcome(1, findings=findings)
+    if inputs.problem or any(f.severity == "error" for f in inputs.findings):
+        out = Outcome(1, problem=inputs.problem, findings=inputs.findings)
+    else:
+        config, findings = build_config(inputs.documents) if inputs.documents else ({}, [])
+        findings = inputs.findings + findings
+        out = Outcome(1, findings=findings) if any(f.severity == "error" for f in findings) else None
+    if out is not None:  # nothing runs; the boot must still be able to tell why (ros-init status)
+        if not dry_run and record_status:
+            rec = config_failure_record(phase, root, out.problem, out.findings)
+            for problem in status.record(root, rec, settings.get("state_dir") or "/var/lib/ros-init",
+                                         run_status_root(root)):
+                log.error("status: %s", problem)
+        return out
     scrub = Scrubber(*secret_values(config))
     setup_logging(phase, scrub, log_level)
     ctx = StageContext(
@@ -505,14 +518,36 @@ def run_status_root(root: Root) -> Root:
     return root
 
 
+def config_failure_record(phase: str, root: Root, problem: str | None, findings: Sequence[Finding]) -> PhaseRecord:
+    """The status of a phase that did not start: the config (or its source) is unusable.
+
+    Findings never hold secret values, so they can go into the status as they are.
+    """
+    errors = [f for f in findings if f.severity == "error"]
+    rec = PhaseRecord(phase=phase, root=root.path, instance_id=None, started=time.time(),
+                      warnings=[f.render() for f in findings if f.severity == "warning"])
+    stage = StageRecord("config", "failed", note="nothing was changed")
+    if problem:
+        stage.error = problem
+    else:
+        stage.error = f"{len(errors)} error{'s' * (len(errors) != 1)} in the config; first: {errors[0].render()}"
+        stage.steps = [StepRecord("validate", str(f.location or ""), f.render(), "failed") for f in errors]
+    rec.stages.append(stage)
+    return rec
+
+
 def render_plan(rec: PhaseRecord) -> str:
     steps = [(s.name, st) for s in rec.stages for st in s.steps]
-    lines = [f"ros-init plan --phase {rec.phase}: " + (f"{len(steps)} changes" if steps else "no changes")]
+    destructive = sum(1 for _, st in steps if st.destructive)
+    head = f"{len(steps)} changes" if steps else "no changes"
+    if destructive:
+        head += f", {destructive} DESTRUCTIVE (marked !)"
+    lines = [f"ros-init plan --phase {rec.phase}: {head}"]
     for stage in rec.stages:
         if stage.result in ("failed", "skipped") and not stage.steps:
             lines.append(f"  {stage.name}: {stage.result}: {stage.error or stage.note}")
         for st in stage.steps:
-            lines.append(f"  {stage.name}: {st.summary}")
+            lines.append(f"{'! ' if st.destructive else '  '}{stage.name}: {st.summary}")
     return "\n".join(lines)
 
 

@@ -38,7 +38,8 @@ class ConfigDocument:
     source: str  # human-readable origin: "nocloud /dev/sr0 user-data", "cmdline", "/oem/10.yaml"
     layer: Layer
     data: Config
-    positions: dict[str, Location] = field(default_factory=dict, repr=False)
+    positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each value is
+    key_positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each key is
 
 
 @dataclass

@@ -35,6 +35,7 @@ class StepRecord:
     duration_ms: float = 0.0
     error: str | None = None
     note: str | None = None
+    destructive: bool = False  # destroys data on a disk (the plan marks it)
 
 
 @dataclass

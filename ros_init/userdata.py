@@ -66,7 +66,8 @@ def _config_doc(text: bytes, source: str, layer: Layer) -> ConfigDocument:
         data = {}
     if not isinstance(data, dict):
         raise UserDataError(f"{source}: a cloud-config must be a mapping, found {type(data).__name__}")
-    return ConfigDocument(source=source, layer=layer, data=data, positions=dict(parsed.positions))
+    return ConfigDocument(source=source, layer=layer, data=data, positions=dict(parsed.positions),
+                          key_positions=dict(parsed.key_positions))
 
 
 def parse_mapping(data: bytes, source: str) -> dict:

@@ -456,11 +456,13 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
 
 
 def validate_data(data: object, positions: dict[str, Location] | None, source: str,
-                  schema: str = "cloud-config") -> list[Finding]:
+                  schema: str = "cloud-config", *, key_positions: dict[str, Location] | None = None) -> list[Finding]:
     """Findings for already-parsed data (merged configs, settings), located when positions are known."""
     doc = ParsedDocument(source, data)
     if positions:
         doc.positions.update(positions)
+    if key_positions:
+        doc.key_positions.update(key_positions)
     return validate_document(doc, schema)
 
 

@@ -115,6 +115,8 @@ def wanted_items(config: Config, ctx: StageContext) -> list[tuple[str, str, Any,
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     changes = []
     boot = once.boot_id()
+    mode, why = where_to_run(root, ctx) if ctx.dry_run else ("", None)
+    skip_note = f"; will be skipped: {why}" if mode == "skip" else ""
     for kind, label, entry, key in wanted_items(config, ctx):
         if kind == "bootcmd":
             marker = once.boot_marker(ctx.run_dir, boot, key)
@@ -132,7 +134,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
             assert argv is not None
             cp = CommandPlan(kind, label, argv, None, marker)
             what = program_name(argv)
-        changes.append(Change(NAME, "run-command", label, f"run {label}: {what} ({when})", payload=cp))
+        changes.append(Change(NAME, "run-command", label, f"run {label}: {what} ({when}{skip_note})", payload=cp))
     return changes
 
 

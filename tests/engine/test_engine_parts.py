@@ -129,7 +129,7 @@ def test_demo_configures_a_scratch_root_never_runs_commands_and_converges(tmp_pa
 def test_demo_runs_as_a_normal_user():
     if os.geteuid() != 0:
         pytest.skip("needs root to switch to another user")
-    from tests.conftest import need_tools
+    from facilities import need_tools
 
     need_tools("setpriv")
     with tempfile.TemporaryDirectory(prefix="ros-init-demo-user-") as tmp:
@@ -176,3 +176,47 @@ def test_property_engine_plan_after_run_is_empty(tmp_path_factory, config):
         assert not out.record.failed, [s.error for s in out.record.stages]
         again = engine.execute(root, settings_, inputs, phase, dry_run=True)
         assert [st.summary for s in again.record.stages for st in s.steps] == []
+
+
+# -- engine-level confinement -------------------------------------------------------------------
+_LINK_AT = ["etc", "etc/rancher", "etc/rancher/rancherd", "etc/ssl", "etc/sysctl.d", "home", "home/rancher",
+            "home/rancher/.ssh", "run", "run/ros-init", "var", "var/lib/ros-init", "etc/sudoers.d",
+            "etc/ssh/sshd_config.d", "etc/systemd", "etc/motd", "etc/hostname", "etc/passwd"]
+_LINK_TO = ["OUTSIDE", "../../../../../../OUTSIDE-REL", "/", "..", "../..", "/etc/../../..", "OUTSIDE/file"]
+
+
+@settings(max_examples=int(os.environ.get('ROS_INIT_CONFINE_EXAMPLES', '8')), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(_LINK_AT), st.sampled_from(_LINK_TO)), min_size=1, max_size=4,
+                unique_by=lambda t: t[0]))
+def test_property_no_stage_writes_outside_the_root_through_planted_symlinks(tmp_path_factory, links):
+    import shutil as _shutil
+
+    from engine.roots import TYPICAL
+
+    base = tmp_path_factory.mktemp("confine")
+    outside = base / "outside"
+    outside.mkdir()
+    (outside / "file").write_text("keep")
+    root_dir = make_os_skeleton(base / "root")
+    for rel, target in links:
+        parts = rel.split("/")
+        if any(os.path.islink(root_dir.joinpath(*parts[:i])) for i in range(1, len(parts))):
+            continue  # under a link planted already: planting would itself write outside
+        where = root_dir / rel
+        if where.is_symlink() or where.is_file():
+            where.unlink()
+        elif where.is_dir():
+            _shutil.rmtree(where)
+        where.parent.mkdir(parents=True, exist_ok=True)
+        link = target.replace("OUTSIDE-REL", str(outside).lstrip("/")).replace("OUTSIDE", str(outside))
+        os.symlink(link, where)
+    before = sorted((p.relative_to(base), p.read_bytes() if p.is_file() else None) for p in outside.rglob("*"))
+    siblings = sorted(os.listdir(base))
+    root = Root(root_dir)
+    settings_ = {"state_dir": "/var/lib/ros-init", "failure_policy": "continue"}
+    inputs = engine.gather_inputs(root, settings_, [str(TYPICAL)])
+    for phase in engine.PHASES:
+        engine.execute(root, settings_, inputs, phase, run_commands=False)
+    after = sorted((p.relative_to(base), p.read_bytes() if p.is_file() else None) for p in outside.rglob("*"))
+    assert after == before
+    assert sorted(os.listdir(base)) == siblings

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 from ros_init import engine
 from ros_init.cli import main
 from ros_init.demo import make_os_skeleton
 from ros_init.model import Change, SkipStep, StageContext
 from ros_init.root import Root
-from tests.engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 KEY_LINE = "example-not-a-real-key"  # inside the b64 content of the typical config
 
@@ -109,7 +109,7 @@ def test_a_failed_step_fails_its_stage_and_independent_stages_still_run(tmp_path
     assert b.error == "step one: Input/output error: /dev/vdz"
     assert [s.result for s in b.steps] == ["failed", "changed"]
     f = next(s for s in rec.stages if s.name == "f")
-    assert f.error == "division by zero"
+    assert f.error == "ZeroDivisionError: division by zero"
     assert rec.failed and rec.counts()["failed"] == 2
 
 
@@ -181,7 +181,7 @@ def test_plan_prints_the_changes_and_makes_none(capsys, scratch_root: Path):
     assert re.fullmatch(r"ros-init plan --phase boot: \d+ changes", out.splitlines()[0])
     assert "  files: write /etc/motd (create: 0644 root:root, 33 bytes)" in out
     assert "  rancherd: write /etc/rancher/rancherd/config.yaml" in out
-    assert "  commands: run runcmd[0]: echo (once per instance)" in out
+    assert "  commands: run runcmd[0]: echo (once per instance; will be skipped: " in out
     assert TOKEN not in out
 
 
@@ -309,7 +309,7 @@ def test_crash_midway_then_rerun_completes(capsys, scratch_root: Path, monkeypat
 def test_cold_process_run_with_a_real_chroot(scratch_root: Path):
     if os.geteuid() != 0:
         pytest.skip("needs root (chroot)")
-    from tests.engine.roots import add_busybox
+    from engine.roots import add_busybox
 
     add_busybox(scratch_root)
     argv = [sys.executable, "-m", "ros_init", "run", "--phase", "boot", "--root", str(scratch_root),
@@ -379,8 +379,12 @@ def test_a_phase_imports_only_its_own_stages():
             "print(json.dumps([m.split('.')[-1] for m in sys.modules if m.startswith('ros_init.stages.')]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     imported = set(json.loads(out.stdout))
+    import ros_init.stages as package
+
+    declared = {p.stem: engine.declared_phases(p.read_text()) for p in Path(package.__path__[0]).glob("[!_]*.py")}
     assert {"files", "rancherd", "commands"} <= imported
-    assert not imported & {"disks", "network", "hostname"}
+    assert imported == {name for name, phases in declared.items() if phases is None or "boot" in phases}
+    assert "disks" not in imported  # an initramfs-only stage
 
 
 def test_a_stage_failed_in_the_initramfs_blocks_its_dependents_at_boot(capsys, scratch_root: Path, tmp_path):
@@ -407,7 +411,7 @@ def test_in_the_initramfs_the_run_status_goes_to_the_initramfs_run(tmp_path, mon
 def test_command_output_that_echoes_a_secret_is_scrubbed_in_the_log(scratch_root: Path, tmp_path):
     if os.geteuid() != 0:
         pytest.skip("needs root (chroot)")
-    from tests.engine.roots import add_busybox
+    from engine.roots import add_busybox
 
     add_busybox(scratch_root)
     config = tmp_path / "c.yaml"
@@ -421,3 +425,33 @@ def test_command_output_that_echoes_a_secret_is_scrubbed_in_the_log(scratch_root
     assert "runcmd[1] | token: <redacted>" in proc.stderr
     assert TOKEN not in proc.stdout + proc.stderr
     assert TOKEN not in (scratch_root / "run/ros-init/status.json").read_text()
+
+
+def test_a_broken_config_changes_nothing_and_status_says_why(capsys, scratch_root: Path, tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("#cloud-config\nhostname: node-1\nusers:\n  - name: alice\n    lock_pasword: false\n")
+    before = tree_snapshot(scratch_root)
+    code, out, err = run(capsys, scratch_root, config=bad)
+    assert code == 1
+    assert f"{bad}:5:5: error: users[0].lock_pasword: unknown key" in err
+    after = {p: v for p, v in tree_snapshot(scratch_root).items() if "ros-init" not in p}
+    assert after == {p: v for p, v in before.items() if "ros-init" not in p}
+    code, out, err = cli(capsys, "status", "--root", str(scratch_root), "--format", "json")
+    assert code == 1
+    doc = json.loads(out)
+    [stage] = doc["phases"]["boot"]["stages"]
+    assert stage["name"] == "config" and stage["result"] == "failed"
+    assert "lock_pasword" in stage["error"] and ":5:5:" in stage["error"]
+
+
+def test_plan_marks_destructive_changes():
+    from ros_init.status import PhaseRecord, StageRecord, StepRecord
+
+    rec = PhaseRecord("initramfs", "/", None, 0.0, dry_run=True)
+    rec.stages.append(StageRecord("disks", "ok", steps=[
+        StepRecord("format", "/dev/vdb1", "format /dev/vdb1 as ext4 label data (holds: xfs label old)", "planned",
+                   destructive=True),
+        StepRecord("write-mount-unit", "/etc/systemd/system/data.mount", "write data.mount", "planned")]))
+    text = engine.render_plan(rec)
+    assert "2 changes, 1 DESTRUCTIVE" in text
+    assert "! disks: format /dev/vdb1" in text and "  disks: write data.mount" in text

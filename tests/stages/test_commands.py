@@ -9,14 +9,14 @@ import uuid
 from pathlib import Path
 
 import pytest
+from engine.roots import add_busybox
+from facilities import need_root
 from ros_init.stages import commands
 
 from ros_init import once
 from ros_init.demo import make_os_skeleton
 from ros_init.model import Script, SkipStep, StageContext
 from ros_init.root import Root
-from tests.conftest import need_root
-from tests.engine.roots import add_busybox
 
 
 @pytest.fixture
@@ -187,3 +187,28 @@ def test_bootcmd_once_per_boot_and_user_data_scripts(os_root: Path):
 
 def stat_mode(path: Path) -> int:
     return path.stat().st_mode & 0o7777
+
+
+def test_with_the_root_slash_commands_run_on_the_host_once(tmp_path: Path):
+    """ros-init run --root / for real, in a private mount namespace whose /var/lib and /run are
+    fresh tmpfs: the host's state is never touched."""
+    need_root()
+    import subprocess
+    import sys
+
+    flag = tmp_path / "ran"
+    config = tmp_path / "c.yaml"
+    config.write_text(f"runcmd:\n  - echo ran >> {flag}\n  - [sh, -c, 'echo argv >> {flag}']\n")
+    plan = subprocess.run([sys.executable, "-m", "ros_init", "plan", "--phase", "boot", "--root", "/",
+                           "--config", str(config)], capture_output=True, text=True, timeout=60)
+    planned = plan.stdout.splitlines()[1:]
+    # the guard of this test: on the host, nothing but the two commands may be planned
+    assert planned and all(line.startswith("  commands: run runcmd[") for line in planned), plan.stdout
+    run = f"{sys.executable} -m ros_init run --phase boot --root / --config {config}"
+    script = f"set -e; mount -t tmpfs t /var/lib; mount -t tmpfs t /run; {run}; {run}; cat /run/ros-init/status.json"
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert flag.read_text() == "ran\nargv\n"  # the second run did not run them again
+    assert proc.stdout.count("ros-init boot: ok: 0 changed") == 1
+    assert '"target": "runcmd[0]"' not in proc.stdout.split("ros-init boot: ok: 0 changed")[1]
