@@ -208,8 +208,14 @@ def wheels(cache: Path | None, out: Path) -> Path:
     deps = cache / "wheels"
     out.mkdir(parents=True, exist_ok=True)
     with _locked(cache / "wheels.lock"):
-        run([str(REPO / "packaging/build-wheels.sh"), str(out), "3.11"],
-            env={**os.environ, "PIP_FIND_LINKS": str(deps)} if deps.exists() else None)
+        cmd = [str(REPO / "packaging/build-wheels.sh"), str(out), "3.11"]
+        env = {**os.environ, "PIP_FIND_LINKS": str(deps)}
+        try:
+            run(cmd, env=env if deps.exists() else None)
+        except RuntimeError:
+            if not any(deps.glob("*.whl")):
+                raise
+            run(cmd, env={**env, "PIP_NO_INDEX": "1"})  # PyPI unreachable: the cached wheels
         deps.mkdir(parents=True, exist_ok=True)
         for whl in out.glob("*.whl"):
             if not whl.name.startswith("ros_init-"):
@@ -238,7 +244,8 @@ def _chroot_mounts(root: Path) -> Iterator[None]:
 
 def install_cloud_init(root: Path) -> None:
     """Debian's own cloud-init from the mirror, as `apt-get install cloud-init` in the image does."""
-    shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf") if Path("/etc/resolv.conf").exists() else None
+    if Path("/etc/resolv.conf").exists():
+        shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
     (root / "etc/apt/sources.list").write_text(f"deb {apt_mirror()} {SUITE} main\n")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     with _chroot_mounts(root):
