@@ -209,9 +209,9 @@ def wheels(cache: Path | None, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     with _locked(cache / "wheels.lock"):
         cmd = [str(REPO / "packaging/build-wheels.sh"), str(out), "3.11"]
-        env = {**os.environ, "PIP_FIND_LINKS": str(deps)}
+        env = {**os.environ, "PYTHON": sys.executable, "PIP_FIND_LINKS": str(deps)}
         try:
-            run(cmd, env=env if deps.exists() else None)
+            run(cmd, env=env if deps.exists() else {**os.environ, "PYTHON": sys.executable})
         except RuntimeError:
             if not any(deps.glob("*.whl")):
                 raise
@@ -278,7 +278,7 @@ def assemble(tool: str, work: Path, cache: Path | None = None, log=print, settin
         log("e2e: packaging/install-into-root.sh (the documented way)")
         extra = ["--settings", str(settings)] if settings else []
         run([str(REPO / "packaging/install-into-root.sh"), str(root), "--wheels", str(whl), *extra,
-             "--rebuild-initramfs"])
+             "--rebuild-initramfs"], env={**os.environ, "PYTHON": sys.executable})
     elif tool not in ("none", "cloud-init"):
         raise ValueError(f"unknown tool {tool!r}")
     control = ssh_keypair(work / "control_key")
