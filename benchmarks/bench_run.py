@@ -27,8 +27,10 @@ TARGETS_MS = {"first run": 150.0, "converged run": 100.0}
 
 
 def _command(root: str) -> list[str]:
-    ros_init = shutil.which("ros-init") or os.path.join(os.path.dirname(sys.executable), "ros-init")
-    return [ros_init, "run", "--phase", "boot", "--root", root, "--config", CONFIG]
+    sys.path.insert(0, HERE)
+    from peers import ros_init_exe  # a regular install, as in an image (not the editable one)
+
+    return [ros_init_exe(), "run", "--phase", "boot", "--root", root, "--config", CONFIG]
 
 
 def _timed(cmd: list[str]) -> tuple[float, float, str]:
@@ -90,7 +92,7 @@ def main() -> int:
             conv_cpu.append(cpu)
         base, base_cpu = [], []
         for _ in range(args.runs):  # what any Python program pays here: the scale of the machine
-            wall, cpu, _line = _timed([sys.executable, "-c", "pass"])
+            wall, cpu, _line = _timed([os.path.join(os.path.dirname(_command("/")[0]), "python"), "-c", "pass"])
             base.append(wall)
             base_cpu.append(cpu)
         rows = {"first run": _stats(first, first_cpu, line_first),

@@ -51,6 +51,9 @@ def main() -> int:
     ig = ignition_validate_cmd(IGNITION)
     if ig:
         rows["ignition-validate (Debian 2.14)"] = measure(ig[0], ig[1], args.runs)
+    py = os.path.join(os.path.dirname(ros_init), "python")
+    rows["floor: python -c pass (same venv)"] = measure([py, "-c", "pass"], None, args.runs)
+    rows["floor: python -c 'import yaml'"] = measure([py, "-c", "import yaml"], None, args.runs)
     base = rows["ros-init validate"]["median_ms"]
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -41,6 +41,12 @@ def unpacked(debs: list[str], name: str) -> str | None:
     for d in debs:
         for deb in glob.glob(os.path.join(dl, f"{d}_*.deb")):
             subprocess.run(["dpkg", "-x", deb, tree], check=True)
+    pylib = os.path.join(tree, "usr/lib/python3/dist-packages")
+    if os.path.isdir(pylib) and os.path.exists("/usr/bin/python3"):
+        # Debian byte-compiles Python packages at install (py3compile); do the same, or every
+        # run would measure the compiler (PYTHONDONTWRITEBYTECODE may be set).
+        subprocess.run(["/usr/bin/python3", "-m", "compileall", "-q", pylib], check=False,
+                       env={"PATH": "/usr/bin:/bin"}, stdout=subprocess.DEVNULL)
     open(stamp, "w").close()
     return tree
 

@@ -12,6 +12,7 @@ turned into network config by ``ros_init.netconv.ec2_macs_to_v2``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ros_init.host import DatasourceError, Host
@@ -23,6 +24,7 @@ PLATFORM = True
 DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"
 DEFAULT_URL = "http://169.254.169.254"
 TOKEN_TTL = "21600"
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")  # i-0abc..., EC2-compatible clouds' ids
 _MAC_FIELDS = ("device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s", "subnet-ipv6-cidr-blocks")
 
 
@@ -123,6 +125,10 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         iid = client.text("latest/meta-data/instance-id")
         if not iid:
             raise DatasourceError("ec2: IMDS answers but has no meta-data/instance-id")
+        if not _INSTANCE_ID.match(iid):
+            # a proxy or captive portal answering with a page: taking it as the id would make
+            # this node a new instance and run its first-boot commands again
+            raise DatasourceError("ec2: meta-data/instance-id is not an instance id (a proxy's page?)")
         docs = Documents(source=f"ec2 {client.base}", instance_id=iid)
         hostname = client.text("latest/meta-data/local-hostname") or client.text("latest/meta-data/hostname")
         keys = []

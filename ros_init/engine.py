@@ -24,7 +24,6 @@ import importlib
 import json
 import logging
 import os
-import pkgutil
 import re
 import sys
 import time
@@ -76,21 +75,32 @@ def discover_stages(phase: str | None = None) -> tuple[list[ModuleType], list[St
 
     found: list[ModuleType] = []
     broken: list[StageLoadError] = []
-    for info in pkgutil.iter_modules(package.__path__):
-        if info.name.startswith("_"):
-            continue
+    for folder, name in _stage_module_names(package.__path__):
         if phase is not None:
-            phases = _source_phases(getattr(info.module_finder, "path", None), info.name)
+            phases = _source_phases(folder, name)
             if phases is not None and phase not in phases:
                 continue
         try:
-            mod = importlib.import_module(f"ros_init.stages.{info.name}")
+            mod = importlib.import_module(f"ros_init.stages.{name}")
         except Exception as exc:  # a broken stage is a failed stage, not a crashed run
-            broken.append(StageLoadError(info.name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
+            broken.append(StageLoadError(name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
             continue
         if all(hasattr(mod, attr) for attr in ("NAME", "PHASE", "ORDER", "plan", "apply")):
             found.append(mod)
     return order_stages(found), broken
+
+
+def _stage_module_names(paths: Iterable[str]) -> list[tuple[str, str]]:
+    """(folder, module name) of every ``*.py`` stage module (a plain listing: pkgutil costs
+    more at start-up than planning a converged boot)."""
+    out = []
+    for folder in paths:
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        out.extend((folder, n[:-3]) for n in names if n.endswith(".py") and not n.startswith("_"))
+    return out
 
 
 def _source_phases(folder: str | None, name: str) -> tuple[str, ...] | None:
@@ -309,6 +319,7 @@ class Inputs:
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None  # a reason the run cannot start (no datasource module ...)
     notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
+    source_problems: list[str] = field(default_factory=list)  # sources that failed: kept in the status
 
 
 def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
@@ -391,6 +402,8 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
     for p in getattr(collected, "probes", None) or []:
         detail = f": {p.detail}" if getattr(p, "detail", "") else ""
         out.notes.append(f"datasource {p.name}: {p.outcome} ({p.seconds * 1000:.0f} ms){detail}")
+        if getattr(p, "outcome", "") in ("error", "timeout"):  # the boot went on without it: say so in the status
+            out.source_problems.append(f"datasource {p.name}: {p.outcome}{detail}")
     if getattr(collected, "instance_reason", ""):
         out.notes.append(f"instance: {collected.instance_reason}")
     if not any(d.layer == Layer.IMAGE for d in out.documents):
@@ -493,7 +506,8 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
                      if phase == "boot" else set())
     rec = run_phase(root, config, ctx, stages, failure_policy=settings.get("failure_policy", "continue"),
                     scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
-                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"],
+                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"]
+                    + [scrub(p) or "" for p in inputs.source_problems],
                     failed_before=failed_before)
     rec.boot_id = boot
     if not dry_run and record_status:

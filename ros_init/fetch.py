@@ -144,11 +144,20 @@ def origins(documents: list[ConfigDocument]) -> dict[str, list[str]]:
     return out
 
 
+SAVE_DIR = "/run/ros-init/fetch"
+
+
 def save(root: Root, settings: dict[str, Any], collected: Collected, merged: dict[str, Any]) -> str:
-    """Raw documents and the merged config under ``<state_dir>/fetch/``, mode 0600."""
+    """Raw documents and the merged config under ``/run/ros-init/fetch/``, mode 0600.
+
+    They hold every secret of the config as fetched, so they are kept in /run (tmpfs: gone
+    at the next boot) and never in the persistent state dir, which must hold no secret
+    (a disk image or backup of /var keeps what is written there).
+    """
     import yaml
 
-    base = f"{settings.get('state_dir') or '/var/lib/ros-init'}/fetch"
+    base = SAVE_DIR
+    root.makedirs("/run", mode=0o755)
     root.makedirs(base, mode=0o700)
     for source, files in collected.raw.items():
         for name, data in files.items():

@@ -101,8 +101,10 @@ def _keyed(items: list, key: str, item_nodes: list[dict], walker: SchemaWalker) 
     index: dict[object, int] = {}
     for item in items:
         k = _item_key(item, key)
-        if k is None:
-            out.append(_normalized(item, item_nodes, walker))
+        if k is None:  # no usable key (the validator reports it): kept once, so merging stays idempotent
+            norm = _normalized(item, item_nodes, walker)
+            if not any(_same(norm, seen) for seen in out):
+                out.append(norm)
         elif k in index:
             prev = out[index[k]]
             if isinstance(prev, dict) and isinstance(item, dict):

@@ -51,6 +51,30 @@ BOND_PARAMS: dict[str, type] = {
 BOND_MODES = ("balance-rr", "active-backup", "balance-xor", "broadcast", "802.3ad", "balance-tlb", "balance-alb")
 
 
+# netplan bond parameter -> kernel bonding module option: the names NetworkManager's [bond]
+# section and wicked's BONDING_MODULE_OPTS both take
+BOND_OPTIONS = {
+    "mode": "mode",
+    "mii-monitor-interval": "miimon",
+    "primary": "primary",
+    "lacp-rate": "lacp_rate",
+    "transmit-hash-policy": "xmit_hash_policy",
+    "up-delay": "updelay",
+    "down-delay": "downdelay",
+    "ad-select": "ad_select",
+    "arp-interval": "arp_interval",
+    "arp-ip-targets": "arp_ip_target",
+    "min-links": "min_links",
+    "gratuitous-arp": "num_grat_arp",
+    "all-slaves-active": "all_slaves_active",
+    "fail-over-mac-policy": "fail_over_mac",
+    "primary-reselect-policy": "primary_reselect",
+    "packets-per-slave": "packets_per_slave",
+    "learn-packet-interval": "lp_interval",
+    "arp-validate": "arp_validate",
+    "arp-all-targets": "arp_all_targets",
+}
+
 class NetworkConfigError(ValueError):
     """The ``network:`` config cannot be rendered; ``path`` names the element."""
 

@@ -11,42 +11,20 @@ when the parent is matched by MAC only.
 
 from __future__ import annotations
 
-import uuid
-
-from ros_init.netmodel import Interface, NetworkModel, Route
+from ros_init.netmodel import BOND_OPTIONS, Interface, NetworkModel, Route
 
 FOLDER = "/etc/NetworkManager/system-connections"
 PREFIX = "ros-init-"
 SUFFIX = ".nmconnection"
 MODE = 0o600
-_NAMESPACE = uuid.UUID("6f1e7f3c-2b1d-5a51-9d0e-726f732d696e")  # fixed: uuids stay stable
+_NAMESPACE = "6f1e7f3c-2b1d-5a51-9d0e-726f732d696e"  # fixed: uuids stay stable
 
-# netplan bond parameter -> kernel bonding option (the key NM's [bond] section takes)
-BOND_OPTIONS = {
-    "mode": "mode",
-    "mii-monitor-interval": "miimon",
-    "primary": "primary",
-    "lacp-rate": "lacp_rate",
-    "transmit-hash-policy": "xmit_hash_policy",
-    "up-delay": "updelay",
-    "down-delay": "downdelay",
-    "ad-select": "ad_select",
-    "arp-interval": "arp_interval",
-    "arp-ip-targets": "arp_ip_target",
-    "min-links": "min_links",
-    "gratuitous-arp": "num_grat_arp",
-    "all-slaves-active": "all_slaves_active",
-    "fail-over-mac-policy": "fail_over_mac",
-    "primary-reselect-policy": "primary_reselect",
-    "packets-per-slave": "packets_per_slave",
-    "learn-packet-interval": "lp_interval",
-    "arp-validate": "arp_validate",
-    "arp-all-targets": "arp_all_targets",
-}
 
 
 def connection_uuid(ident: str) -> str:
-    return str(uuid.uuid5(_NAMESPACE, ident))
+    import uuid  # only when NetworkManager files are rendered (uuid imports platform, ~4 ms)
+
+    return str(uuid.uuid5(uuid.UUID(_NAMESPACE), ident))
 
 
 def path_for(ident: str) -> str:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from ros_init.netmodel import Interface, NetworkModel
+from ros_init.netmodel import BOND_OPTIONS, Interface, NetworkModel
 
 FOLDER = "/etc/sysconfig/network"
 NETCONFIG = f"{FOLDER}/config"
@@ -28,28 +28,6 @@ MARKER = "# Written by ros-init from the network config; rewritten at every boot
 MODE = 0o644
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*$")
 
-# netplan bond parameter -> kernel bonding module option
-BOND_OPTIONS = {
-    "mode": "mode",
-    "mii-monitor-interval": "miimon",
-    "primary": "primary",
-    "lacp-rate": "lacp_rate",
-    "transmit-hash-policy": "xmit_hash_policy",
-    "up-delay": "updelay",
-    "down-delay": "downdelay",
-    "ad-select": "ad_select",
-    "arp-interval": "arp_interval",
-    "arp-ip-targets": "arp_ip_target",
-    "min-links": "min_links",
-    "gratuitous-arp": "num_grat_arp",
-    "all-slaves-active": "all_slaves_active",
-    "fail-over-mac-policy": "fail_over_mac",
-    "primary-reselect-policy": "primary_reselect",
-    "packets-per-slave": "packets_per_slave",
-    "learn-packet-interval": "lp_interval",
-    "arp-validate": "arp_validate",
-    "arp-all-targets": "arp_all_targets",
-}
 
 
 def may_be_managed(path: str) -> bool:

@@ -46,8 +46,14 @@ def _aliases(value: object, nodes: list[dict], walker: SchemaWalker) -> object:
 
 
 def normalize_users(users: object) -> list:
-    """Every accepted form of ``users`` as a list of mappings with a ``name``."""
+    """Every accepted form of ``users`` as a list of mappings with a ``name``.
+
+    What is not one of the accepted forms is passed on unchanged (a number, a null item),
+    so that validating the merged config reports it instead of it vanishing here.
+    """
     out: list = []
+    if not isinstance(users, str | dict | list):
+        return users  # type: ignore[return-value]
 
     def add_name(name: str) -> None:
         name = name.strip()
@@ -74,6 +80,11 @@ def normalize_users(users: object) -> list:
                 for name in item:
                     if isinstance(name, str):
                         add_name(name)
-            elif isinstance(item, dict) and item.get("name") != "default":
-                out.append(dict(item))
+                    else:
+                        out.append(name)
+            elif isinstance(item, dict):
+                if item.get("name") != "default":
+                    out.append(dict(item))
+            else:
+                out.append(item)
     return out

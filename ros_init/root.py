@@ -15,7 +15,6 @@ import errno
 import os
 import stat
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 _MAX_SYMLINKS = 40
 
@@ -57,7 +56,7 @@ class Root:
             raise RootError("path contains a NUL byte")
         if not text:
             raise RootError("empty path")
-        parts = [p for p in PurePosixPath("/" + text.lstrip("/")).parts[1:] if p not in ("", ".")]
+        parts = [p for p in text.split("/") if p not in ("", ".")]
         if ".." in parts:
             raise RootError(f"path {text!r} contains '..': paths are taken inside the target root")
         return parts
@@ -161,16 +160,39 @@ class Root:
         for i in range(1, len(parts) + 1):
             res = self._walk(parts[:i], follow_last=True)
             host = res.host
-            try:
-                os.mkdir(host, 0o700)
-            except FileExistsError:
-                if not os.path.isdir(host):
-                    raise RootError(f"{self.rel(host)} exists and is not a folder") from None
+            existing = _lstat_or_none(host)
+            if existing is not None:
+                if not stat.S_ISDIR(existing.st_mode):
+                    raise RootError(f"{self.rel(host)} exists and is not a folder")
                 continue
-            os.chown(host, uid, gid, follow_symlinks=False)
-            os.chmod(host, mode, follow_symlinks=False)
-            created.append(self.rel(host))
+            if self._mkdir_atomic(res.parent, res.name, mode, uid, gid):
+                created.append(self.rel(host))
         return created
+
+    @staticmethod
+    def _mkdir_atomic(parent: str, name: str, mode: int, uid: int, gid: int) -> bool:
+        """Create ``name`` with its owner and mode already set: built under a temporary name
+        and renamed, so a crash never leaves a folder with the wrong mode (the 0700 of a
+        half-made folder would stay for ever: an existing folder is left as it is)."""
+        dfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            tmp = _tmp_name(name)
+            _remove_stale_temporaries(dfd, name)
+            os.mkdir(tmp, 0o700, dir_fd=dfd)
+            os.chown(tmp, uid, gid, dir_fd=dfd, follow_symlinks=False)
+            os.chmod(tmp, mode, dir_fd=dfd)
+            try:
+                os.rename(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except OSError as exc:  # made meanwhile by someone else: theirs stays
+                os.rmdir(tmp, dir_fd=dfd)
+                if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                    st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        return False
+                raise
+            return True
+        finally:
+            os.close(dfd)
 
     def write_file(
         self,
@@ -197,9 +219,8 @@ class Root:
             raise RootError(f"{self.rel(res.host)} is a folder")
         dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            tmp = f".{res.name}.ros-init.{os.getpid()}.tmp"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
+            tmp = _tmp_name(res.name)
+            _remove_stale_temporaries(dfd, res.name)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=dfd)
             try:
@@ -248,9 +269,8 @@ class Root:
             raise RootError(f"{self.rel(res.host)} is a folder")
         dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
-            tmp = f".{res.name}.ros-init.{os.getpid()}.tmp"
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp, dir_fd=dfd)
+            tmp = _tmp_name(res.name)
+            _remove_stale_temporaries(dfd, res.name)
             os.symlink(target, tmp, dir_fd=dfd)
             os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
             os.fsync(dfd)
@@ -275,6 +295,42 @@ class Root:
         except FileNotFoundError:
             return False
         return True
+
+
+def _tmp_name(name: str) -> str:
+    return f".{name}.ros-init.{os.getpid()}.tmp"
+
+
+def _remove_stale_temporaries(dfd: int, name: str) -> None:
+    """Remove this name's temporaries left by ros-init processes that are gone (killed or
+    powered off mid-write) and our own; those of a live process are its business.
+
+    Without this, a run killed between creating its temporary and renaming it leaves
+    ``.name.ros-init.<pid>.tmp`` beside the file for ever (the next run has another pid).
+    """
+    prefix, me = f".{name}.ros-init.", os.getpid()
+    for entry in os.listdir(dfd):
+        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+            continue
+        pid = entry[len(prefix):-4]
+        if pid.isdigit() and (int(pid) == me or not _alive(int(pid))):
+            try:
+                os.unlink(entry, dir_fd=dfd)
+            except IsADirectoryError:  # a folder of _mkdir_atomic: empty until renamed
+                with contextlib.suppress(OSError):
+                    os.rmdir(entry, dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _lstat_or_none(host: str) -> os.stat_result | None:

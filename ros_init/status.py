@@ -179,6 +179,8 @@ def render_text(doc: dict[str, Any], origin: str) -> str:
         lines.append(f"phase {name}: {phase.get('result')} at {phase.get('started')}, "
                      f"{c.get('changed', 0)} changed, {c.get('failed', 0)} failed, {c.get('skipped', 0)} skipped, "
                      f"{phase.get('duration_ms', 0):.0f} ms; instance {phase.get('instance_id')}")
+        for warning in phase.get("warnings", []):
+            lines.append(f"  warning: {warning}")
         for stage in phase.get("stages", []):
             extra = f": {stage['error']}" if stage.get("error") else (f" ({stage['note']})" if stage.get("note") else "")
             lines.append(f"  {stage['name']:<10} {stage['result']:<8} {stage.get('duration_ms', 0):6.0f} ms{extra}")

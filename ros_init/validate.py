@@ -21,6 +21,7 @@ _TYPE_NAMES = {
     "string": "a string", "integer": "an integer", "number": "a number", "boolean": "true or false",
     "null": "an empty value", "array": "a list", "object": "a mapping",
 }
+_MAX_UNKNOWN_KEYS = 50  # per mapping; a hostile file with 100k keys must not cost minutes
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
 _HEADER = "#cloud-config"
 
@@ -308,6 +309,8 @@ class Validator:
                         errs.append(_Err(join_path(path, i), "duplicate", f"duplicate item{what} (same as item {j})"))
                         break
                 seen.append(item)
+        if n.get("x-merge") == "keyed":
+            errs.extend(_duplicate_entries(value, str(n.get("x-merge-key") or "name"), path))
         items = n.get("items")
         if isinstance(items, dict):
             for i, item in enumerate(value):
@@ -329,6 +332,7 @@ class Validator:
             errs.append(_Err(path, "length", "must not be empty"))
         patterns = n.get("patternProperties", {})
         additional = n.get("additionalProperties", True)
+        unknown = 0
         for key, item in value.items():
             child = join_path(path, key)
             sub_secret = secret
@@ -344,9 +348,13 @@ class Validator:
                 continue
             if additional is False:
                 if not _allowed_elsewhere(self.walker, n, key):
-                    errs.append(self._unknown_key(key, props, child))
+                    unknown += 1
+                    if unknown <= _MAX_UNKNOWN_KEYS:  # each one costs a "did you mean" search
+                        errs.append(self._unknown_key(key, props, child))
             elif isinstance(additional, dict):
                 errs.extend(self.check(item, additional, child, sub_secret))
+        if unknown > _MAX_UNKNOWN_KEYS:
+            errs.append(_Err(path, "unknown-key", f"{unknown - _MAX_UNKNOWN_KEYS} more unknown keys not listed"))
         return errs
 
     def _unknown_key(self, key: str, props: dict, child: str) -> _Err:
@@ -378,6 +386,25 @@ class Validator:
                 if e.code == "type" and e.path == path:
                     expected.extend(e.expected)
         return [self._type_error(value, tuple(expected), path, secret)]
+
+
+def _duplicate_entries(items: list, key: str, path: str) -> list[_Err]:
+    """Warnings for a second entry with the same key in one list (two `alice` users, one
+    path written twice): merging keeps one entry per key, so the later one silently wins
+    over the earlier; an ``append: true`` file item is a deliberate second entry."""
+    errs = []
+    first: dict[object, int] = {}
+    for i, item in enumerate(items):
+        k = item.get(key) if isinstance(item, dict) else None
+        if not isinstance(k, str) or (isinstance(item, dict) and item.get("append") is True):
+            continue
+        k = k.strip()
+        if k in first:
+            errs.append(_Err(join_path(path, i), "duplicate", f"a second entry for `{_show(k)}` (first: item {first[k]}):"
+                             " the two are merged and this one's values win", severity="warning"))
+        else:
+            first[k] = i
+    return errs
 
 
 def _allowed_elsewhere(walker: SchemaWalker, n: dict, key: str) -> bool:

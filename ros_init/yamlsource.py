@@ -225,8 +225,12 @@ def load_document(raw: bytes | str, source: str) -> ParsedDocument:
         return doc
     builder = _Builder(doc, loader)
     try:
+        builder.refuse_alias_bomb(node)
         doc.data = builder.build(node, "", 0)
     except _Abort:
+        doc.data = None
+    except RecursionError:
+        doc.findings.append(Finding("error", "too-deep", "", "nesting too deep to build", Location(source, 1, 1)))
         doc.data = None
     return doc
 
@@ -260,6 +264,51 @@ class _Builder:
         self.doc.findings.append(Finding("error", code, path, message, _loc(self.doc.source, mark)))
         raise _Abort
 
+    def refuse_alias_bomb(self, node: object) -> None:
+        """Count the elements aliases would expand to before building anything.
+
+        The node graph is a DAG (an alias is the same node object again), so sizes are
+        counted once per node: a billion-laughs file is refused in milliseconds instead of
+        after building MAX_NODES elements. The finding points at the innermost collection
+        that is over the limit, where the expansion happens.
+        """
+        sizes: dict[int, int] = {}
+
+        def size(n: object) -> int:
+            key = id(n)
+            if key in sizes:
+                return sizes[key]
+            sizes[key] = 1  # in progress: a cycle counts once here, and build() stops it as too deep
+            total = 1
+            value = getattr(n, "value", None)
+            if isinstance(value, list):
+                for item in value:
+                    for child in (item if isinstance(item, tuple) else (item,)):
+                        total += size(child)
+                        if total > MAX_NODES:
+                            break
+                    if total > MAX_NODES:
+                        break
+            sizes[key] = min(total, MAX_NODES + 1)
+            return sizes[key]
+
+        if size(node) <= MAX_NODES:
+            return
+        path, here = "", node
+        while True:  # walk down to the innermost collection still over the limit
+            nxt = None
+            for i, item in enumerate(getattr(here, "value", None) or []):
+                k, v = item if isinstance(item, tuple) else (i, item)
+                if sizes.get(id(v), 0) > MAX_NODES:
+                    key = k.value if hasattr(k, "value") and isinstance(k.value, str) else k
+                    nxt = (join_path(path, key), v)
+                    break
+            if nxt is None:
+                break
+            path, here = nxt
+        self.fail("too-large", f"more than {MAX_NODES} elements once aliases are expanded"
+                  " (an alias bomb?): refusing to build it", path, here.start_mark)  # type: ignore[attr-defined]
+
     def build(self, node: object, path: str, depth: int) -> object:
         import yaml
 
@@ -273,6 +322,12 @@ class _Builder:
         self.doc.positions.setdefault(path, _loc(src, node.start_mark))  # type: ignore[attr-defined]
         if isinstance(node, yaml.ScalarNode):
             return self.scalar(node, path)
+        if isinstance(node, yaml.SequenceNode | yaml.MappingNode) and node.tag not in (_TAG + "seq", _TAG + "map"):
+            # A tag on a collection (``!!python/object/apply:...``, ``!!set``, ``!vault``) would
+            # otherwise be dropped silently and the list or mapping taken at face value.
+            tag = node.tag.replace(_TAG, "!!", 1)  # type: ignore[attr-defined]
+            self.fail("yaml-syntax", f"unknown YAML tag {tag}: ros-init reads plain YAML only", path,
+                      node.start_mark)  # type: ignore[attr-defined]
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, join_path(path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, yaml.MappingNode):
@@ -298,6 +353,8 @@ class _Builder:
     def mapping(self, node: object, path: str, depth: int) -> dict[str, object]:
         import yaml
 
+        if depth > MAX_DEPTH:  # merges recurse here directly, not through build()
+            self.fail("too-deep", f"collections nested more than {MAX_DEPTH} levels deep", path, node.start_mark)  # type: ignore[attr-defined]
         out: dict[str, object] = {}
         seen: dict[str, object] = {}
         merged: list[object] = []
@@ -332,7 +389,7 @@ class _Builder:
             for src_node in sources:
                 if not isinstance(src_node, yaml.MappingNode):
                     self.fail("yaml-syntax", "`<<` must merge a mapping (or a list of mappings)", path, src_node.start_mark)
-                base = self.mapping(src_node, path, depth)
+                base = self.mapping(src_node, path, depth + 1)  # +1: `a: &a {<<: *a}` must end
                 for k, v in base.items():
                     out.setdefault(k, v)
         return out

@@ -29,6 +29,7 @@ ORDER = 60
 
 DEFAULT_MODE = 0o644
 DEFAULT_OWNER = "root:root"
+MAX_DECOMPRESSED = 64 << 20  # gz content of one write_files item, decompressed
 
 
 class FileSpecError(ValueError):
@@ -64,8 +65,6 @@ def decode_content(content: Any, encoding: str | None) -> bytes:
     """Bytes to write for ``content`` given in ``encoding`` (cloud-init's spellings)."""
     import base64
     import binascii
-    import gzip
-    import zlib
 
     enc = (encoding or "text/plain").strip().lower()
     raw: bytes
@@ -85,14 +84,36 @@ def decode_content(content: Any, encoding: str | None) -> bytes:
             raise FileSpecError("content is not valid base64") from None
         parts = parts[:-1]
     if parts and parts[0] in ("gz", "gzip"):
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error):
-            raise FileSpecError("content is not valid gzip data") from None
+        raw = gunzip_bounded(raw, MAX_DECOMPRESSED)
         parts = parts[1:]
     if parts:
         raise FileSpecError(f"unknown encoding {encoding!r}")
     return raw
+
+
+def gunzip_bounded(data: bytes, limit: int) -> bytes:
+    """gzip content (one or more members), refused when it expands beyond ``limit`` bytes:
+    a few MiB of config must not make ros-init allocate gigabytes (a gzip bomb)."""
+    import zlib
+
+    out: list[bytes] = []
+    size = 0
+    rest = data
+    try:
+        while True:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            chunk = d.decompress(rest, limit - size + 1)
+            size += len(chunk)
+            if size > limit or d.unconsumed_tail:
+                raise FileSpecError(f"gzip content expands beyond the {limit >> 20} MiB limit for one file")
+            out.append(chunk)
+            if not d.eof:
+                raise FileSpecError("content is not valid gzip data (truncated)")
+            rest = d.unused_data
+            if not rest:
+                return b"".join(out)
+    except zlib.error:
+        raise FileSpecError("content is not valid gzip data") from None
 
 
 def parse_mode(value: Any) -> int:
@@ -155,6 +176,8 @@ def _plan_path(path: str, group: list[tuple[int, dict[str, Any]]], root: Root, c
         st = root.lstat(path)
     except (FileSpecError, RootError) as exc:
         return _broken(path, labels, str(exc))
+    except OSError as exc:  # ENAMETOOLONG, EACCES ...: this item fails, the others are written
+        return _broken(path, labels, exc.strerror or str(exc))
     if st is not None and stat.S_ISDIR(st.st_mode):
         return _broken(path, labels, "a folder is in the way")
     uid = gid = -1

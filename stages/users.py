@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
 import stat
 import time
 from collections.abc import Iterator
@@ -116,9 +115,19 @@ class Decision:
     sudo: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def _ensure_gshadow(d: Decision, group: str) -> None:
+    """Give an existing group its missing gshadow entry: a run killed between writing
+    /etc/group and /etc/gshadow left the group without one, and the next run, finding the
+    group, would otherwise never add it (grpck: "no matching group file entry")."""
+    if d.db.gshadow is not None and d.db.group.get(group) is not None and d.db.gshadow.get(group) is None:
+        d.db = replace(d.db, gshadow=d.db.gshadow.put((group, "!", "", "")))
+        d.notes["gshadow"].append(f"add missing entry of group {group}")
+
+
 def _group_gid(d: Decision, group: str, defs: AccountDefaults, *, create: bool, system: bool, why: str) -> int:
     gid = d.db.gid_of(group)
     if gid is not None:
+        _ensure_gshadow(d, group)
         return gid
     if not create:
         raise UsersConfigError(f"{why}: group {group} does not exist and create_groups is false")
@@ -161,7 +170,9 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
             gid = 100
     else:
         gid = d.db.gid_of(spec.name)
-        if gid is None:
+        if gid is not None:
+            _ensure_gshadow(d, spec.name)
+        else:
             gid = uid if uid not in d.db.used_gids() else allocate_id(
                 d.db.used_gids(), defs.sys_gids if spec.system else defs.gids, system=spec.system)
             d.db = d.db.add_group(spec.name, gid)
@@ -175,6 +186,7 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
                 log.warning("%s.groups: no group has gid %s: skipped", spec.path, group)
                 continue
             group = named
+        _ensure_gshadow(d, group)
         if d.db.group.get(group) is None:
             if not spec.create_groups:
                 log.warning("%s.groups: group %s does not exist (create_groups is false): skipped", spec.path, group)
@@ -501,6 +513,8 @@ def _create_home(root: Root, home: HomeCreate) -> None:
     tmp_host = root.resolve(tmp, follow_last=False)
     if os.path.lexists(tmp_host):
         if os.path.isdir(tmp_host) and not os.path.islink(tmp_host):
+            import shutil
+
             shutil.rmtree(tmp_host)
         else:
             os.unlink(tmp_host)

@@ -186,7 +186,8 @@ def test_cli_fetch_yaml_shows_sources_redacts_secrets_and_saves_0600(tmp_path, c
     assert "cdrom    found" in out and "instance: iid-cli (new instance" in out
     doc = yaml.safe_load(out)
     assert doc["hostname"] == "n1" and doc["users"][0]["name"] == "alice"
-    saved = Path(root.path) / "var/lib/ros-init/fetch"
+    saved = Path(root.path) / "run/ros-init/fetch"
+    assert not (Path(root.path) / "var/lib/ros-init/fetch").exists()  # no secret in the persistent state
     files = [p for p in saved.rglob("*") if p.is_file()]
     assert {p.name for p in files} >= {"merged.yaml", "user-data", "meta-data", "oem_10.yaml"}
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files)
