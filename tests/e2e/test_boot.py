@@ -248,8 +248,6 @@ def test_broken_config_is_reported_on_the_console(broken_boot):
     assert BROKEN_PASSWORD not in console
 
 
-@pytest.mark.xfail(strict=True, reason="engine gap: a run stopped by config errors is not recorded, "
-                   "so `ros-init status` says 'never ran' (exit 2) instead of the failure (exit 1)")
 def test_broken_config_is_reported_in_status(broken_boot):
     out = str(broken_boot["status"])
     assert BROKEN_PASSWORD not in out
