@@ -1,0 +1,21 @@
+#!/bin/bash
+# dracut module: the ros-init initramfs phase as a systemd unit of the initrd. Only the units go
+# into the initrd; ros-init and its Python run from the real root (RootDirectory=/sysroot).
+
+check() {
+    require_binaries systemctl || return 1
+    return 0
+}
+
+depends() {
+    echo systemd
+}
+
+install() {
+    inst_simple "$moddir/ros-init-initramfs.service" "$systemdsystemunitdir/ros-init-initramfs.service"
+    inst_simple "$moddir/ros-init-initramfs-failure.service" \
+        "$systemdsystemunitdir/ros-init-initramfs-failure.service"
+    $SYSTEMCTL -q --root "$initdir" add-wants initrd.target ros-init-initramfs.service
+    # Seed volumes are read in this phase: CD-ROM and ISO 9660 drivers.
+    instmods isofs sr_mod cdrom
+}
