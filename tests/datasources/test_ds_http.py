@@ -80,3 +80,43 @@ def test_nocloud_seed_over_http(tmp_path, config_server):
 def test_nocloud_seed_without_meta_data_is_an_error(tmp_path, config_server):
     with pytest.raises(DatasourceError, match="meta-data not found"):
         http.fetch(_host(tmp_path, f"ds=nocloud;s={config_server.url}/empty"), time.monotonic() + 5)
+
+
+def _fake_proc(base, routes: str, routes6: str = "") -> str:
+    (base / "proc/net").mkdir(parents=True)
+    (base / "proc/net/route").write_text(
+        "Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\tMTU\tWindow\tIRTT\n" + routes)
+    (base / "proc/net/ipv6_route").write_text(routes6)
+    return str(base)
+
+
+LO6 = "00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000001 00000000 80200001       lo\n"
+LINK6 = "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
+ETH4 = "eth0\t00000000\t0102A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"
+
+
+def test_has_network_reads_the_route_tables(tmp_path):
+    def host_with(routes, routes6=""):
+        h = _host(tmp_path / "root")
+        h.sys_root = _fake_proc(tmp_path / f"sys{len(list(tmp_path.iterdir()))}", routes, routes6)
+        return h
+
+    (tmp_path / "root").mkdir()
+    assert not http.has_network(host_with("", LO6 + LINK6))  # loopback and link-local only
+    assert http.has_network(host_with(ETH4, LO6))
+
+
+def test_a_config_url_before_the_network_is_left_to_the_network_phase(tmp_path, monkeypatch):
+    import ros_init.httpfetch
+
+    def no_request(*a, **k):
+        raise AssertionError("no request may be sent without a network")
+
+    monkeypatch.setattr(ros_init.httpfetch, "request", no_request)
+    (tmp_path / "root").mkdir()
+    host = _host(tmp_path / "root", "ros.config_url=http://192.0.2.1/config")
+    host.sys_root = _fake_proc(tmp_path / "sys", "", LO6)
+    t0 = time.monotonic()
+    assert http.fetch(host, t0 + 30) is None
+    assert time.monotonic() - t0 < 1
+    assert (tmp_path / "root/run/ros-init/need-network").exists()
