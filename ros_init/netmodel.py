@@ -487,3 +487,24 @@ def _milliseconds(text: str, path: str) -> int:
     if not m:
         raise NetworkConfigError(path, f"{text!r} is not a duration (100, 100ms, 2s)")
     return int(m.group(1)) * (1000 if m.group(2) == "s" else 1)
+
+
+def kernel_bond_options(iface: Interface, names: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """The bond's parameters as kernel bonding options, ``mode`` first (the kernel default,
+    balance-rr, made explicit). ``primary`` is resolved to the member's kernel name and
+    left out when that member is not present: no primary rather than a wrong name."""
+    out: list[tuple[str, str]] = []
+    for key, value in sorted(iface.bond_params, key=lambda kv: kv[0] != "mode"):
+        if key == "primary":
+            found = names.get(str(value)) or []
+            if not found:
+                continue
+            value = found[0]
+        if isinstance(value, bool):
+            value = int(value)
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        out.append((BOND_OPTIONS[key], str(value)))
+    if not any(k == "mode" for k, _ in out):
+        out.insert(0, ("mode", "balance-rr"))
+    return out

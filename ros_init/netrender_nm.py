@@ -11,7 +11,7 @@ when the parent is matched by MAC only.
 
 from __future__ import annotations
 
-from ros_init.netmodel import BOND_OPTIONS, Interface, NetworkModel, Route
+from ros_init.netmodel import Interface, NetworkModel, Route, kernel_bond_options
 
 FOLDER = "/etc/NetworkManager/system-connections"
 PREFIX = "ros-init-"
@@ -75,21 +75,7 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
         sections.append(("ethernet", eth))
 
     if iface.kind == "bond":
-        bond = []
-        for key, value in sorted(iface.bond_params, key=lambda kv: kv[0] != "mode"):
-            if key == "primary":
-                found = names.get(str(value)) or []
-                if not found:
-                    continue  # member not present: no primary rather than a wrong name
-                value = found[0]
-            if isinstance(value, bool):
-                value = int(value)
-            if isinstance(value, tuple):
-                value = ",".join(value)
-            bond.append((BOND_OPTIONS[key], str(value)))
-        if not any(k == "mode" for k, _ in bond):
-            bond.insert(0, ("mode", "balance-rr"))  # the kernel default, made explicit
-        sections.append(("bond", bond))
+        sections.append(("bond", kernel_bond_options(iface, names)))
     if iface.kind == "vlan":
         assert iface.link is not None and iface.vlan_id is not None
         sections.append(("vlan", [("id", str(iface.vlan_id)), ("parent", connection_uuid(iface.link))]))

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from ros_init.netmodel import BOND_OPTIONS, Interface, NetworkModel
+from ros_init.netmodel import Interface, NetworkModel, kernel_bond_options
 
 FOLDER = "/etc/sysconfig/network"
 NETCONFIG = f"{FOLDER}/config"
@@ -87,20 +87,7 @@ def _ifcfg(iface: Interface, model: NetworkModel, names: dict[str, list[str]]) -
         items.append(("BONDING_MASTER", "yes"))
         members = [n for m in iface.members for n in names.get(m, [])]
         items += [(f"BONDING_SLAVE_{n}", m) for n, m in enumerate(members)]
-        opts = []
-        for key, value in sorted(iface.bond_params, key=lambda kv: kv[0] != "mode"):
-            if key == "primary":
-                found = names.get(str(value)) or []
-                if not found:
-                    continue  # member not present: no primary rather than a wrong name
-                value = found[0]
-            if isinstance(value, bool):
-                value = int(value)
-            if isinstance(value, tuple):
-                value = ",".join(value)
-            opts.append(f"{BOND_OPTIONS[key]}={value}")
-        if not any(o.startswith("mode=") for o in opts):
-            opts.insert(0, "mode=balance-rr")
+        opts = [f"{k}={v}" for k, v in kernel_bond_options(iface, names)]
         items.append(("BONDING_MODULE_OPTS", " ".join(opts)))
     if iface.kind == "vlan":
         parent = (names.get(iface.link or "") or [iface.link or ""])[0]
