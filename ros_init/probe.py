@@ -76,11 +76,15 @@ def _describe(docs: Documents) -> str:
     return ", ".join(parts)
 
 
-def _detect(mod: ModuleType, host: Host) -> tuple[bool, str]:
+def _absent(mod: ModuleType, host: Host, name: str, start: float) -> ProbeOutcome | None:
+    """The "absent" outcome when the source's cheap local ``detect`` says no (or fails)."""
     try:
-        return bool(mod.detect(host)), ""
+        if mod.detect(host):
+            return None
+        detail = f"not detected ({getattr(mod, 'DETECT_HINT', 'detect said no')})"
     except Exception as exc:
-        return False, f"detect failed: {type(exc).__name__}: {exc}"
+        detail = f"detect failed: {type(exc).__name__}: {exc}"
+    return ProbeOutcome(name, "absent", host.clock() - start, detail)
 
 
 def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
@@ -113,10 +117,9 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             results[name] = Probed(ProbeOutcome(name, "timeout", 0.0, "deadline passed before it was probed"),
                                    order=order[name])
             continue
-        ok, why = _detect(mod, host)
-        if not ok:
-            detail = why or f"not detected ({getattr(mod, 'DETECT_HINT', 'detect said no')})"
-            results[name] = Probed(ProbeOutcome(name, "absent", host.clock() - start, detail), order=order[name])
+        absent = _absent(mod, host, name, start)
+        if absent is not None:
+            results[name] = Probed(absent, order=order[name])
             continue
         outcome, docs, detail = _run_one(mod, host, deadline)
         results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, order[name])
@@ -136,10 +139,9 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
                                    order=order[name])
             continue
-        ok, why = _detect(mod, host)
-        if not ok:
-            detail = why or f"not detected ({getattr(mod, 'DETECT_HINT', 'detect said no')})"
-            results[name] = Probed(ProbeOutcome(name, "absent", host.clock() - start, detail), order=order[name])
+        absent = _absent(mod, host, name, start)
+        if absent is not None:
+            results[name] = Probed(absent, order=order[name])
             continue
         pending[name] = start
 

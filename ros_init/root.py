@@ -210,13 +210,7 @@ class Root:
         so readers never see partial content and secrets are never exposed. A symlink at
         the destination is replaced, not written through.
         """
-        res = self._walk(self._split(path), follow_last=False)
-        if not res.name:
-            raise RootError("cannot write a file over the root folder")
-        self.makedirs(self.rel(res.parent), mode=dir_mode)
-        existing = _lstat_or_none(res.host)
-        if existing is not None and stat.S_ISDIR(existing.st_mode):
-            raise RootError(f"{self.rel(res.host)} is a folder")
+        res = self._destination(path, dir_mode)
         dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             tmp = _tmp_name(res.name)
@@ -242,6 +236,17 @@ class Root:
         finally:
             os.close(dfd)
 
+    def _destination(self, path: str, dir_mode: int) -> _Resolved:
+        """Where an entry replacing ``path`` goes: its parent made, never the root or a folder."""
+        res = self._walk(self._split(path), follow_last=False)
+        if not res.name:
+            raise RootError("cannot replace the root folder")
+        self.makedirs(self.rel(res.parent), mode=dir_mode)
+        existing = _lstat_or_none(res.host)
+        if existing is not None and stat.S_ISDIR(existing.st_mode):
+            raise RootError(f"{self.rel(res.host)} is a folder")
+        return res
+
     def readlink(self, path: str) -> str | None:
         """The target text of a symlink inside the root; None when ``path`` is not a symlink."""
         host = self.resolve(path, follow_last=False)
@@ -258,15 +263,9 @@ class Root:
         stored as given: readers that go through Root resolve it inside the root. A folder
         at ``path`` is refused.
         """
-        res = self._walk(self._split(path), follow_last=False)
-        if not res.name:
-            raise RootError("cannot replace the root folder with a symlink")
         if "\0" in target or not target:
             raise RootError("bad symlink target")
-        self.makedirs(self.rel(res.parent))
-        existing = _lstat_or_none(res.host)
-        if existing is not None and stat.S_ISDIR(existing.st_mode):
-            raise RootError(f"{self.rel(res.host)} is a folder")
+        res = self._destination(path, 0o755)
         dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
         try:
             tmp = _tmp_name(res.name)
