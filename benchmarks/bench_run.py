@@ -72,7 +72,7 @@ def main() -> int:
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(HERE, ".."))
-    from ros_init.demo import make_os_skeleton
+    from ros_init.cli.demo import make_os_skeleton
 
     _compile_package()
     with tempfile.TemporaryDirectory(prefix="ros-init-bench-") as tmp:

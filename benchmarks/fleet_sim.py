@@ -2,7 +2,7 @@
 
     python benchmarks/fleet_sim.py [--nodes 5000] [--seed 1] [--json]
 
-Each node runs the retry loop of ``ros_init.httpfetch.request`` (the real schedule: the
+Each node runs the retry loop of ``ros_init.sources.httpfetch.request`` (the real schedule: the
 pure ``retry_delay`` with the default ``Backoff``, ``Retry-After`` spread the same way,
 each attempt bounded by ``min(timeout, remaining)``, no retry past the deadline) against
 one config server modelled as ``workers`` parallel handlers with a fixed service time, an
@@ -29,14 +29,14 @@ from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from ros_init.httpfetch import Backoff, backoff_delay, retry_delay  # noqa: E402  (the client's real schedule)
+from ros_init.sources.httpfetch import Backoff, backoff_delay, retry_delay  # noqa: E402  (the client's real schedule)
 
 HTTP_TIMEOUT = 10.0  # datasources/http.py: per-request timeout when the settings give none
 
 
 def settings_deadline() -> float:
     """The image settings' default probe deadline (schemas/settings.v1.json)."""
-    from ros_init.settings import defaults
+    from ros_init.config.settings import defaults
 
     return float(defaults()["deadline"])
 

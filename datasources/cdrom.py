@@ -1,7 +1,7 @@
 """Seed volumes and seed folders: NoCloud, OpenStack ConfigDrive, ros-init's own volume.
 
 Found by filesystem label (``cdrom.labels``: cidata, CIDATA, config-2, CONFIG-2,
-ROS_INIT) through ``ros_init.blockdevs`` (udev, blkid or the superblock), or as a folder
+ROS_INIT) through ``ros_init.system.volumes`` (udev, blkid or the superblock), or as a folder
 on disk (``cdrom.seed_dirs``: preseeded images, tests). The content decides the format:
 
 - ConfigDrive: ``openstack/latest/meta_data.json`` (+ ``user_data``,
@@ -25,11 +25,11 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 
-from ros_init.blockdevs import Volume, by_label
-from ros_init.host import DatasourceError, Host
-from ros_init.model import ConfigDocument, Documents, Layer
-from ros_init.root import Root, RootError
-from ros_init.userdata import parse_mapping
+from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.core.root import Root, RootError
+from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.userdata import parse_mapping
+from ros_init.system.volumes import Volume, by_label
 
 NAME = "cdrom"
 KIND = "local"
@@ -131,8 +131,8 @@ def public_keys(value: object) -> list[str]:
 
 
 def _nocloud(seed: Root, where: str, host: Host, main: str = "user-data") -> Documents:
-    from ros_init.netconv import NetconvError, to_v2
-    from ros_init.userdata import decode
+    from ros_init.network.convert import NetconvError, to_v2
+    from ros_init.sources.userdata import decode
 
     docs = Documents(source=where)
     raw = {n: _read(seed, n, where) for n in (*_NOCLOUD, main)}
@@ -173,8 +173,8 @@ def _json(data: bytes | None, where: str) -> object:
 
 
 def _configdrive(seed: Root, where: str) -> Documents:
-    from ros_init.netconv import NetconvError, configdrive_to_v2
-    from ros_init.userdata import decode
+    from ros_init.network.convert import NetconvError, configdrive_to_v2
+    from ros_init.sources.userdata import decode
 
     where = f"configdrive {where}"
     docs = Documents(source=where)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ros_init.cmdline import overrides_to_config
-from ros_init.host import DatasourceError, Host
-from ros_init.model import ConfigDocument, Documents, Layer
+from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.sources.cmdline import overrides_to_config
+from ros_init.sources.host import DatasourceError, Host
 
 NAME = "cmdline"
 KIND = "local"
@@ -26,7 +26,7 @@ def detect(host: Host) -> bool:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.userdata import decode
+    from ros_init.sources.userdata import decode
 
     c = host.cmdline
     if c.problems:

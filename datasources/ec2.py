@@ -7,7 +7,7 @@ IMDS here (absent). IMDSv1 (no token) is used only when the image settings say
 ``ec2: {imdsv1_fallback: true}`` and the token PUT is answered 404/405.
 
 Found: instance-id, hostname, public keys, user-data (404: none) and the NICs by MAC,
-turned into network config by ``ros_init.netconv.ec2_macs_to_v2``.
+turned into network config by ``ros_init.network.convert.ec2_macs_to_v2``.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ros_init.host import DatasourceError, Host
-from ros_init.model import ConfigDocument, Documents, Layer
+from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.sources.host import DatasourceError, Host
 
 NAME = "ec2"
 KIND = "network"
@@ -59,7 +59,7 @@ class ImdsClient:
         self.session.close()
 
     def _request(self, method: str, path: str, headers: dict[str, str], what: str) -> Any:
-        from ros_init.httpfetch import request
+        from ros_init.sources.httpfetch import request
 
         return request(f"{self.base}/{path}", self.deadline, what=what, method=method, headers=headers,
                        timeout=self.timeout, retries=self.retries, retry_refused=False, session=self.session,
@@ -105,9 +105,9 @@ class ImdsClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError, connection_refused
-    from ros_init.netconv import NetconvError, ec2_macs_to_v2
-    from ros_init.userdata import decode
+    from ros_init.network.convert import NetconvError, ec2_macs_to_v2
+    from ros_init.sources.httpfetch import FetchError, connection_refused
+    from ros_init.sources.userdata import decode
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):

@@ -8,9 +8,9 @@ layer. A file may be plain YAML (no ``#cloud-config`` header needed), gzip or MI
 
 from __future__ import annotations
 
-from ros_init.host import DatasourceError, Host
-from ros_init.model import Documents, Layer
-from ros_init.root import RootError
+from ros_init.core.model import Documents, Layer
+from ros_init.core.root import RootError
+from ros_init.sources.host import DatasourceError, Host
 
 NAME = "file"
 KIND = "local"
@@ -49,7 +49,7 @@ def detect(host: Host) -> bool:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.userdata import decode
+    from ros_init.sources.userdata import decode
 
     files = candidates(host)
     if not files:

@@ -18,8 +18,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ros_init.host import DatasourceError, Host
-from ros_init.model import ConfigDocument, Documents, Layer
+from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.sources.host import DatasourceError, Host
 
 NAME = "gce"
 KIND = "network"
@@ -76,7 +76,7 @@ class MetadataClient:
         self.session = requests.Session()
 
     def get_json(self, path: str) -> Any:
-        from ros_init.httpfetch import request
+        from ros_init.sources.httpfetch import request
 
         resp = request(f"{self.base}/{path}", self.deadline, what=f"GCE {path.split('?')[0]}",
                        headers={"Metadata-Flavor": "Google"}, timeout=self.timeout, retries=self.retries,
@@ -96,8 +96,8 @@ class MetadataClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import FetchError, connection_refused
-    from ros_init.userdata import decode
+    from ros_init.sources.httpfetch import FetchError, connection_refused
+    from ros_init.sources.userdata import decode
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):

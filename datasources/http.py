@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ros_init.host import DatasourceError, Host
-from ros_init.model import ConfigDocument, Documents, Layer
-from ros_init.root import RootError
-from ros_init.userdata import parse_mapping
+from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.core.root import RootError
+from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.userdata import parse_mapping
 
 NAME = "http"
 KIND = "network"
@@ -39,7 +39,7 @@ def detect(host: Host) -> bool:
 
 
 def _get(host: Host, url: str, deadline: float, what: str, pin: str | None) -> bytes | None:
-    from ros_init.httpfetch import DEFAULT_MAX_SIZE, request, safe_url
+    from ros_init.sources.httpfetch import DEFAULT_MAX_SIZE, request, safe_url
 
     cfg = host.source_settings("http")
     if not url.startswith(("http://", "https://")):
@@ -87,8 +87,8 @@ def _is_local(url: str) -> bool:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.httpfetch import safe_url
-    from ros_init.userdata import decode
+    from ros_init.sources.httpfetch import safe_url
+    from ros_init.sources.userdata import decode
 
     docs = Documents(source="http")
     url, origin = _url(host)
@@ -113,9 +113,9 @@ def fetch(host: Host, deadline: float) -> Documents | None:
 
 
 def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> None:
-    from ros_init.httpfetch import safe_url
-    from ros_init.netconv import NetconvError, to_v2
-    from ros_init.userdata import decode
+    from ros_init.network.convert import NetconvError, to_v2
+    from ros_init.sources.httpfetch import safe_url
+    from ros_init.sources.userdata import decode
 
     where = f"nocloud seed {safe_url(seed)}"
     docs.source = where

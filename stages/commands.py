@@ -4,7 +4,7 @@ per instance), in that order, each with a timeout.
 A string runs with ``sh -c``, a list as an argv. A command's output goes to the log, line by
 line, prefixed with its label (``runcmd[2] |``); its text is not logged (it may carry a
 token), only its label, program name and exit status. Guards are written only after
-success (``ros_init.once``), so a failed or interrupted command runs again next time, and a
+success (``ros_init.state.once``), so a failed or interrupted command runs again next time, and a
 command that succeeded for this instance does not. A failed command stops the later ones
 (they may rely on it); they run on the next attempt.
 
@@ -27,9 +27,9 @@ import stat
 import time
 from typing import Any, NamedTuple
 
-from ros_init import once
-from ros_init.model import Change, Config, SkipStep, StageContext
-from ros_init.root import Root
+from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.root import Root
+from ros_init.state import once
 
 NAME = "commands"
 PHASE = "boot"

@@ -1,7 +1,7 @@
 """Stage: disk layout (partitions, filesystems, growpart, mount units).
 
 Runs in the initramfs, before the root is used. ``plan`` probes the disks (reads only),
-decides with ``ros_init.disklayout`` and raises ``DiskLayoutError`` when any part of the
+decides with ``ros_init.disks.layout`` and raises ``DiskLayoutError`` when any part of the
 layout is refused, so nothing is written unless the whole plan is safe. ``apply`` runs one
 tool per change and then makes the kernel's view of the table current: ``partx`` for
 exactly the partitions that changed (works without udev: early initramfs, containers),
@@ -17,9 +17,9 @@ import tempfile
 import time
 from typing import Any
 
-from ros_init.disklayout import Action, DiskLayoutError, Fence
-from ros_init.model import Change, Config, StageContext
-from ros_init.root import Root
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root
+from ros_init.disks.layout import Action, DiskLayoutError, Fence
 
 NAME = "disks"
 PHASE = "initramfs"
@@ -46,9 +46,9 @@ def fence_from_settings(settings: dict[str, Any]) -> Fence:
 
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     """Probe the disks, decide, and list every change; raise DiskLayoutError on a refusal."""
-    from ros_init import blockdev
-    from ros_init.disklayout import parse_config, plan_layout
-    from ros_init.mountunits import render_unit, unit_name, wants_dir
+    from ros_init.disks.layout import parse_config, plan_layout
+    from ros_init.disks.mountunits import render_unit, unit_name, wants_dir
+    from ros_init.system import blockdev
 
     specs, targets, grow = parse_config(config)
     if not (specs or targets or grow):
@@ -115,8 +115,7 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
 
 def _sync_partitions(disk: str, sys_root: str) -> None:
     """Make the kernel's partitions of ``disk`` equal its table, partition by partition."""
-    from ros_init import blockdev
-
+    from ros_init.system import blockdev
     table = blockdev.read_table(disk)
     want: dict[int, tuple[int, int]] = {}
     if table is not None:
@@ -158,8 +157,7 @@ def _mkfs(a: dict[str, Any]) -> list[str]:
 
 
 def _mount_point(device: str, sys_root: str) -> str | None:
-    from ros_init import blockdev
-
+    from ros_init.system import blockdev
     name = os.path.basename(os.path.realpath(device))
     dev_num = blockdev.read_sysfs(os.path.join(sys_root, "sys/class/block", name, "dev"))
     return blockdev.Usage.read(sys_root).mounts.get(dev_num or "")
@@ -185,8 +183,7 @@ def _mounted(device: str, fstype: str, sys_root: str):
 
 def _relocate_backup_gpt(disk: str) -> None:
     """Move a GPT's backup header to the end of a disk that has grown (no-op for msdos)."""
-    from ros_init import blockdev
-
+    from ros_init.system import blockdev
     table = blockdev.read_table(disk)
     if table is not None and table.label == "gpt":
         _run(["sfdisk", "--quiet", "--no-reread", "--relocate", "gpt-bak-std", disk])
@@ -203,8 +200,7 @@ def _disk_of(device: str, sys_root: str) -> str:
 
 def _ensure_idle(disk: str, device: str | None, sys_root: str) -> None:
     """Re-check at the last moment that nothing about to be destroyed is in use."""
-    from ros_init import blockdev
-
+    from ros_init.system import blockdev
     for d in blockdev.list_disks(sys_root, only=[disk], probe=False):
         busy = [f"{dev} is {why}" for dev, why in d.in_use if device is None or dev == device]
         if busy:
@@ -252,8 +248,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         # No wipefs first: every mkfs used here clears the other signatures itself, and one
         # that refuses its arguments then leaves the old filesystem intact.
         _run(_mkfs(a))
-        from ros_init import blockdev
-
+        from ros_init.system import blockdev
         got = blockdev.probe_content(a["device"]).type
         if got != a["format"]:
             raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")

@@ -17,9 +17,9 @@ import os
 import stat
 from typing import Any, NamedTuple
 
-from ros_init.accounts import OwnerError, resolve_owner
-from ros_init.model import Change, Config, StageContext
-from ros_init.root import Root, RootError
+from ros_init.accounts.lookup import OwnerError, resolve_owner
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root, RootError
 
 NAME = "files"
 PHASE = "boot"

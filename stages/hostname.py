@@ -24,8 +24,8 @@ import stat
 from dataclasses import dataclass
 from typing import Any
 
-from ros_init.model import Change, Config, StageContext
-from ros_init.root import Root
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root
 
 NAME = "hostname"
 PHASE = "initramfs"

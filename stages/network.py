@@ -22,10 +22,10 @@ import logging
 import os
 import stat
 
-from ros_init import netrender_networkd, netrender_nm, netrender_wicked
-from ros_init.model import Change, Config, StageContext
-from ros_init.netmodel import NetworkModel, is_disabled, parse_network
-from ros_init.root import Root
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root
+from ros_init.network import networkd, networkmanager, wicked
+from ros_init.network.model import NetworkModel, is_disabled, parse_network
 
 NAME = "network"
 PHASE = "initramfs"
@@ -45,7 +45,7 @@ _EVIDENCE = {
 _ALIAS = "/etc/systemd/system/network.service"
 _ALIAS_TARGETS = {"NetworkManager.service": "networkmanager", "wicked.service": "wicked",
                   "systemd-networkd.service": "networkd"}
-_MANAGED_FOLDERS = (netrender_nm.FOLDER, netrender_networkd.FOLDER, netrender_wicked.FOLDER)
+_MANAGED_FOLDERS = (networkmanager.FOLDER, networkd.FOLDER, wicked.FOLDER)
 
 
 class NetworkStageError(Exception):
@@ -90,29 +90,29 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
     if not model.interfaces:
         return {}
     if renderer == "networkmanager":
-        files = netrender_nm.render(model, names)
-        files.update(netrender_networkd.render_links(model))
+        files = networkmanager.render(model, names)
+        files.update(networkd.render_links(model))
     elif renderer == "wicked":
-        files = netrender_wicked.render(model, names)
-        files.update(netrender_networkd.render_links(model))
+        files = wicked.render(model, names)
+        files.update(networkd.render_links(model))
         # The static DNS keys follow the config (emptied when it names no servers), so a
         # server dropped from the config does not linger; no file is created just to say "none".
         if netconfig is not None or model.nameservers or model.search_domains:
-            text = netrender_wicked.edit_netconfig(netconfig, model.nameservers, model.search_domains)
-            files[netrender_wicked.NETCONFIG] = (text.encode(), 0o644)
+            text = wicked.edit_netconfig(netconfig, model.nameservers, model.search_domains)
+            files[wicked.NETCONFIG] = (text.encode(), 0o644)
     else:
-        files = netrender_networkd.render(model, names)
+        files = networkd.render(model, names)
     return files
 
 
 def _is_managed(path: str, root: Root) -> bool:
-    if netrender_nm.is_managed(path) or netrender_networkd.is_managed(path):
+    if networkmanager.is_managed(path) or networkd.is_managed(path):
         return True
-    if netrender_wicked.may_be_managed(path):
+    if wicked.may_be_managed(path):
         st = root.lstat(path)
         if st is None or not stat.S_ISREG(st.st_mode):
             return False
-        return netrender_wicked.is_managed(path, root.read_bytes(path, limit=200))
+        return wicked.is_managed(path, root.read_bytes(path, limit=200))
     return False
 
 
@@ -133,14 +133,14 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     renderer = "none"
     if model.interfaces:
         renderer = choose_renderer(str(ctx.settings.get("network_renderer", "auto")), *detect_renderers(root))
-        from ros_init.nics import device_names, list_nics
+        from ros_init.network.nics import device_names, list_nics
 
         names = device_names(model.interfaces, list_nics(ctx.sys_root))
         for iface in model.interfaces:
             if not names[iface.id] and renderer == "wicked":
                 log.warning("network: %s: no interface present matches %s; not configured this boot",
                             iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
-        netconfig = root.read_text(netrender_wicked.NETCONFIG) if renderer == "wicked" else None
+        netconfig = root.read_text(wicked.NETCONFIG) if renderer == "wicked" else None
         files = desired_files(model, renderer, names, netconfig)
 
     changes = []

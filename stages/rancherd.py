@@ -12,8 +12,8 @@ import os
 import stat
 from typing import Any
 
-from ros_init.model import Change, Config, StageContext
-from ros_init.root import Root
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root
 
 NAME = "rancherd"
 PHASE = "boot"

@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from ros_init.model import Change, Config, SkipStep, StageContext
-from ros_init.passwd_db import Table
-from ros_init.root import Root
-from ros_init.userconfig import user_items
+from ros_init.accounts.passwd_db import Table
+from ros_init.accounts.userconfig import user_items
+from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.root import Root
 
 NAME = "sshkeys"
 PHASE = "boot"
@@ -205,7 +205,7 @@ def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES
 
 
 def _settings(ctx: StageContext) -> dict[str, Any]:
-    from ros_init.settings import defaults
+    from ros_init.config.settings import defaults
 
     return {**defaults()["ssh_keys"], **(ctx.settings.get("ssh_keys") or {})}
 

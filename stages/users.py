@@ -1,6 +1,6 @@
 """Users and groups: ``users``, ``groups``, ``chpasswd`` edit the target's account files.
 
-No ``useradd`` is needed in the image: the four files are parsed (``ros_init.passwd_db``),
+No ``useradd`` is needed in the image: the four files are parsed (``ros_init.accounts.passwd_db``),
 changed in memory following cloud-init's rules, and written back whole, atomically, one
 change per file. Write order: group, gshadow, shadow, homes, passwd. /etc/passwd is the
 commit point: a user "exists" once it is there, so a crash before it leaves nothing that
@@ -24,9 +24,8 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from ros_init.logindefs import AccountDefaults, load_account_defaults
-from ros_init.model import Change, Config, StageContext
-from ros_init.passwd_db import (
+from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
+from ros_init.accounts.passwd_db import (
     PATHS,
     SECRET_KINDS,
     Database,
@@ -36,8 +35,7 @@ from ros_init.passwd_db import (
     lock,
     unlock,
 )
-from ros_init.root import Root
-from ros_init.userconfig import (
+from ros_init.accounts.userconfig import (
     PasswordSet,
     UsersConfigError,
     UserSpec,
@@ -45,6 +43,8 @@ from ros_init.userconfig import (
     read_groups,
     read_users,
 )
+from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.root import Root
 
 NAME = "users"
 PHASE = "boot"

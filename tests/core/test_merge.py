@@ -7,9 +7,9 @@ import copy
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ros_init.merge import merge_documents, provenance
-from ros_init.model import ConfigDocument, Layer
-from ros_init.redact import REDACTED, redact
+from ros_init.config.merge import merge_documents, provenance
+from ros_init.config.redact import REDACTED, redact
+from ros_init.core.model import ConfigDocument, Layer
 
 SCHEMA = {
     "type": "object",

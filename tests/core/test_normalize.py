@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ros_init.merge import merge_documents
-from ros_init.model import ConfigDocument, Layer
-from ros_init.normalize import normalize, normalize_users
+from ros_init.config.merge import merge_documents
+from ros_init.config.normalize import normalize, normalize_users
+from ros_init.core.model import ConfigDocument, Layer
 
 
 def test_users_forms():

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ros_init.root import Root, RootError
+from ros_init.core.root import Root, RootError
 
 
 @pytest.fixture

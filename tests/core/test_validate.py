@@ -6,8 +6,8 @@ import jsonschema
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ros_init.validate import Validator, header_findings
-from ros_init.yamlsource import load_document
+from ros_init.config.validate import Validator, header_findings
+from ros_init.config.yamlsource import load_document
 
 SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -176,7 +176,7 @@ _std["properties"].pop("packages")
 @settings(max_examples=400, deadline=None)
 @given(doc)
 def test_validity_agrees_with_jsonschema(data):
-    from ros_init.yamlsource import ParsedDocument
+    from ros_init.config.yamlsource import ParsedDocument
 
     d = ParsedDocument("gen", data)
     ours = not any(f.severity == "error" for f in Validator(_std, d).run())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ros_init.yamlsource import MAX_BYTES, join_path, load_document, parent_path
+from ros_init.config.yamlsource import MAX_BYTES, join_path, load_document, parent_path
 
 
 def codes(doc):
@@ -107,7 +107,7 @@ def test_arbitrary_bytes_never_raise(data):
 def test_fast_non_printable_pattern_is_equivalent_to_pyyamls():
     import re
 
-    from ros_init.yamlsource import _YAML_NON_PRINTABLE, _YAML_NON_PRINTABLE_FAST
+    from ros_init.config.yamlsource import _YAML_NON_PRINTABLE, _YAML_NON_PRINTABLE_FAST
 
     every = "".join(map(chr, range(0x110000)))
     assert re.compile(_YAML_NON_PRINTABLE).findall(every) == re.compile(_YAML_NON_PRINTABLE_FAST).findall(every)

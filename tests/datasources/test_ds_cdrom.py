@@ -13,11 +13,11 @@ import pytest
 from facilities import need_root, need_tools
 from ros_init.datasources import cdrom
 
-from ros_init.blockdevs import by_label, label_from_bytes, parse_blkid_export
-from ros_init.host import DatasourceError, Host
-from ros_init.model import Layer
-from ros_init.root import Root
-from ros_init.userdata import UserDataError
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.userdata import UserDataError
+from ros_init.system.volumes import by_label, label_from_bytes, parse_blkid_export
 
 NOCLOUD = {
     "meta-data": "instance-id: iid-nocloud-1\nlocal-hostname: seeded\npublic-keys:\n  - ssh-ed25519 AAAAseed k1\n",
@@ -242,7 +242,7 @@ def test_volume_without_a_usable_filesystem_is_a_clear_error(tmp_path, loop):
     img = tmp_path / "junk.img"
     img.write_bytes(b"\0" * 1024 * 1024)
     dev = loop(img)
-    from ros_init.blockdevs import Volume
+    from ros_init.system.volumes import Volume
 
     host = Host(root=Root(tmp_path), settings={})
     with pytest.raises(DatasourceError, match=dev), cdrom.open_volume(Volume(dev, "cidata", "hfsplus"), host,

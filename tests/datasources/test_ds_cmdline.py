@@ -8,10 +8,10 @@ import time
 import pytest
 from ros_init.datasources import cmdline as ds_cmdline
 
-from ros_init.cmdline import overrides_to_config, parse_cmdline, split_cmdline
-from ros_init.host import DatasourceError, Host
-from ros_init.model import Layer
-from ros_init.root import Root
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.cmdline import overrides_to_config, parse_cmdline, split_cmdline
+from ros_init.sources.host import DatasourceError, Host
 
 
 def test_split_keeps_quoted_blanks_together():

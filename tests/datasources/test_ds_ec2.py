@@ -9,10 +9,10 @@ import requests
 from ds_servers import closed_port, ec2_tree
 from ros_init.datasources import ec2
 
-from ros_init.host import DatasourceError, Host
-from ros_init.httpfetch import FetchError
-from ros_init.model import Layer
-from ros_init.root import Root
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.httpfetch import FetchError
 
 
 def _host(tmp_path, url, **cfg) -> Host:

@@ -14,11 +14,11 @@ import pytest
 import yaml
 from ds_servers import closed_port
 
-from ros_init import instance
-from ros_init.fetch import cli_main, collect, probe_names
-from ros_init.model import Layer
-from ros_init.root import Root
-from ros_init.settings import load_settings
+from ros_init.config.settings import load_settings
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.fetch import cli_main, collect, probe_names
+from ros_init.state import instance
 
 SEED = {"meta-data": "instance-id: iid-seed\nlocal-hostname: meta-name\n",
         "user-data": "#cloud-config\nhostname: seed-ud\nruncmd: [seed]\n"}
@@ -52,7 +52,7 @@ def _hostname_sources(c):
 
 
 def test_precedence_metadata_user_file_url_cmdline(tmp_path, config_server):
-    from ros_init.merge import merge_documents
+    from ros_init.config.merge import merge_documents
 
     files = {f"/seed/{k}": v for k, v in SEED.items()}
     files["/oem/20-b.yaml"] = "hostname: file-b\n"
@@ -220,9 +220,9 @@ def test_file_source_reads_folders_and_files_in_lexical_order(tmp_path, names):
 
 
 def test_choose_and_order_without_io():
-    from ros_init.fetch import choose, ordered_documents
-    from ros_init.model import ConfigDocument, Documents
-    from ros_init.probe import Probed, ProbeOutcome
+    from ros_init.core.model import ConfigDocument, Documents
+    from ros_init.sources.fetch import choose, ordered_documents
+    from ros_init.sources.probe import Probed, ProbeOutcome
 
     def probed(name, order, platform, iid=None, *docs):
         d = Documents(source=name, instance_id=iid, configs=[ConfigDocument(f"{name}:{i}", layer, {})

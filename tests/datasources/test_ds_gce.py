@@ -11,9 +11,9 @@ import requests
 from ds_servers import closed_port, gce_instance
 from ros_init.datasources import gce
 
-from ros_init.host import DatasourceError, Host
-from ros_init.model import Layer
-from ros_init.root import Root
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.host import DatasourceError, Host
 
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIA alice@laptop"
 KEY_OLD = 'ssh-rsa AAAAB3old google-ssh {"userName":"bob@x.com","expireOn":"2018-01-01T00:00:00+0000"}'

@@ -9,10 +9,10 @@ import time
 import pytest
 from ros_init.datasources import http
 
-from ros_init.host import DatasourceError, Host
-from ros_init.httpfetch import FetchError
-from ros_init.model import Layer
-from ros_init.root import Root
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.httpfetch import FetchError
 
 
 def _host(tmp_path, cmdline="", **cfg) -> Host:
@@ -107,12 +107,12 @@ def test_has_network_reads_the_route_tables(tmp_path):
 
 
 def test_a_config_url_before_the_network_is_left_to_the_network_phase(tmp_path, monkeypatch):
-    import ros_init.httpfetch
+    import ros_init.sources.httpfetch
 
     def no_request(*a, **k):
         raise AssertionError("no request may be sent without a network")
 
-    monkeypatch.setattr(ros_init.httpfetch, "request", no_request)
+    monkeypatch.setattr(ros_init.sources.httpfetch, "request", no_request)
     (tmp_path / "root").mkdir()
     host = _host(tmp_path / "root", "ros.config_url=http://192.0.2.1/config")
     host.sys_root = _fake_proc(tmp_path / "sys", "", LO6)

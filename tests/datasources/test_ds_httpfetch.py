@@ -11,7 +11,7 @@ from ds_servers import closed_port
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ros_init.httpfetch import (
+from ros_init.sources.httpfetch import (
     Backoff,
     FetchError,
     backoff_delay,

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from ros_init.instance import InstanceState, decide, fallback_id, load, record
-from ros_init.root import Root
+from ros_init.core.root import Root
+from ros_init.state.instance import InstanceState, decide, fallback_id, load, record
 
 PREV = InstanceState("i-1", "ec2")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ros_init.netconv import NetconvError, configdrive_to_v2, ec2_macs_to_v2, to_v2, v1_to_v2
+from ros_init.network.convert import NetconvError, configdrive_to_v2, ec2_macs_to_v2, to_v2, v1_to_v2
 
 V1 = {
     "version": 1,

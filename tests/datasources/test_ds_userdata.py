@@ -8,8 +8,8 @@ from email.mime.text import MIMEText
 
 import pytest
 
-from ros_init.model import Layer
-from ros_init.userdata import MAX_DECOMPRESSED, UserDataError, decode
+from ros_init.core.model import Layer
+from ros_init.sources.userdata import MAX_DECOMPRESSED, UserDataError, decode
 
 
 def test_cloud_config():

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 
-from ros_init import blockdev
+from ros_init.system import blockdev
 
 TOOLS = ("losetup", "sfdisk", "partx", "blkid", "wipefs", "mkfs.ext4", "mkfs.xfs", "mkfs.btrfs",
          "mkfs.vfat", "mkswap", "mcopy", "mtype", "resize2fs", "xfs_growfs", "btrfs", "e2fsck", "mount", "umount")

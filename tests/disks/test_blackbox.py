@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from ros_init.stages import disks as stage
 
-from ros_init.disklayout import DiskLayoutError
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
+from ros_init.disks.layout import DiskLayoutError
 from tests.disks.rig import InDisk, InPart, M, OutDisk, OutPart
 
 KEEP = {"keep/me.txt": b"precious bytes\n", "deep/dir/file.bin": bytes(range(256)) * 64}

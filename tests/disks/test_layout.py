@@ -8,8 +8,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ros_init.blockdev import Content, Disk, Partition, Table
-from ros_init.disklayout import (
+from ros_init.disks.layout import (
     GPT_TYPES,
     DiskLayoutError,
     Fence,
@@ -18,6 +17,7 @@ from ros_init.disklayout import (
     plan_layout,
     simulate,
 )
+from ros_init.system.blockdev import Content, Disk, Partition, Table
 
 M = 1 << 20
 LINUX = GPT_TYPES["linux"]
@@ -283,8 +283,8 @@ def test_without_wipe_flags_existing_partitions_are_never_touched(existing, want
 def test_stage_without_disk_config_probes_nothing(tmp_path) -> None:
     from ros_init.stages import disks as stage
 
-    from ros_init.model import StageContext
-    from ros_init.root import Root
+    from ros_init.core.model import StageContext
+    from ros_init.core.root import Root
 
     ctx = StageContext(phase="initramfs", sys_root=str(tmp_path / "no-such-sys"))
     assert stage.plan({"hostname": "x", "growpart": {"mode": "off"}}, Root(tmp_path), ctx) == []

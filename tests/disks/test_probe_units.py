@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ros_init import blockdev
-from ros_init.mountunits import UnitNameError, escape_path, render_unit, unit_name
-from ros_init.root import Root, RootError
+from ros_init.core.root import Root, RootError
+from ros_init.disks.mountunits import UnitNameError, escape_path, render_unit, unit_name
+from ros_init.system import blockdev
 from tests.conftest import need_tools
 
 M = 1 << 20

@@ -14,10 +14,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ros_init import accounts, engine, once, status
-from ros_init.demo import make_os_skeleton
-from ros_init.model import ConfigDocument, Layer
-from ros_init.root import Root
+from ros_init.accounts import lookup as accounts
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.model import ConfigDocument, Layer
+from ros_init.core.root import Root
+from ros_init.engine import run as engine
+from ros_init.state import once, status
 
 
 # -- once -------------------------------------------------------------------------------------

@@ -15,11 +15,11 @@ import pytest
 import yaml
 from engine.roots import TOKEN, TYPICAL, tree_snapshot
 
-from ros_init import engine
 from ros_init.cli import main
-from ros_init.demo import make_os_skeleton
-from ros_init.model import Change, SkipStep, StageContext
-from ros_init.root import Root
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.model import Change, SkipStep, StageContext
+from ros_init.core.root import Root
+from ros_init.engine import run as engine
 
 KEY_LINE = "example-not-a-real-key"  # inside the b64 content of the typical config
 
@@ -349,7 +349,7 @@ def test_instance_identity_of_config_files_ignores_the_image_defaults(capsys, sc
 
 def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(capsys, scratch_root: Path, tmp_path):
     try:
-        import ros_init.fetch  # noqa: F401
+        import ros_init.sources.fetch  # noqa: F401
     except ImportError:
         pytest.skip("no datasources layer yet")
     (scratch_root / "oem").mkdir()
@@ -379,7 +379,7 @@ def test_declared_phases_are_read_from_literal_lines():
 
 
 def test_a_phase_imports_only_its_own_stages():
-    code = ("import json, sys; from ros_init import engine; s, b = engine.discover_stages('boot');"
+    code = ("import json, sys; from ros_init.engine import run as engine; s, b = engine.discover_stages('boot');"
             "print(json.dumps([m.split('.')[-1] for m in sys.modules if m.startswith('ros_init.stages.')]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     imported = set(json.loads(out.stdout))
@@ -449,7 +449,7 @@ def test_a_broken_config_changes_nothing_and_status_says_why(capsys, scratch_roo
 
 
 def test_plan_marks_destructive_changes():
-    from ros_init.status import PhaseRecord, StageRecord, StepRecord
+    from ros_init.state.status import PhaseRecord, StageRecord, StepRecord
 
     rec = PhaseRecord("initramfs", "/", None, 0.0, dry_run=True)
     rec.stages.append(StageRecord("disks", "ok", steps=[

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from fence import Fenced
 
-from ros_init.demo import make_os_skeleton
+from ros_init.cli.demo import make_os_skeleton
 
 
 @pytest.fixture

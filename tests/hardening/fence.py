@@ -1,6 +1,6 @@
 """The harness of the hardening tests (fixtures in conftest.py): scratch roots with a fence around them.
 
-A case runs ``ros-init`` on a scratch OS root (``ros_init.demo.make_os_skeleton``) that sits
+A case runs ``ros-init`` on a scratch OS root (``ros_init.cli.demo.make_os_skeleton``) that sits
 in a folder next to an ``outside`` folder; symlinks planted in the root point at
 ``outside`` (absolute and relative). After the run, the fence checks say: nothing outside
 the root changed, no temporary file is left behind, and (for a rejected config) nothing in

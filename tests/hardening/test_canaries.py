@@ -20,7 +20,7 @@ from facilities import need_root
 from fence import no_traceback
 
 from ros_init.cli import main
-from ros_init.demo import make_os_skeleton
+from ros_init.cli.demo import make_os_skeleton
 
 SETTINGS = "datasources: [cmdline, file]\ndeadline: 5\n"
 

@@ -15,7 +15,7 @@ import pytest
 from badinput import Case, all_run_cases
 from fence import Fenced, leftovers, no_traceback, snapshot
 
-from ros_init.validate import validate_bytes
+from ros_init.config.validate import validate_bytes
 
 CASES = all_run_cases()
 
@@ -30,7 +30,7 @@ def _jsonschema_errors(data: bytes) -> list[str] | None:
     import jsonschema
     import yaml
 
-    from ros_init.schema import load_schema
+    from ros_init.config.schema import load_schema
 
     doc = yaml.safe_load(data)
     v = jsonschema.Draft202012Validator(load_schema("cloud-config"))

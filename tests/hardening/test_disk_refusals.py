@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from ros_init.blockdev import Content, Disk, Partition, Table
-from ros_init.disklayout import GPT_TYPES, DiskLayoutError, Fence, parse_config, plan_layout
+from ros_init.disks.layout import GPT_TYPES, DiskLayoutError, Fence, parse_config, plan_layout
+from ros_init.system.blockdev import Content, Disk, Partition, Table
 
 M = 1 << 20
 EXT4 = Content(type="ext4", label="data", uuid="u-1", usage="filesystem", fs_size=64 * M, fs_used=40 * M)

@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
 import fleet_sim  # noqa: E402
 
-from ros_init.httpfetch import Backoff, backoff_delay, backoff_schedule, retry_delay  # noqa: E402
+from ros_init.sources.httpfetch import Backoff, backoff_delay, backoff_schedule, retry_delay  # noqa: E402
 
 SMALL = fleet_sim.Scenario("500 nodes at once, 100 req/s", nodes=500, boot_window=0.0, workers=2, queue=20)
 

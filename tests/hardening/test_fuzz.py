@@ -21,12 +21,12 @@ from badinput import BASELINE, dump
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ros_init.cmdline import parse_cmdline, scalar
-from ros_init.merge import merge_documents
-from ros_init.model import ConfigDocument, Layer
-from ros_init.root import Root, RootError
-from ros_init.userdata import UserDataError, decode
-from ros_init.validate import validate_bytes, validate_data
+from ros_init.config.merge import merge_documents
+from ros_init.config.validate import validate_bytes, validate_data
+from ros_init.core.model import ConfigDocument, Layer
+from ros_init.core.root import Root, RootError
+from ros_init.sources.cmdline import parse_cmdline, scalar
+from ros_init.sources.userdata import UserDataError, decode
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.function_scoped_fixture])

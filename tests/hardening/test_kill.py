@@ -26,7 +26,7 @@ import killer
 import pytest
 from fence import leftovers, snapshot
 
-from ros_init.demo import make_os_skeleton
+from ros_init.cli.demo import make_os_skeleton
 
 CONFIG = Path(__file__).parent / "kill-config.yaml"
 STATUS = ("run/ros-init/status.json", "var/lib/ros-init/status.json")

@@ -30,10 +30,10 @@ from faults import (
     set_fault,
 )
 
-from ros_init import instance
-from ros_init.fetch import collect
-from ros_init.root import Root
-from ros_init.settings import defaults
+from ros_init.config.settings import defaults
+from ros_init.core.root import Root
+from ros_init.sources.fetch import collect
+from ros_init.state import instance
 
 DEADLINE = 1.5
 SLACK = 1.0
@@ -155,7 +155,7 @@ def test_run_with_a_faulty_source_ends_in_time_and_says_why(fault: str, servers:
     import json
 
     from ros_init.cli import main
-    from ros_init.demo import make_os_skeleton
+    from ros_init.cli.demo import make_os_skeleton
 
     root = make_os_skeleton(tmp_path / "root")
     (root / "etc/ros-init/ros-init.yaml").write_text(

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from ros_init.normalize import normalize_users
-from ros_init.validate import validate_bytes
-from ros_init.yamlsource import load_document
+from ros_init.config.normalize import normalize_users
+from ros_init.config.validate import validate_bytes
+from ros_init.config.yamlsource import load_document
 
 
 def codes(text: str | bytes) -> list[str]:

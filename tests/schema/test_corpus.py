@@ -51,7 +51,7 @@ def _finding_path(expected: str) -> str:
 
 @pytest.mark.parametrize("path", VALID, ids=lambda p: p.name)
 def test_ros_init_validator_finds_no_error_in_valid_config(path):
-    from ros_init.validate import validate_bytes
+    from ros_init.config.validate import validate_bytes
 
     errors = [f.render() for f in validate_bytes(path.read_bytes(), path.name) if f.severity == "error"]
     assert errors == []
@@ -62,7 +62,7 @@ def test_ros_init_validator_reports_the_error_where_expected(path):
     """ros-init's validator names its own codes (`range`, `unknown-key` ...) and reports an unknown or
     dependent key at the key itself, so only the place is compared: the finding is at the expected
     path or inside it."""
-    from ros_init.validate import validate_bytes
+    from ros_init.config.validate import validate_bytes
 
     paths = [f.path for f in validate_bytes(path.read_bytes(), path.name) if f.severity == "error"]
     for exp in expectations(path.read_text()):

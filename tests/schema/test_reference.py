@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from ros_init.reference import render_reference
+from ros_init.config.reference import render_reference
 
 from .corpus import REPO, load_schema
 
@@ -15,11 +15,11 @@ SCHEMA = load_schema()
 def test_committed_reference_is_the_rendered_one():
     committed = (REPO / "docs" / "config-reference.md").read_text()
     assert committed == render_reference(SCHEMA), (
-        "docs/config-reference.md is stale: run `python -m ros_init.reference > docs/config-reference.md`")
+        "docs/config-reference.md is stale: run `python -m ros_init.config.reference > docs/config-reference.md`")
 
 
 def test_module_entry_point_prints_the_reference():
-    out = subprocess.run([sys.executable, "-m", "ros_init.reference"], capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "ros_init.config.reference"], capture_output=True, text=True,
                          check=True, cwd=REPO)
     assert out.stdout == render_reference(SCHEMA)
 

@@ -13,7 +13,7 @@ from .corpus import load_schema, walk
 
 SCHEMA = load_schema()
 
-# The keywords the fast validator (ros_init/validate.py) implements, plus annotations.
+# The keywords the fast validator (ros_init/config/validate.py) implements, plus annotations.
 ALLOWED = {
     "$schema", "$id", "$defs", "$ref", "type", "enum", "const", "properties", "additionalProperties",
     "patternProperties", "required", "items", "minItems", "maxItems", "uniqueItems", "minLength",

@@ -13,10 +13,10 @@ from engine.roots import add_busybox
 from facilities import need_root
 from ros_init.stages import commands
 
-from ros_init import once
-from ros_init.demo import make_os_skeleton
-from ros_init.model import Script, SkipStep, StageContext
-from ros_init.root import Root
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.model import Script, SkipStep, StageContext
+from ros_init.core.root import Root
+from ros_init.state import once
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ros_init.stages import files
 
-from ros_init.demo import make_os_skeleton
-from ros_init.model import StageContext
-from ros_init.root import Root, RootError
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root, RootError
 
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (chown)")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from ros_init.stages import files
 
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from ros_init.stages import hostname
 from ros_init.stages.hostname import HostnameError, HostnameSpec, desired, edit_hosts
 
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
 
 CTX = StageContext(phase="initramfs")
 _FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
@@ -115,8 +115,8 @@ def test_the_running_hostname_is_set_only_when_the_root_is_slash():
         pytest.skip("needs unshare (util-linux)")
     script = (
         "import socket\n"
-        "from ros_init.model import StageContext\n"
-        "from ros_init.root import Root\n"
+        "from ros_init.core.model import StageContext\n"
+        "from ros_init.core.root import Root\n"
         "from ros_init.stages import hostname\n"
         "ctx = StageContext(phase='boot')\n"
         "config = {'hostname': 'ros-init-uts-test', 'manage_etc_hosts': False}\n"
@@ -134,7 +134,7 @@ def test_the_running_hostname_is_set_only_when_the_root_is_slash():
 
 
 def test_set_hostname_refused_for_a_scratch_root(tmp_path):
-    from ros_init.model import Change
+    from ros_init.core.model import Change
 
     with pytest.raises(HostnameError, match="only set when the target root is /"):
         hostname.apply(Change("hostname", "set-hostname", "running hostname", "x", payload="x"), Root(tmp_path), CTX)

@@ -7,7 +7,7 @@ import copy
 import pytest
 from network_cases import FULL, V1
 
-from ros_init.netmodel import NetworkConfigError, Route, is_disabled, parse_network
+from ros_init.network.model import NetworkConfigError, Route, is_disabled, parse_network
 
 
 def test_full_config_parses_into_typed_interfaces():
@@ -105,7 +105,7 @@ def test_v1_disabled_and_translation_errors():
 
 
 def test_configdrive_and_ec2_metadata_land_in_the_same_model():
-    from ros_init.netconv import configdrive_to_v2, ec2_macs_to_v2
+    from ros_init.network.convert import configdrive_to_v2, ec2_macs_to_v2
 
     cd = configdrive_to_v2({
         "links": [{"id": "tap1", "type": "phy", "ethernet_mac_address": "FA:16:3E:00:00:01", "mtu": 1450}],
@@ -155,7 +155,7 @@ def test_every_key_the_schema_accepts_is_known_to_the_model():
     import json
     from importlib import resources
 
-    from ros_init.netmodel import _COMMON_KEYS, _KIND_KEYS, BOND_PARAMS
+    from ros_init.network.model import _COMMON_KEYS, _KIND_KEYS, BOND_PARAMS
 
     schema = json.loads(resources.files("ros_init.schemas").joinpath("cloud-config.v1.json").read_text())
     for name, kind in (("netEthernet", "ethernet"), ("netBond", "bond"), ("netVlan", "vlan")):

@@ -1,6 +1,6 @@
 """Real interfaces and the real systemd-networkd, inside network namespaces the tests create.
 
-* MAC matching (``ros_init.nics``) on veth devices with chosen MACs, seen through the
+* MAC matching (``ros_init.network.nics``) on veth devices with chosen MACs, seen through the
   namespace's own sysfs (``ip netns exec`` mounts it);
 * the files the stage renders for systemd-networkd, run by systemd-networkd itself in the
   namespace (private mount namespace: our folder bound over /etc/systemd/network, a tmpfs
@@ -22,8 +22,8 @@ from facilities import need_root, need_tools
 from network_cases import BOND_ALL_PARAMS, FULL
 from ros_init.stages import network
 
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
 
 NETWORKD = next((p for p in ("/lib/systemd/systemd-networkd", "/usr/lib/systemd/systemd-networkd")
                  if os.access(p, os.X_OK)), None)
@@ -61,8 +61,8 @@ def in_netns(ns: str, code: str) -> str:
 def test_nics_sees_the_namespaces_devices_and_matches_by_mac(netns):
     out = json.loads(in_netns(netns, (
         "import json\n"
-        "from ros_init.nics import list_nics, matching\n"
-        "from ros_init.netmodel import Match\n"
+        "from ros_init.network.nics import list_nics, matching\n"
+        "from ros_init.network.model import Match\n"
         "nics = list_nics('/')\n"
         "print(json.dumps({'all': [[n.name, n.mac, n.physical] for n in nics],\n"
         "  'mac': [n.name for n in matching(nics, Match(macaddress='52:54:00:00:00:01'))],\n"
@@ -76,8 +76,8 @@ def test_nics_sees_the_namespaces_devices_and_matches_by_mac(netns):
 def test_wicked_files_are_named_after_the_device_found_by_mac(netns, tmp_path):
     code = (
         "import sys\n"
-        "from ros_init.model import StageContext\n"
-        "from ros_init.root import Root\n"
+        "from ros_init.core.model import StageContext\n"
+        "from ros_init.core.root import Root\n"
         "from ros_init.stages import network\n"
         "config = {'network': {'ethernets': {'uplink': {'match': {'macaddress': '52:54:00:12:34:56'}, 'dhcp4': True},\n"
         "                                    'gone': {'match': {'macaddress': '52:54:00:99:99:99'}}}}}\n"

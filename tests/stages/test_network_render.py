@@ -11,9 +11,11 @@ import pytest
 from hypothesis import given, settings
 from network_cases import BOND_ALL_PARAMS, FULL, network_configs
 
-from ros_init import netrender_networkd, netrender_nm, netrender_wicked
-from ros_init.netmodel import parse_network
-from ros_init.nics import Nic, device_names
+from ros_init.network import networkd as netrender_networkd
+from ros_init.network import networkmanager as netrender_nm
+from ros_init.network import wicked as netrender_wicked
+from ros_init.network.model import parse_network
+from ros_init.network.nics import Nic, device_names
 
 NICS = [Nic("ens3", "52:54:00:12:34:56", "virtio_net", True), Nic("ens4", "52:54:00:00:00:01", "virtio_net", True),
         Nic("ens5", "52:54:00:00:00:02", "e1000", True)]

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from network_cases import FULL, network_configs
 from ros_init.stages import network
 
-from ros_init.model import StageContext
-from ros_init.netmodel import NetworkConfigError
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
+from ros_init.network.model import NetworkConfigError
 
 RENDERERS = ("networkmanager", "networkd", "wicked")
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ros_init.logindefs import IdRange, account_defaults, parse_login_defs
-from ros_init.passwd_db import Database, DatabaseError, Table, allocate_id, lock, unlock
+from ros_init.accounts.logindefs import IdRange, account_defaults, parse_login_defs
+from ros_init.accounts.passwd_db import Database, DatabaseError, Table, allocate_id, lock, unlock
 
 PASSWD = """root:x:0:0:root:/root:/bin/bash
 # a comment the admin wrote

@@ -10,9 +10,9 @@ import pytest
 import yaml
 from ros_init.stages import rancherd
 
-from ros_init.demo import make_os_skeleton
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
 
 CTX = StageContext(phase="boot")
 TOKEN = "K10-very-secret-token::server:abcdef"

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from ros_init.stages import sshkeys
 from ros_init.stages.sshkeys import BEGIN, END, KeysFile, keys_by_user
 
-from ros_init.model import SkipStep, StageContext
-from ros_init.root import Root
+from ros_init.core.model import SkipStep, StageContext
+from ros_init.core.root import Root
 from tests.conftest import need_root, need_tools
 
 K1 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKey1Key1Key1Key1Key1Key1Key1Key1Key1Key1Key1 one@example"

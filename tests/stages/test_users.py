@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from passlib.hash import sha512_crypt
 from ros_init.stages import users
 
-from ros_init.model import StageContext
-from ros_init.root import Root
+from ros_init.core.model import StageContext
+from ros_init.core.root import Root
 from tests.conftest import need_root, need_tools
 
 # A Debian-like system whose files pwck and grpck accept (homes and shells exist).

@@ -1,0 +1,90 @@
+"""One canonical form per config: what merging and the stages can rely on.
+
+cloud-init accepts several spellings of the same thing; ``ros-init validate`` reports them
+on the raw files, and this module rewrites each document before it is merged:
+- deprecated key spellings marked ``x-alias-of`` in the schema become the canonical key
+  (``lock-passwd`` -> ``lock_passwd``; the canonical key wins if both are given);
+- ``users`` in every accepted form (``"a, b"``, ``[a, {name: b}]``, ``{a: {...}, b: true}``,
+  nested lists of names) becomes a list of user mappings; cloud-init's ``default`` user is
+  dropped (ros-init has no distro default user; validate warns about it).
+Pure: the input is not modified.
+"""
+
+from __future__ import annotations
+
+from ros_init.config.schema import SchemaWalker, load_schema
+
+
+def normalize(data: dict, schema: str | dict = "cloud-config") -> dict:
+    walker = SchemaWalker(load_schema(schema) if isinstance(schema, str) else schema)
+    out = _aliases(data, [walker.root], walker)
+    if "users" in out:
+        out["users"] = normalize_users(out["users"])
+    return out
+
+
+def _aliases(value: object, nodes: list[dict], walker: SchemaWalker) -> object:
+    if isinstance(value, dict):
+        out: dict = {}
+        renamed: dict = {}
+        for key, item in value.items():
+            children = [c for n in nodes for c in walker.child(n, key)]
+            target = walker.annotation(children, "x-alias-of") if children else None
+            canonical = target if isinstance(target, str) else key
+            if canonical != key:
+                children = [c for n in nodes for c in walker.child(n, canonical)]
+                renamed[canonical] = _aliases(item, children, walker)
+            else:
+                out[key] = _aliases(item, children, walker)
+        for key, item in renamed.items():
+            out.setdefault(key, item)
+        return out
+    if isinstance(value, list):
+        items = [c for n in nodes for c in walker.child(n, 0)]
+        return [_aliases(v, items, walker) for v in value]
+    return value
+
+
+def normalize_users(users: object) -> list:
+    """Every accepted form of ``users`` as a list of mappings with a ``name``.
+
+    What is not one of the accepted forms is passed on unchanged (a number, a null item),
+    so that validating the merged config reports it instead of it vanishing here.
+    """
+    out: list = []
+    if not isinstance(users, str | dict | list):
+        return users  # type: ignore[return-value]
+
+    def add_name(name: str) -> None:
+        name = name.strip()
+        if name and name != "default":
+            out.append({"name": name})
+
+    if isinstance(users, str):
+        for name in users.split(","):
+            add_name(name)
+    elif isinstance(users, dict):
+        for name, spec in users.items():
+            if spec is False or name == "default":
+                continue
+            entry = {"name": str(name)}
+            if isinstance(spec, dict):
+                entry.update({k: v for k, v in spec.items() if k != "name"})
+            out.append(entry)
+    elif isinstance(users, list):
+        for item in users:
+            if isinstance(item, str):
+                for name in item.split(","):
+                    add_name(name)
+            elif isinstance(item, list):
+                for name in item:
+                    if isinstance(name, str):
+                        add_name(name)
+                    else:
+                        out.append(name)
+            elif isinstance(item, dict):
+                if item.get("name") != "default":
+                    out.append(dict(item))
+            else:
+                out.append(item)
+    return out

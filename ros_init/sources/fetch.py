@@ -1,0 +1,233 @@
+"""Collecting the config from the datasources, and ``ros-init fetch``.
+
+Which source wins (the rule ``docs/datasources.md`` documents):
+
+1. Every source in the settings' ``datasources`` list is probed (``ros.datasource=`` on
+   the kernel command line narrows the list; the command line itself is always read).
+2. Platform sources (cdrom, ec2, gce) identify the instance. Only the first one found, in
+   list order, is used; the others are reported ``found, not used``.
+3. Documents merge by layer: image defaults < metadata < vendor-data < user-data <
+   kernel-command-line overrides. Within the user layer the order is fixed, most
+   specific last (last wins): platform user-data, local files (lexical), the config URL,
+   ``ros.config`` from the command line.
+4. The instance-id comes from the platform source used (else from an http NoCloud seed);
+   ``ros_init.state.instance.decide`` says whether it is a new instance.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+from ros_init.core.model import ConfigDocument, Layer, Script
+from ros_init.core.root import Root
+from ros_init.sources.probe import KNOWN, Probed, ProbeOutcome, probe_all
+
+# Rank of each source's user documents within the user layer: later wins.
+_USER_RANK = {"cdrom": 0, "ec2": 0, "gce": 0, "file": 1, "http": 2, "cmdline": 3}
+
+
+@dataclass
+class Collected:
+    documents: list[ConfigDocument]
+    scripts: list[Script]
+    instance_id: str | None
+    new_instance: bool
+    probes: list[ProbeOutcome]
+    instance_source: str | None = None
+    instance_reason: str = ""
+    raw: dict[str, dict[str, bytes]] = field(default_factory=dict, repr=False)
+
+
+def probe_names(settings: dict[str, Any], pinned: list[str] | None) -> tuple[list[str], list[ProbeOutcome]]:
+    """Pure: the sources to probe, in order, and outcomes for bad pins."""
+    names = [n for n in settings.get("datasources") or [] if n in KNOWN]
+    notes: list[ProbeOutcome] = []
+    if pinned:
+        unknown = [n for n in pinned if n not in KNOWN]
+        for n in unknown:
+            notes.append(ProbeOutcome(n, "error", 0.0, f"ros.datasource names an unknown source {n!r}"))
+        names = ["cmdline"] + [n for n in pinned if n in KNOWN and n != "cmdline"]
+    return list(dict.fromkeys(names)), notes
+
+
+def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
+    """(sources whose documents are used, the source giving the instance).
+
+    No I/O; a platform source found but outranked gets a note in its outcome's detail.
+    """
+    used: list[Probed] = []
+    platform: Probed | None = None
+    for p in probed:
+        if p.documents is None:
+            continue
+        if p.platform:
+            if platform is not None:
+                p.outcome.detail += f" (not used: {platform.outcome.name} comes first)"
+                continue
+            platform = p
+        used.append(p)
+    identity = platform or next((p for p in used if p.documents and p.documents.instance_id), None)
+    return used, identity
+
+
+def ordered_documents(used: list[Probed]) -> list[ConfigDocument]:
+    """Pure: documents in merge order (merge_documents sorts stably by layer)."""
+    docs: list[ConfigDocument] = []
+    for p in sorted(used, key=lambda p: (_USER_RANK.get(p.outcome.name, 2), p.order)):
+        assert p.documents is not None
+        docs += p.documents.configs
+    return docs
+
+
+def _image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[ProbeOutcome]]:
+    """The image's default config (Layer.IMAGE), or an error outcome naming it."""
+    from ros_init.core.root import RootError
+    from ros_init.sources.userdata import UserDataError, decode
+
+    path = settings.get("defaults")
+    if not path:
+        return [], []
+    try:
+        data = root.read_bytes(path)
+        if data is None:
+            return [], []
+        return decode(data, path, Layer.IMAGE, yaml_without_header=True).configs, []
+    except (UserDataError, RootError, OSError) as exc:
+        return [], [ProbeOutcome("defaults", "error", 0.0, f"image defaults: {exc}")]
+
+
+def read_cmdline(root: Root) -> str:
+    """The target root's ``/proc/cmdline`` (the host's when the root is ``/``)."""
+    try:
+        return root.read_text("/proc/cmdline") or ""
+    except OSError:
+        return ""
+
+
+def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = None,
+            sys_root: str = "/", devices: list[str] | None = None) -> Collected:
+    """Probe the datasources and gather their documents, in merge order. Writes nothing."""
+    from ros_init.sources.host import Host
+    from ros_init.state import instance
+
+    host = Host(root=root, settings=settings, cmdline_text=read_cmdline(root) if cmdline_text is None else cmdline_text,
+                sys_root=sys_root, devices=devices)
+    names, notes = probe_names(settings, host.cmdline.datasources)
+    deadline = host.clock() + float(settings.get("deadline") or 30)
+    probed = probe_all(host, names, deadline)
+    used, identity = choose(probed)
+    defaults, problems = _image_defaults(root, settings)
+    notes += problems
+    documents = defaults + ordered_documents(used)
+    scripts = [s for p in used for s in (p.documents.scripts if p.documents else [])]
+    state_dir = settings.get("state_dir") or "/var/lib/ros-init"
+    unsure = any(p.outcome.outcome in ("error", "timeout") for p in probed)
+    decision = instance.decide(
+        instance.load(root, state_dir),
+        identity.documents.instance_id if identity and identity.documents else None,
+        identity.outcome.name if identity else None,
+        unsure, instance.fallback_id(root))
+    raw = {p.outcome.name: dict(p.documents.raw) for p in used if p.documents}
+    return Collected(documents, scripts, decision.instance_id, decision.new_instance,
+                     notes + [p.outcome for p in probed], decision.source, decision.reason, raw)
+
+
+def origins(documents: list[ConfigDocument]) -> dict[str, list[str]]:
+    """Pure: per top-level key, the sources defining it, the winning one last."""
+    out: dict[str, list[str]] = {}
+    for doc in sorted(documents, key=lambda d: d.layer):
+        for key in doc.data:
+            out.setdefault(key, []).append(doc.source)
+    return out
+
+
+SAVE_DIR = "/run/ros-init/fetch"
+
+
+def save(root: Root, settings: dict[str, Any], collected: Collected, merged: dict[str, Any]) -> str:
+    """Raw documents and the merged config under ``/run/ros-init/fetch/``, mode 0600.
+
+    They hold every secret of the config as fetched, so they are kept in /run (tmpfs: gone
+    at the next boot) and never in the persistent state dir, which must hold no secret
+    (a disk image or backup of /var keeps what is written there).
+    """
+    import yaml
+
+    base = SAVE_DIR
+    root.makedirs("/run", mode=0o755)
+    root.makedirs(base, mode=0o700)
+    for source, files in collected.raw.items():
+        for name, data in files.items():
+            safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "data"
+            root.write_file(f"{base}/raw/{source}/{safe}", data, mode=0o600, dir_mode=0o700)
+    root.write_file(f"{base}/merged.yaml", yaml.safe_dump(merged, sort_keys=False).encode(), mode=0o600,
+                    dir_mode=0o700)
+    return base
+
+
+def _report(collected: Collected, settings: dict[str, Any]) -> list[str]:
+    lines = [f"sources probed (deadline {float(settings.get('deadline') or 30):g}s):"]
+    width = max((len(p.name) for p in collected.probes), default=7)
+    for p in collected.probes:
+        lines.append(f"  {p.name:<{width}}  {p.outcome:<7}  {p.seconds:6.2f}s  {p.detail}")
+    iid = collected.instance_id or "none"
+    lines.append(f"instance: {iid} ({'new instance' if collected.new_instance else 'same instance'}; "
+                 f"{collected.instance_reason})")
+    if collected.scripts:
+        lines.append("scripts for the commands stage: " + ", ".join(s.source for s in collected.scripts))
+    return lines
+
+
+def cli_main(args: Any) -> int:
+    """``ros-init fetch``: exit 0 when every probed source answered, 1 when one failed."""
+    import logging
+
+    import yaml
+
+    from ros_init.config.merge import merge_documents
+    from ros_init.config.redact import redact
+    from ros_init.config.settings import SettingsError, load_settings
+
+    logging.basicConfig(level=logging.INFO, format="ros-init: %(message)s", stream=sys.stderr)
+    try:
+        root = Root(args.root)
+        settings = load_settings(root, args.settings)
+    except Exception as exc:  # RootError, SettingsError: one clear line
+        if not isinstance(exc, SettingsError | OSError) and type(exc).__name__ != "RootError":
+            raise
+        print(f"ros-init fetch: {exc}", file=sys.stderr)
+        return 2
+    cmdline_text = None
+    if args.cmdline:
+        try:
+            with open(args.cmdline, encoding="utf-8", errors="replace") as fh:
+                cmdline_text = fh.read()
+        except OSError as exc:
+            print(f"ros-init fetch: {args.cmdline}: {exc.strerror}", file=sys.stderr)
+            return 2
+    collected = collect(root, settings, cmdline_text=cmdline_text)
+    merged = merge_documents(collected.documents)
+    where = save(root, settings, collected, merged)
+    shown = redact(merged)
+    origin = origins(collected.documents)
+    report = _report(collected, settings)
+    if args.format == "json":
+        out = {"config": shown, "origins": {k: v[-1] for k, v in origin.items()},
+               "probes": [vars(p) for p in collected.probes], "instance_id": collected.instance_id,
+               "new_instance": collected.new_instance, "instance_reason": collected.instance_reason,
+               "scripts": [s.source for s in collected.scripts], "saved": where}
+        print(json.dumps(out, indent=2, default=str))
+    else:
+        print("\n".join(f"# {line}" for line in report))
+        print(f"# saved raw and merged documents in {root.resolve(where)}")
+        if not shown:
+            print("# no config found")
+        for key, value in shown.items():
+            srcs = origin.get(key, ["?"])
+            also = f" (over {', '.join(dict.fromkeys(srcs[:-1]))})" if len(srcs) > 1 else ""
+            print(f"# {key}: from {srcs[-1]}{also}")
+            print(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False).rstrip())
+    return 1 if any(p.outcome == "error" for p in collected.probes) else 0

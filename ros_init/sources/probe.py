@@ -1,0 +1,169 @@
+"""The probing engine: every datasource under one deadline, each outcome recorded.
+
+Local sources (command line, files, seed volumes) are read first, one after the other, in
+the order of the settings' ``datasources`` list. Network sources whose cheap ``detect``
+says they may be present are then fetched in parallel threads; the engine waits for them
+until the deadline and no longer: a source still running then is reported ``timeout``
+and abandoned (its thread is a daemon and its HTTP client is bounded by the same
+deadline). A platform source (one that identifies the instance: ``PLATFORM = True``)
+listed after a platform source already found is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import threading
+from dataclasses import dataclass
+from types import ModuleType
+
+from ros_init.core.model import Documents
+from ros_init.sources.host import DatasourceError, Host
+
+KNOWN = ("cmdline", "file", "cdrom", "ec2", "gce", "http")
+
+
+@dataclass
+class ProbeOutcome:
+    """What happened to one source: ``found``, ``absent``, ``skipped``, ``error`` or ``timeout``."""
+
+    name: str
+    outcome: str
+    seconds: float
+    detail: str = ""
+
+
+@dataclass
+class Probed:
+    outcome: ProbeOutcome
+    documents: Documents | None = None
+    order: int = 0
+    platform: bool = False  # the source identifies the instance (module attribute PLATFORM)
+
+
+def load_source(name: str) -> ModuleType:
+    return importlib.import_module(f"ros_init.datasources.{name}")
+
+
+def _run_one(mod: ModuleType, host: Host, deadline: float) -> tuple[str, Documents | None, str]:
+    """(outcome, documents, detail) of one source; never raises."""
+    from ros_init.network.convert import NetconvError
+    from ros_init.sources.httpfetch import FetchError
+    from ros_init.sources.userdata import UserDataError
+
+    try:
+        docs = mod.fetch(host, deadline)
+    except FetchError as exc:
+        return ("timeout" if exc.kind == "timeout" else "error"), None, str(exc)
+    except (DatasourceError, UserDataError, NetconvError) as exc:
+        return "error", None, str(exc)
+    except Exception as exc:  # a bug in a source must not stop the others
+        host.logger.debug("datasource %s failed", mod.NAME, exc_info=True)
+        return "error", None, f"internal error: {type(exc).__name__}: {exc}"
+    if docs is None:
+        return "absent", None, "nothing found"
+    return "found", docs, _describe(docs)
+
+
+def _describe(docs: Documents) -> str:
+    parts = [docs.source]
+    if docs.instance_id:
+        parts.append(f"instance-id {docs.instance_id}")
+    n = len(docs.configs)
+    parts.append(f"{n} config document{'s' if n != 1 else ''}")
+    if docs.scripts:
+        parts.append(f"{len(docs.scripts)} script{'s' if len(docs.scripts) != 1 else ''}")
+    return ", ".join(parts)
+
+
+def _absent(mod: ModuleType, host: Host, name: str, start: float) -> ProbeOutcome | None:
+    """The "absent" outcome when the source's cheap local ``detect`` says no (or fails)."""
+    try:
+        if mod.detect(host):
+            return None
+        detail = f"not detected ({getattr(mod, 'DETECT_HINT', 'detect said no')})"
+    except Exception as exc:
+        detail = f"detect failed: {type(exc).__name__}: {exc}"
+    return ProbeOutcome(name, "absent", host.clock() - start, detail)
+
+
+def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
+    """Probe ``names`` (in order) until ``deadline``; one Probed per name, in that order."""
+    results: dict[str, Probed] = {}
+    mods: dict[str, ModuleType] = {}
+    for i, name in enumerate(names):
+        try:
+            mods[name] = load_source(name)
+        except ImportError:
+            results[name] = Probed(ProbeOutcome(name, "error", 0.0, f"unknown datasource {name!r}"), order=i)
+    order = {n: i for i, n in enumerate(names)}
+    platform_found: int | None = None
+    skip_note = ""
+
+    def skipped_by_platform(name: str) -> bool:
+        return (platform_found is not None and getattr(mods[name], "PLATFORM", False)
+                and order[name] > platform_found)
+
+    for name in names:
+        mod = mods.get(name)
+        if mod is None or mod.KIND != "local":
+            continue
+        start = host.clock()
+        if skipped_by_platform(name):
+            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
+                                   order=order[name])
+            continue
+        if host.clock() >= deadline:
+            results[name] = Probed(ProbeOutcome(name, "timeout", 0.0, "deadline passed before it was probed"),
+                                   order=order[name])
+            continue
+        absent = _absent(mod, host, name, start)
+        if absent is not None:
+            results[name] = Probed(absent, order=order[name])
+            continue
+        outcome, docs, detail = _run_one(mod, host, deadline)
+        results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, order[name])
+        if outcome == "found" and getattr(mod, "PLATFORM", False) and platform_found is None:
+            platform_found = order[name]
+            skip_note = f"{name}, listed earlier, was found"
+
+    # Network sources, in parallel.
+    done: queue.Queue[tuple[str, str, Documents | None, str, float]] = queue.Queue()
+    pending: dict[str, float] = {}
+    for name in names:
+        mod = mods.get(name)
+        if mod is None or mod.KIND == "local":
+            continue
+        start = host.clock()
+        if skipped_by_platform(name):
+            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
+                                   order=order[name])
+            continue
+        absent = _absent(mod, host, name, start)
+        if absent is not None:
+            results[name] = Probed(absent, order=order[name])
+            continue
+        pending[name] = start
+
+        def worker(m: ModuleType = mod, n: str = name, t0: float = start) -> None:
+            outcome, docs, detail = _run_one(m, host, deadline)
+            done.put((n, outcome, docs, detail, host.clock() - t0))
+
+        threading.Thread(target=worker, name=f"ros-init-{name}", daemon=True).start()
+    if pending:
+        host.logger.info("waiting up to %.1fs for network datasources: %s",
+                         max(0.0, deadline - host.clock()), ", ".join(pending))
+    while pending:
+        remaining = deadline - host.clock()
+        try:
+            name, outcome, docs, detail, secs = done.get(timeout=max(0.0, remaining) + 0.05)
+        except queue.Empty:
+            break
+        pending.pop(name, None)
+        results[name] = Probed(ProbeOutcome(name, outcome, secs, detail), docs, order[name])
+    for name, start in pending.items():
+        results[name] = Probed(ProbeOutcome(name, "timeout", host.clock() - start,
+                                            "still waiting for an answer at the deadline"), order=order[name])
+    for name, p in results.items():
+        p.platform = bool(getattr(mods.get(name), "PLATFORM", False))
+    return [results[n] for n in names]

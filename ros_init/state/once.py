@@ -1,0 +1,81 @@
+"""Once-per-instance and once-per-boot guards: marker files, written only AFTER success.
+
+cloud-init writes its semaphore before running a module, so a module that fails is never
+retried for that instance. Here a marker is written when an item has succeeded, so a run
+interrupted by a crash or a failure does the remaining work next time, and what already
+succeeded is not repeated.
+
+Layout (root-relative):
+  <state_dir>/instances/<instance>/done/<item>   once per instance (persistent state dir)
+  <run_dir>/boot/<boot-id>/done/<item>           once per boot (/run is emptied at boot)
+
+``instance`` is the datasource's instance-id. Without one (``--config`` files), the
+identity is ``config-<hash of the node's documents>`` (the image defaults left out, so an
+image update is not a new instance): a changed config is a new instance, so its once-only
+items run again, and the same config applied twice runs them once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+from typing import Any, NamedTuple
+
+from ros_init.core.root import Root
+
+_SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
+
+
+def config_instance_id(config: Any) -> str:
+    """Instance identity of a config that came without an instance-id."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
+    return "config-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def safe_name(text: str) -> str:
+    """A file name for ``text``: itself when harmless, else a readable prefix and a hash."""
+    if _SAFE.match(text) and not text.startswith("."):
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    prefix = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:40].lstrip(".")
+    return f"{prefix}-{digest}" if prefix else digest
+
+
+class Marker(NamedTuple):
+    base: str  # the state or run folder (its missing ancestors are created 0755)
+    rel: str  # below base (folders created 0700)
+
+    @property
+    def path(self) -> str:
+        return f"{self.base.rstrip('/')}/{self.rel}"
+
+
+def instance_marker(state_dir: str, instance_id: str, item: str) -> Marker:
+    return Marker(state_dir, f"instances/{safe_name(instance_id)}/done/{safe_name(item)}")
+
+
+def boot_marker(run_dir: str, boot_id: str, item: str) -> Marker:
+    return Marker(run_dir, f"boot/{safe_name(boot_id)}/done/{safe_name(item)}")
+
+
+def is_done(root: Root, marker: Marker) -> bool:
+    return root.lstat(marker.path) is not None
+
+
+def mark_done(root: Root, marker: Marker, note: str = "") -> None:
+    """Record success of an item (atomic; the note is for people, never a secret)."""
+    parent = posixpath.dirname(marker.base.rstrip("/"))
+    if parent not in ("", "/"):
+        root.makedirs(parent, mode=0o755)
+    root.write_file(marker.path, (note + "\n").encode() if note else b"", mode=0o600, dir_mode=0o700)
+
+
+def boot_id() -> str:
+    """The kernel's id of the current boot (changes at every boot)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip() or "unknown"
+    except OSError:
+        return "unknown"
