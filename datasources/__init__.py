@@ -1,0 +1,37 @@
+"""The datasources, as data.
+
+Adding a source is one module in this folder (``detect``, ``fetch``, ``NAME``, optional
+``DETECT_HINT``) plus one line in ``SOURCES``. The probing engine and the merge read
+everything else from here, so no other module keeps its own list or rank table.
+
+- ``kind``: ``local`` sources are read first, one after the other, in the order of the
+  settings' ``datasources`` list; ``network`` sources are probed in parallel threads.
+- ``platform``: the source identifies the instance (seed volume, cloud metadata); only
+  the first one found, in list order, is used.
+- ``rank``: where its user documents stand within the user layer (later wins): platform
+  user-data 0, local files 1, the config URL 2, ``ros.config`` on the command line 3.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class SourceEntry(NamedTuple):
+    name: str
+    kind: str
+    platform: bool
+    rank: int
+    module: str
+
+
+SOURCES: tuple[SourceEntry, ...] = (
+    SourceEntry("cmdline", "local", False, 3, "ros_init.datasources.cmdline"),
+    SourceEntry("file", "local", False, 1, "ros_init.datasources.file"),
+    SourceEntry("cdrom", "local", True, 0, "ros_init.datasources.cdrom"),
+    SourceEntry("ec2", "network", True, 0, "ros_init.datasources.ec2"),
+    SourceEntry("gce", "network", True, 0, "ros_init.datasources.gce"),
+    SourceEntry("http", "network", False, 2, "ros_init.datasources.http"),
+)
+
+BY_NAME: dict[str, SourceEntry] = {s.name: s for s in SOURCES}

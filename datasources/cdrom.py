@@ -32,8 +32,6 @@ from ros_init.sources.userdata import parse_mapping
 from ros_init.system.volumes import Volume, by_label
 
 NAME = "cdrom"
-KIND = "local"
-PLATFORM = True
 DETECT_HINT = "no seed folder and no volume labelled as in cdrom.labels"
 MAX_FILE = 4 * 1024 * 1024
 MAX_USERSPACE_VOLUME = 256 * 1024 * 1024

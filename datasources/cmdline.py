@@ -16,7 +16,6 @@ from ros_init.sources.cmdline import overrides_to_config
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "cmdline"
-KIND = "local"
 DETECT_HINT = "no ros.config or ros.<key>= parameter on the kernel command line"
 
 

@@ -19,8 +19,6 @@ from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "ec2"
-KIND = "network"
-PLATFORM = True
 DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"
 DEFAULT_URL = "http://169.254.169.254"
 TOKEN_TTL = "21600"

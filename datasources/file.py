@@ -13,7 +13,6 @@ from ros_init.core.root import RootError
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "file"
-KIND = "local"
 DETECT_HINT = "no *.yaml in the file.paths folders"
 MAX_FILE = 4 * 1024 * 1024
 _SUFFIXES = (".yaml", ".yml")

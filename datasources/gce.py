@@ -22,8 +22,6 @@ from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "gce"
-KIND = "network"
-PLATFORM = True
 DETECT_HINT = "DMI does not say Google Compute Engine and no gce.url in the settings"
 DEFAULT_URL = "http://169.254.169.254/computeMetadata/v1"
 

@@ -22,7 +22,6 @@ from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import parse_mapping
 
 NAME = "http"
-KIND = "network"
 DETECT_HINT = "no ros.config_url / cloud-config-url / ds=nocloud;s= on the command line and no http.url"
 
 

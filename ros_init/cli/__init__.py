@@ -19,7 +19,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("ros_init.config.validate", "check config files against the schema: every problem, located"),
     "schema": ("ros_init.config.schema", "print the JSON Schema of the config (or of the image settings)"),
-    "fetch": ("ros_init.sources.fetch", "probe the datasources and print the merged config (secrets redacted)"),
+    "fetch": ("ros_init.engine.collect", "probe the datasources and print the merged config (secrets redacted)"),
     "run": ("ros_init.engine.run", "apply the config to the target root for one phase"),
     "plan": ("ros_init.engine.run", "print the changes 'run' would make, making none"),
     "status": ("ros_init.state.status", "show the outcome of the last run (exit 0 ok, 1 failed, 2 never ran)"),

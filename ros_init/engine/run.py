@@ -372,7 +372,7 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             if doc is not None:
                 out.documents.append(doc)
         return out
-    from ros_init.sources import fetch
+    from ros_init.engine import collect as fetch
     cmdline_text = None
     if cmdline_file:
         try:

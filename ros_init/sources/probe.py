@@ -5,8 +5,11 @@ the order of the settings' ``datasources`` list. Network sources whose cheap ``d
 says they may be present are then fetched in parallel threads; the engine waits for them
 until the deadline and no longer: a source still running then is reported ``timeout``
 and abandoned (its thread is a daemon and its HTTP client is bounded by the same
-deadline). A platform source (one that identifies the instance: ``PLATFORM = True``)
-listed after a platform source already found is skipped.
+deadline). A platform source (one that identifies the instance, ``platform`` in the
+registry) listed after a platform source already found is skipped.
+
+The sources are given as registry entries (``ros_init.datasources.SOURCES``): this layer
+does not import the plugins' package, the engine hands the entries in.
 """
 
 from __future__ import annotations
@@ -16,11 +19,10 @@ import queue
 import threading
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Protocol
 
 from ros_init.core.model import Documents
 from ros_init.sources.host import DatasourceError, Host
-
-KNOWN = ("cmdline", "file", "cdrom", "ec2", "gce", "http")
 
 
 @dataclass
@@ -38,11 +40,16 @@ class Probed:
     outcome: ProbeOutcome
     documents: Documents | None = None
     order: int = 0
-    platform: bool = False  # the source identifies the instance (module attribute PLATFORM)
+    platform: bool = False  # the source identifies the instance (registry entry's platform)
 
 
-def load_source(name: str) -> ModuleType:
-    return importlib.import_module(f"ros_init.datasources.{name}")
+class SourceEntry(Protocol):
+    """What the probing engine reads of a registry entry (``ros_init.datasources.SourceEntry``)."""
+
+    name: str
+    kind: str
+    platform: bool
+    module: str
 
 
 def _run_one(mod: ModuleType, host: Host, deadline: float) -> tuple[str, Documents | None, str]:
@@ -87,26 +94,31 @@ def _absent(mod: ModuleType, host: Host, name: str, start: float) -> ProbeOutcom
     return ProbeOutcome(name, "absent", host.clock() - start, detail)
 
 
-def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
-    """Probe ``names`` (in order) until ``deadline``; one Probed per name, in that order."""
+def probe_all(host: Host, entries: list[SourceEntry], deadline: float) -> list[Probed]:
+    """Probe the sources of ``entries`` (in order) until ``deadline``; one Probed per entry, in
+    that order."""
     results: dict[str, Probed] = {}
     mods: dict[str, ModuleType] = {}
-    for i, name in enumerate(names):
+    kinds = {e.name: e.kind for e in entries}
+    platforms = {e.name: e.platform for e in entries}
+    names = [e.name for e in entries]
+    for i, entry in enumerate(entries):
         try:
-            mods[name] = load_source(name)
-        except ImportError:
-            results[name] = Probed(ProbeOutcome(name, "error", 0.0, f"unknown datasource {name!r}"), order=i)
+            mods[entry.name] = importlib.import_module(entry.module)
+        except ImportError as exc:
+            results[entry.name] = Probed(ProbeOutcome(entry.name, "error", 0.0, f"cannot load datasource: {exc}"),
+                                         order=i)
     order = {n: i for i, n in enumerate(names)}
     platform_found: int | None = None
     skip_note = ""
 
     def skipped_by_platform(name: str) -> bool:
-        return (platform_found is not None and getattr(mods[name], "PLATFORM", False)
+        return (platform_found is not None and platforms[name]
                 and order[name] > platform_found)
 
     for name in names:
         mod = mods.get(name)
-        if mod is None or mod.KIND != "local":
+        if mod is None or kinds[name] != "local":
             continue
         start = host.clock()
         if skipped_by_platform(name):
@@ -123,7 +135,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
             continue
         outcome, docs, detail = _run_one(mod, host, deadline)
         results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, order[name])
-        if outcome == "found" and getattr(mod, "PLATFORM", False) and platform_found is None:
+        if outcome == "found" and platforms[name] and platform_found is None:
             platform_found = order[name]
             skip_note = f"{name}, listed earlier, was found"
 
@@ -132,7 +144,7 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
     pending: dict[str, float] = {}
     for name in names:
         mod = mods.get(name)
-        if mod is None or mod.KIND == "local":
+        if mod is None or kinds[name] == "local":
             continue
         start = host.clock()
         if skipped_by_platform(name):
@@ -165,5 +177,5 @@ def probe_all(host: Host, names: list[str], deadline: float) -> list[Probed]:
         results[name] = Probed(ProbeOutcome(name, "timeout", host.clock() - start,
                                             "still waiting for an answer at the deadline"), order=order[name])
     for name, p in results.items():
-        p.platform = bool(getattr(mods.get(name), "PLATFORM", False))
+        p.platform = platforms[name]
     return [results[n] for n in names]

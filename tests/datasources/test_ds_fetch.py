@@ -17,7 +17,7 @@ from ds_servers import closed_port
 from ros_init.config.settings import load_settings
 from ros_init.core.model import Layer
 from ros_init.core.root import Root
-from ros_init.sources.fetch import cli_main, collect, probe_names
+from ros_init.engine.collect import cli_main, collect, probe_names
 from ros_init.state import instance
 
 SEED = {"meta-data": "instance-id: iid-seed\nlocal-hostname: meta-name\n",
@@ -221,7 +221,7 @@ def test_file_source_reads_folders_and_files_in_lexical_order(tmp_path, names):
 
 def test_choose_and_order_without_io():
     from ros_init.core.model import ConfigDocument, Documents
-    from ros_init.sources.fetch import choose, ordered_documents
+    from ros_init.engine.collect import choose, ordered_documents
     from ros_init.sources.probe import Probed, ProbeOutcome
 
     def probed(name, order, platform, iid=None, *docs):

@@ -349,7 +349,7 @@ def test_instance_identity_of_config_files_ignores_the_image_defaults(capsys, sc
 
 def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(capsys, scratch_root: Path, tmp_path):
     try:
-        import ros_init.sources.fetch  # noqa: F401
+        import ros_init.engine.collect  # noqa: F401
     except ImportError:
         pytest.skip("no datasources layer yet")
     (scratch_root / "oem").mkdir()

@@ -32,7 +32,7 @@ from faults import (
 
 from ros_init.config.settings import defaults
 from ros_init.core.root import Root
-from ros_init.sources.fetch import collect
+from ros_init.engine.collect import collect
 from ros_init.state import instance
 
 DEADLINE = 1.5

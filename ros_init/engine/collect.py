@@ -23,10 +23,8 @@ from typing import Any
 
 from ros_init.core.model import ConfigDocument, Layer, Script
 from ros_init.core.root import Root
-from ros_init.sources.probe import KNOWN, Probed, ProbeOutcome, probe_all
-
-# Rank of each source's user documents within the user layer: later wins.
-_USER_RANK = {"cdrom": 0, "ec2": 0, "gce": 0, "file": 1, "http": 2, "cmdline": 3}
+from ros_init.datasources import BY_NAME
+from ros_init.sources.probe import Probed, ProbeOutcome, probe_all
 
 
 @dataclass
@@ -43,13 +41,13 @@ class Collected:
 
 def probe_names(settings: dict[str, Any], pinned: list[str] | None) -> tuple[list[str], list[ProbeOutcome]]:
     """Pure: the sources to probe, in order, and outcomes for bad pins."""
-    names = [n for n in settings.get("datasources") or [] if n in KNOWN]
+    names = [n for n in settings.get("datasources") or [] if n in BY_NAME]
     notes: list[ProbeOutcome] = []
     if pinned:
-        unknown = [n for n in pinned if n not in KNOWN]
+        unknown = [n for n in pinned if n not in BY_NAME]
         for n in unknown:
             notes.append(ProbeOutcome(n, "error", 0.0, f"ros.datasource names an unknown source {n!r}"))
-        names = ["cmdline"] + [n for n in pinned if n in KNOWN and n != "cmdline"]
+        names = ["cmdline"] + [n for n in pinned if n in BY_NAME and n != "cmdline"]
     return list(dict.fromkeys(names)), notes
 
 
@@ -76,7 +74,7 @@ def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
 def ordered_documents(used: list[Probed]) -> list[ConfigDocument]:
     """Pure: documents in merge order (merge_documents sorts stably by layer)."""
     docs: list[ConfigDocument] = []
-    for p in sorted(used, key=lambda p: (_USER_RANK.get(p.outcome.name, 2), p.order)):
+    for p in sorted(used, key=lambda p: (BY_NAME[p.outcome.name].rank, p.order)):
         assert p.documents is not None
         docs += p.documents.configs
     return docs
@@ -117,7 +115,7 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
                 sys_root=sys_root, devices=devices)
     names, notes = probe_names(settings, host.cmdline.datasources)
     deadline = host.clock() + float(settings.get("deadline") or 30)
-    probed = probe_all(host, names, deadline)
+    probed = probe_all(host, [BY_NAME[n] for n in names], deadline)
     used, identity = choose(probed)
     defaults, problems = _image_defaults(root, settings)
     notes += problems
