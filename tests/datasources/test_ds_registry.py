@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_every_entry_loads_a_module_of_the_same_name():
     for entry in SOURCES:
         mod = importlib.import_module(entry.module)
-        assert mod.NAME == entry.name
+        assert entry.name == mod.NAME
         assert callable(mod.detect) and callable(mod.fetch)
         assert entry.kind in ("local", "network")
 
