@@ -32,9 +32,6 @@ from ros_init.core.root import Root
 from ros_init.state import once
 
 NAME = "commands"
-PHASE = "boot"
-ORDER = 80
-REQUIRES = ("files", "disks")  # commands commonly use the files and filesystems set up before
 STOP_AFTER_FAILED_STEP = True
 
 DEFAULT_TIMEOUT = 300.0

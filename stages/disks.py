@@ -22,11 +22,9 @@ from ros_init.core.root import Root
 from ros_init.disks.layout import Action, DiskLayoutError, Fence
 
 NAME = "disks"
-PHASE = "initramfs"
-ORDER = 50
 STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 
-__all__ = ["NAME", "PHASE", "ORDER", "plan", "apply", "DiskLayoutError", "DiskToolError"]
+__all__ = ["NAME", "plan", "apply", "DiskLayoutError", "DiskToolError"]
 
 
 class DiskToolError(Exception):

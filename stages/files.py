@@ -22,9 +22,6 @@ from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root, RootError
 
 NAME = "files"
-PHASE = "boot"
-PHASES = ("initramfs", "boot")
-ORDER = 60
 # No REQUIRES: an item whose owner the users stage failed to create fails alone, with its cause.
 
 DEFAULT_MODE = 0o644

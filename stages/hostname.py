@@ -28,9 +28,6 @@ from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
 NAME = "hostname"
-PHASE = "initramfs"
-PHASES = ("initramfs", "boot")
-ORDER = 30
 
 HOSTNAME_FILE = "/etc/hostname"
 HOSTS_FILE = "/etc/hosts"

@@ -28,9 +28,6 @@ from ros_init.network import networkd, networkmanager, wicked
 from ros_init.network.model import NetworkModel, is_disabled, parse_network
 
 NAME = "network"
-PHASE = "initramfs"
-PHASES = ("initramfs", "boot")
-ORDER = 40
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,6 @@ from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
 NAME = "rancherd"
-PHASE = "boot"
-ORDER = 70
 
 CONFIG_PATH = "/etc/rancher/rancherd/config.yaml"
 MODE = 0o600

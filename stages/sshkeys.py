@@ -31,8 +31,6 @@ from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
 
 NAME = "sshkeys"
-PHASE = "boot"
-ORDER = 20
 
 BEGIN = "# BEGIN ros-init managed keys"
 END = "# END ros-init managed keys"

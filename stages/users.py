@@ -47,8 +47,6 @@ from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
 NAME = "users"
-PHASE = "boot"
-ORDER = 10
 
 SUDOERS_DIR = "/etc/sudoers.d"
 SUDOERS_PREFIX = "90-ros-init-"

@@ -20,8 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("ros_init.config.validate", "check config files against the schema: every problem, located"),
     "schema": ("ros_init.config.schema", "print the JSON Schema of the config (or of the image settings)"),
     "fetch": ("ros_init.engine.collect", "probe the datasources and print the merged config (secrets redacted)"),
-    "run": ("ros_init.engine.run", "apply the config to the target root for one phase"),
-    "plan": ("ros_init.engine.run", "print the changes 'run' would make, making none"),
+    "run": ("ros_init.cli.run", "apply the config to the target root for one phase"),
+    "plan": ("ros_init.cli.run", "print the changes 'run' would make, making none"),
     "status": ("ros_init.state.status", "show the outcome of the last run (exit 0 ok, 1 failed, 2 never ran)"),
     "demo": ("ros_init.cli.demo", "run a demo first boot of the bundled example config into a scratch root"),
 }

@@ -183,6 +183,8 @@ def cli_main(args: Any) -> int:
     from ros_init.config.settings import SettingsError, load_settings
     from ros_init.core.root import Root
     from ros_init.engine import run as engine
+    from ros_init.engine.inputs import gather_inputs
+    from ros_init.engine.stages import PHASES
     from ros_init.state import status
 
     config = args.config or example_config()
@@ -205,8 +207,8 @@ def cli_main(args: Any) -> int:
     print("ros-init demo: config commands are never run by the demo; they are reported skipped\n")
     code = 0
     records = []
-    for phase in engine.PHASES:
-        inputs = engine.gather_inputs(root, settings, [config])
+    for phase in PHASES:
+        inputs = gather_inputs(root, settings, [config])
         out = engine.execute(root, settings, inputs, phase, run_commands=False)
         for f in out.findings:
             print(f.render(), file=sys.stderr)

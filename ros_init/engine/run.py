@@ -1,18 +1,8 @@
 """``ros-init run`` and ``ros-init plan``: config in, stages planned and applied, status out.
 
-The flow is one way: settings -> documents (``--config`` files and the image defaults, or
-the datasources) -> merged config -> validated config -> for each stage of the phase, in
-ORDER: plan (pure) -> apply each change (thin, through ``Root``) -> record.
-
-Stages are the modules of the ``ros_init.stages`` package that define NAME, PHASE, ORDER,
-plan and apply; adding a stage is adding a file. Optional module attributes:
-
-- ``PHASES``: the phases whose ``plan`` is called (default ``(PHASE,)``); the files stage
-  uses it to write ``phase: initramfs`` items in the initramfs phase.
-- ``REQUIRES``: names of stages this one depends on; when one of them failed (or was
-  skipped because of a failure), this stage is skipped and says why.
-- ``STOP_AFTER_FAILED_STEP``: when a step fails, the stage's later steps are skipped
-  (commands: a later command may rely on an earlier one).
+The flow is one way: settings -> documents (``ros_init.engine.inputs``) -> merged,
+validated config -> for each registered stage of the phase (``ros_init.engine.stages``),
+in order: plan (pure) -> apply each change (thin, through ``Root``) -> record.
 
 The decisions (which stages run, whether a stage is blocked, the summary) are pure
 functions; ``run_phase`` does the acting.
@@ -20,207 +10,33 @@ functions; ``run_phase`` does the acting.
 
 from __future__ import annotations
 
-import importlib
-import json
 import logging
 import os
-import re
-import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from types import ModuleType
-from typing import Any, NamedTuple
+from typing import Any
 
-from ros_init.core.model import Change, Config, ConfigDocument, Finding, Layer, Script, SkipStep, StageContext
+from ros_init.config.redact import Scrubber, secret_values
+from ros_init.core.model import Change, Config, Finding, Layer, SkipStep, StageContext
 from ros_init.core.root import Root, RootError
-from ros_init.state.status import PhaseRecord, StageRecord, StepRecord, summary_line
+from ros_init.engine.errors import describe_error
+from ros_init.engine.inputs import Inputs, build_config
+from ros_init.engine.logs import setup_logging
+from ros_init.engine.stages import Stage, StageLoadError, blocked_reason, load_stages, stages_for_phase
+from ros_init.state.status import PhaseRecord, StageRecord, StepRecord
 
 log = logging.getLogger("ros_init")
 
-PHASES = ("initramfs", "boot")
 
-
-# -- stages -------------------------------------------------------------------------------
-class StageLoadError(NamedTuple):
-    name: str
-    error: str
-
-
-_PHASE_LINE = re.compile(r"^(PHASES?)\s*=\s*(.+?)\s*(?:#.*)?$", re.MULTILINE)
-
-
-def declared_phases(source: str) -> tuple[str, ...] | None:
-    """The phases a stage module's source declares in literal ``PHASE``/``PHASES`` lines
-    (pure). None when they are not plain literals: the module must then be imported to know.
-
-    This lets a phase import only its own stages: the initramfs does not pay for the users
-    stage, nor the boot phase for the disks stage.
-    """
-    found = dict(_PHASE_LINE.findall(source))
-    text = found.get("PHASES") or found.get("PHASE")
-    if text is None:
-        return None
-    names = re.findall(r"""["'](initramfs|boot)["']""", text)
-    rest = re.sub(r"""["'](initramfs|boot)["']|[\s(),\[\]]""", "", text)
-    return tuple(names) if names and not rest else None
-
-
-def discover_stages(phase: str | None = None) -> tuple[list[ModuleType], list[StageLoadError]]:
-    """Stage modules of ``ros_init.stages`` in ORDER, and those that could not be loaded.
-
-    With ``phase``, a module whose source declares other phases only is not imported.
-    """
-    import ros_init.stages as package
-
-    found: list[ModuleType] = []
-    broken: list[StageLoadError] = []
-    for folder, name in _stage_module_names(package.__path__):
-        if phase is not None:
-            phases = _source_phases(folder, name)
-            if phases is not None and phase not in phases:
-                continue
-        try:
-            mod = importlib.import_module(f"ros_init.stages.{name}")
-        except Exception as exc:  # a broken stage is a failed stage, not a crashed run
-            broken.append(StageLoadError(name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
-            continue
-        if all(hasattr(mod, attr) for attr in ("NAME", "PHASE", "ORDER", "plan", "apply")):
-            found.append(mod)
-    return order_stages(found), broken
-
-
-def _stage_module_names(paths: Iterable[str]) -> list[tuple[str, str]]:
-    """(folder, module name) of every ``*.py`` stage module (a plain listing: pkgutil costs
-    more at start-up than planning a converged boot)."""
-    out = []
-    for folder in paths:
-        try:
-            names = sorted(os.listdir(folder))
-        except OSError:
-            continue
-        out.extend((folder, n[:-3]) for n in names if n.endswith(".py") and not n.startswith("_"))
-    return out
-
-
-def _source_phases(folder: str | None, name: str) -> tuple[str, ...] | None:
-    if not folder:
-        return None
-    try:
-        with open(os.path.join(folder, name + ".py"), encoding="utf-8") as fh:
-            return declared_phases(fh.read())
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def order_stages(stages: Iterable[Any]) -> list[Any]:
-    return sorted(stages, key=lambda m: (m.ORDER, m.NAME))
-
-
-def stage_phases(stage: Any) -> tuple[str, ...]:
-    return tuple(getattr(stage, "PHASES", (stage.PHASE,)))
-
-
-def stages_for_phase(stages: Iterable[Any], phase: str) -> list[Any]:
-    """The stages that act in ``phase``, in order (pure)."""
-    return [s for s in order_stages(stages) if phase in stage_phases(s)]
-
-
-def blocked_reason(stage: Any, blocked: set[str], failure_policy: str) -> str | None:
-    """Why ``stage`` must not run given the stages that failed so far (None: it runs)."""
-    if failure_policy == "stop" and blocked:
-        return "not run: an earlier stage failed (failure_policy: stop)"
-    deps = [d for d in getattr(stage, "REQUIRES", ()) if d in blocked]
-    if deps:
-        return f"not run: depends on {', '.join(deps)}, which failed"
-    return None
-
-
-# -- secrets ------------------------------------------------------------------------------
-class Scrubber:
-    """Replaces known secret values in any text that leaves the engine (logs, status, errors).
-
-    The stages already keep secrets out of summaries; this is the second line: a secret that
-    an exception or a command's output happens to carry is replaced before it is shown.
-    """
-
-    MIN_LEN = 4  # a secret field's value (password, token)
-    MIN_CONTENT_LEN = 16  # a line of a file's content (keys, certificates): short lines are
-    # words that appear in paths and messages ("br_netfilter") and hold nothing secret
-
-    def __init__(self, secrets: Iterable[str] = (), contents: Iterable[str] = ()) -> None:
-        values = {s for s in secrets if len(s) >= self.MIN_LEN}
-        for text in list(secrets) + list(contents):
-            values.update(line.strip() for line in text.splitlines() if len(line.strip()) >= self.MIN_CONTENT_LEN)
-        self._values = sorted(values, key=len, reverse=True)
-
-    def __call__(self, text: str | None) -> str | None:
-        if not text or not self._values:
-            return text
-        for value in self._values:
-            if value in text:
-                text = text.replace(value, "<redacted>")
-        return text
-
-
-def secret_values(config: Config) -> tuple[list[str], list[str]]:
-    """The strings of ``config`` that ``redact`` hides, and the file contents."""
-    from ros_init.config.redact import REDACTED, redact
-
-    out: list[str] = []
-
-    def walk(orig: Any, red: Any) -> None:
-        if isinstance(orig, dict) and isinstance(red, dict):
-            for k, v in orig.items():
-                walk(v, red.get(k))
-        elif isinstance(orig, list) and isinstance(red, list):
-            for a, b in zip(orig, red, strict=False):
-                walk(a, b)
-        elif red == REDACTED and orig != REDACTED:
-            collect(orig)
-
-    def collect(value: Any) -> None:
-        if isinstance(value, str):
-            out.append(value)
-        elif isinstance(value, dict):
-            for v in value.values():
-                collect(v)
-        elif isinstance(value, list):
-            for v in value:
-                collect(v)
-
-    walk(config, redact(config))
-    contents = [item["content"] for item in config.get("write_files") or []
-                if isinstance(item, dict) and isinstance(item.get("content"), str)]
-    return out, contents
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line cause for a failed step, from the exception (no traceback)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        where = f": {exc.filename}" if exc.filename else ""
-        return f"{exc.strerror}{where}"
-    lines = str(exc).strip().splitlines()
-    text = lines[0] if lines else ""
-    if type(exc) in _BUG_TYPES or not text:  # a bug, not a domain error: its type says more
-        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    return text
-
-
-_BUG_TYPES = {KeyError, TypeError, AttributeError, IndexError, ValueError, ZeroDivisionError, AssertionError,
-              NameError, UnboundLocalError, RecursionError, NotImplementedError, LookupError, RuntimeError}
-
-
-# -- the run --------------------------------------------------------------------------------
 def _ms(t0: float) -> float:
     return round((time.monotonic() - t0) * 1000, 1)
-
 
 def run_phase(
     root: Root,
     config: Config,
     ctx: StageContext,
-    stages: Sequence[Any],
+    stages: Sequence[Stage],
     *,
     failure_policy: str = "continue",
     scrub: Scrubber | None = None,
@@ -232,7 +48,7 @@ def run_phase(
     """Plan every stage of ``ctx.phase``; unless ``ctx.dry_run``, apply each change.
 
     ``failed_before``: stages that failed in an earlier phase of this boot; the stages that
-    REQUIRE them are skipped (a failure_policy ``stop`` does not look across phases).
+    require them are skipped (a failure_policy ``stop`` does not look across phases).
     """
     scrub = scrub or Scrubber()
     t_phase = time.monotonic()
@@ -246,20 +62,19 @@ def run_phase(
     for stage in stages_for_phase(stages, ctx.phase):
         reason = blocked_reason(stage, blocked, failure_policy)
         if reason:
-            rec.stages.append(StageRecord(stage.NAME, "skipped", note=reason))
-            log.warning("%s: skipped, %s", stage.NAME, reason)
-            blocked.add(stage.NAME)
+            rec.stages.append(StageRecord(stage.name, "skipped", note=reason))
+            log.warning("%s: skipped, %s", stage.name, reason)
+            blocked.add(stage.name)
             continue
         srec = _run_stage(stage, root, config, ctx, scrub)
         rec.stages.append(srec)
         if srec.result == "failed":
-            blocked.add(stage.NAME)
+            blocked.add(stage.name)
     rec.duration_ms = _ms(t_phase)
     return rec
 
-
-def _run_stage(stage: Any, root: Root, config: Config, ctx: StageContext, scrub: Scrubber) -> StageRecord:
-    name = stage.NAME
+def _run_stage(stage: Stage, root: Root, config: Config, ctx: StageContext, scrub: Scrubber) -> StageRecord:
+    name = stage.name
     t0 = time.monotonic()
     srec = StageRecord(name, "ok")
     try:
@@ -288,7 +103,7 @@ def _run_stage(stage: Any, root: Root, config: Config, ctx: StageContext, scrub:
         except Exception as exc:
             step.result, step.error = "failed", scrub(describe_error(exc))
             log.error("%s: FAILED %s: %s", name, summary, step.error)
-            if getattr(stage, "STOP_AFTER_FAILED_STEP", False):
+            if stage.stop_after_failed_step:
                 stop_rest = True
         else:
             step.result = "changed"
@@ -306,162 +121,12 @@ def _run_stage(stage: Any, root: Root, config: Config, ctx: StageContext, scrub:
     srec.duration_ms = _ms(t0)
     return srec
 
-
-# -- inputs ---------------------------------------------------------------------------------
-@dataclass
-class Inputs:
-    """What the engine acts on, and what stops it (config errors)."""
-
-    documents: list[ConfigDocument] = field(default_factory=list)
-    scripts: list[Script] = field(default_factory=list)
-    instance_id: str | None = None
-    instance_source: str | None = None  # the datasource that gave the instance (recorded after a run)
-    findings: list[Finding] = field(default_factory=list)
-    problem: str | None = None  # a reason the run cannot start (no datasource module ...)
-    notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
-    source_problems: list[str] = field(default_factory=list)  # sources that failed: kept in the status
-
-
-def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
-    """One config file (a host path) as a document, or the findings that reject it."""
-    from ros_init.config.yamlsource import load_document
-
-    if text is None:
-        try:
-            with open(path, "rb") as fh:
-                text = fh.read()
-        except OSError as exc:
-            return None, [Finding("error", "read", "", f"cannot read config file: {exc.strerror}", None)]
-    parsed = load_document(text, path)
-    findings = list(parsed.findings)
-    if not parsed.ok:
-        return None, findings
-    data = parsed.data if parsed.data is not None else {}
-    if not isinstance(data, dict):
-        from ros_init.core.model import Location
-
-        findings.append(Finding("error", "type", "", f"a config must be a mapping, found {type(data).__name__}",
-                                Location(path, 1, 1)))
-        return None, findings
-    return ConfigDocument(path, layer, data, dict(parsed.positions), dict(parsed.key_positions)), findings
-
-
-def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[Finding]]:
-    path = settings.get("defaults") or "/etc/ros-init/defaults.yaml"
-    try:
-        text = root.read_bytes(path)
-    except (OSError, RootError) as exc:
-        return [], [Finding("error", "read", "", f"cannot read image defaults {path}: {describe_error(exc)}")]
-    if text is None:
-        return [], []
-    doc, findings = load_config_file(root.resolve(path), Layer.IMAGE, text)
-    return ([doc] if doc else []), findings
-
-
-def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[str] | None,
-                  cmdline_file: str | None = None) -> Inputs:
-    """Documents from ``--config`` files (plus image defaults), or from the datasources."""
-    out = Inputs()
-    if config_files:
-        docs, findings = image_defaults(root, settings)
-        out.documents.extend(docs)
-        out.findings.extend(findings)
-        for path in config_files:
-            doc, findings = load_config_file(path, Layer.USER)
-            out.findings.extend(findings)
-            if doc is not None:
-                out.documents.append(doc)
-        return out
-    from ros_init.engine import collect as fetch
-    cmdline_text = None
-    if cmdline_file:
-        try:
-            with open(cmdline_file, encoding="utf-8", errors="replace") as fh:
-                cmdline_text = fh.read()
-        except OSError as exc:
-            out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
-            return out
-    try:
-        collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
-    except Exception as exc:  # a broken datasource layer: one clear line, not a traceback
-        out.problem = f"datasources: {describe_error(exc)}"
-        return out
-    for item in collected.documents:
-        if isinstance(item, ConfigDocument):
-            out.documents.append(item)
-        else:  # a Documents bundle
-            out.documents.extend(getattr(item, "configs", []))
-            out.scripts.extend(getattr(item, "scripts", []))
-    out.scripts.extend(getattr(collected, "scripts", None) or [])
-    out.instance_id = getattr(collected, "instance_id", None)
-    out.instance_source = getattr(collected, "instance_source", None)
-    for p in getattr(collected, "probes", None) or []:
-        detail = f": {p.detail}" if getattr(p, "detail", "") else ""
-        out.notes.append(f"datasource {p.name}: {p.outcome} ({p.seconds * 1000:.0f} ms){detail}")
-        if getattr(p, "outcome", "") in ("error", "timeout"):  # the boot went on without it: say so in the status
-            out.source_problems.append(f"datasource {p.name}: {p.outcome}{detail}")
-    if getattr(collected, "instance_reason", ""):
-        out.notes.append(f"instance: {collected.instance_reason}")
-    if not any(d.layer == Layer.IMAGE for d in out.documents):
-        docs, findings = image_defaults(root, settings)
-        out.documents[:0] = docs
-        out.findings.extend(findings)
-    return out
-
-
-def build_config(documents: Sequence[ConfigDocument]) -> tuple[Config, list[Finding]]:
-    """Merge by precedence and validate; errors in the findings mean: do not run."""
-    from ros_init.config.merge import merge_documents
-
-    config = merge_documents(documents)
-    positions: dict[str, Any] = {}
-    key_positions: dict[str, Any] = {}
-    for doc in sorted(documents, key=lambda d: d.layer):
-        positions.update(doc.positions)
-        key_positions.update(doc.key_positions)
-    source = documents[-1].source if len(documents) == 1 else "<merged config>"
-    from ros_init.config.validate import validate_data
-
-    try:
-        findings = validate_data(config, positions, source, key_positions=key_positions)
-    except FileNotFoundError:  # the config schema is not installed (development trees)
-        findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
-    return config, findings
-
-
-# -- logging ----------------------------------------------------------------------------------
-class _JournalFormatter(logging.Formatter):
-    """One line per event; a ``<N>`` syslog priority prefix when stderr is the journal."""
-
-    _PRIO = {logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
-
-    def __init__(self, phase: str, journal: bool, scrub: Scrubber) -> None:
-        super().__init__()
-        self.phase, self.journal, self.scrub = phase, journal, scrub
-
-    def format(self, record: logging.LogRecord) -> str:
-        text = self.scrub(record.getMessage()) or ""
-        prefix = f"<{self._PRIO.get(record.levelno, 6)}>" if self.journal else ""
-        return "\n".join(f"{prefix}ros-init[{self.phase}] {line}" for line in text.splitlines() or [""])
-
-
-def setup_logging(phase: str, scrub: Scrubber, level: int = logging.INFO) -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(_JournalFormatter(phase, bool(os.environ.get("JOURNAL_STREAM")), scrub))
-    log.handlers[:] = [handler]
-    log.setLevel(level)
-    log.propagate = False
-    return handler
-
-
-# -- commands -----------------------------------------------------------------------------------
 @dataclass
 class Outcome:
     code: int
     record: PhaseRecord | None = None
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
-
 
 def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *, dry_run: bool = False,
             run_commands: bool = True, record_status: bool = True, log_level: int = logging.INFO) -> Outcome:
@@ -494,7 +159,7 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     )
     for note in inputs.notes:
         log.info("%s", note)
-    stages, broken = discover_stages(phase)
+    stages, broken = load_stages(phase)
     run_root = run_status_root(root)
     boot = once.boot_id()
     failed_before = (status.failed_in(status.read_status(run_root, status.RUN_STATUS), "initramfs", boot)
@@ -516,7 +181,6 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
             log.error("cannot record the instance: %s", describe_error(exc))
     return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
 
-
 def run_status_root(root: Root) -> Root:
     """Where /run/ros-init/status.json goes: the target root's /run, except in the initramfs
     (``/etc/initrd-release``), where the target's /run is hidden at switch-root while the
@@ -524,7 +188,6 @@ def run_status_root(root: Root) -> Root:
     if not root.is_host and os.path.exists("/etc/initrd-release"):
         return Root("/")
     return root
-
 
 def config_failure_record(phase: str, root: Root, problem: str | None, findings: Sequence[Finding]) -> PhaseRecord:
     """The status of a phase that did not start: the config (or its source) is unusable.
@@ -542,48 +205,3 @@ def config_failure_record(phase: str, root: Root, problem: str | None, findings:
         stage.steps = [StepRecord("validate", str(f.location or ""), f.render(), "failed") for f in errors]
     rec.stages.append(stage)
     return rec
-
-
-def render_plan(rec: PhaseRecord) -> str:
-    steps = [(s.name, st) for s in rec.stages for st in s.steps]
-    destructive = sum(1 for _, st in steps if st.destructive)
-    head = f"{len(steps)} changes" if steps else "no changes"
-    if destructive:
-        head += f", {destructive} DESTRUCTIVE (marked !)"
-    lines = [f"ros-init plan --phase {rec.phase}: {head}"]
-    for stage in rec.stages:
-        if stage.result in ("failed", "skipped") and not stage.steps:
-            lines.append(f"  {stage.name}: {stage.result}: {stage.error or stage.note}")
-        for st in stage.steps:
-            lines.append(f"{'! ' if st.destructive else '  '}{stage.name}: {st.summary}")
-    return "\n".join(lines)
-
-
-def cli_main(args: Any) -> int:
-    from ros_init.config.settings import SettingsError, load_settings
-
-    dry_run = args.command == "plan"
-    try:
-        root = Root(args.root)
-        settings = load_settings(root, args.settings)
-    except (RootError, SettingsError) as exc:
-        print(f"ros-init {args.command}: {exc}", file=sys.stderr)
-        return 1
-    inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None))
-    out = execute(root, settings, inputs, args.phase, dry_run=dry_run,
-                  log_level=logging.WARNING if dry_run else logging.INFO)
-    for f in out.findings:
-        print(f.render(), file=sys.stderr)
-    if out.problem:
-        print(f"ros-init {args.command}: {out.problem}", file=sys.stderr)
-        return out.code
-    if out.record is None:
-        print(f"ros-init {args.command}: the config has errors; nothing was changed", file=sys.stderr)
-        return out.code
-    if dry_run:
-        print(render_plan(out.record))
-    elif getattr(args, "format", "text") == "json":
-        print(json.dumps(out.record.as_dict(), indent=2))
-    else:
-        print(summary_line(out.record))
-    return out.code

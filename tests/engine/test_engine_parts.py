@@ -18,7 +18,9 @@ from ros_init.accounts import lookup as accounts
 from ros_init.cli.demo import make_os_skeleton
 from ros_init.core.model import ConfigDocument, Layer
 from ros_init.core.root import Root
+from ros_init.engine import inputs as engine_inputs
 from ros_init.engine import run as engine
+from ros_init.engine.stages import PHASES
 from ros_init.state import once, status
 
 
@@ -171,8 +173,8 @@ _configs = st.fixed_dictionaries({}, optional={
 def test_property_engine_plan_after_run_is_empty(tmp_path_factory, config):
     root = Root(make_os_skeleton(tmp_path_factory.mktemp("eng")))
     settings_ = {"state_dir": "/var/lib/ros-init", "failure_policy": "continue"}
-    inputs = engine.Inputs(documents=[ConfigDocument("prop", Layer.USER, config)])
-    for phase in engine.PHASES:
+    inputs = engine_inputs.Inputs(documents=[ConfigDocument("prop", Layer.USER, config)])
+    for phase in PHASES:
         out = engine.execute(root, settings_, inputs, phase, record_status=False)
         assume(out.record is not None)  # the schema may reject a generated value (an empty token)
         assert not out.record.failed, [s.error for s in out.record.stages]
@@ -216,8 +218,8 @@ def test_property_no_stage_writes_outside_the_root_through_planted_symlinks(tmp_
     siblings = sorted(os.listdir(base))
     root = Root(root_dir)
     settings_ = {"state_dir": "/var/lib/ros-init", "failure_policy": "continue"}
-    inputs = engine.gather_inputs(root, settings_, [str(TYPICAL)])
-    for phase in engine.PHASES:
+    inputs = engine_inputs.gather_inputs(root, settings_, [str(TYPICAL)])
+    for phase in PHASES:
         engine.execute(root, settings_, inputs, phase, run_commands=False)
     after = sorted((p.relative_to(base), p.read_bytes() if p.is_file() else None) for p in outside.rglob("*"))
     assert after == before

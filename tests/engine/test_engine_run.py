@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -9,17 +10,19 @@ import stat
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
 from engine.roots import TOKEN, TYPICAL, tree_snapshot
 
 from ros_init.cli import main
+from ros_init.cli import run as cli_run
 from ros_init.cli.demo import make_os_skeleton
+from ros_init.config.redact import Scrubber, secret_values
 from ros_init.core.model import Change, SkipStep, StageContext
 from ros_init.core.root import Root
 from ros_init.engine import run as engine
+from ros_init.engine.stages import Stage, blocked_reason, load_stages, stages_for_phase
 
 KEY_LINE = "example-not-a-real-key"  # inside the b64 content of the typical config
 
@@ -41,34 +44,33 @@ def run(capsys, root: Path, *extra: str, phase: str = "boot", config: Path = TYP
 
 
 # -- the pure decisions --------------------------------------------------------------------------
-def fake_stage(name: str, order: int, phase: str = "boot", **extra):
-    return SimpleNamespace(NAME=name, ORDER=order, PHASE=phase, plan=lambda c, r, x: [], apply=lambda c, r, x: None,
-                           **extra)
+def fake_stage(name: str, order: int, phases: tuple[str, ...] = ("boot",), **extra):
+    return Stage(name, phases, order, plan=lambda c, r, x: [], apply=lambda c, r, x: None, **extra)
 
 
 def test_discovered_stages_are_in_order_and_complete():
-    stages, broken = engine.discover_stages()
+    stages, broken = load_stages()
     assert broken == []
-    names = [s.NAME for s in stages]
-    assert [s.ORDER for s in stages] == sorted(s.ORDER for s in stages)
+    names = [s.name for s in stages]
+    assert [s.order for s in stages] == sorted(s.order for s in stages)
     assert {"files", "rancherd", "commands"} <= set(names)
     assert names.index("files") < names.index("rancherd") < names.index("commands")
 
 
 def test_stages_for_a_phase():
     a = fake_stage("a", 20)
-    b = fake_stage("b", 10, phase="initramfs")
-    c = fake_stage("c", 30, PHASES=("initramfs", "boot"))
-    assert [s.NAME for s in engine.stages_for_phase([a, b, c], "boot")] == ["a", "c"]
-    assert [s.NAME for s in engine.stages_for_phase([a, b, c], "initramfs")] == ["b", "c"]
+    b = fake_stage("b", 10, phases=("initramfs",))
+    c = fake_stage("c", 30, phases=("initramfs", "boot"))
+    assert [s.name for s in stages_for_phase([a, b, c], "boot")] == ["a", "c"]
+    assert [s.name for s in stages_for_phase([a, b, c], "initramfs")] == ["b", "c"]
 
 
 def test_blocked_reason():
-    dep = fake_stage("commands", 80, REQUIRES=("files",))
-    assert engine.blocked_reason(dep, set(), "continue") is None
-    assert "depends on files" in engine.blocked_reason(dep, {"files"}, "continue")
-    assert engine.blocked_reason(fake_stage("x", 1), {"files"}, "continue") is None
-    assert "failure_policy: stop" in engine.blocked_reason(fake_stage("x", 1), {"files"}, "stop")
+    dep = fake_stage("commands", 80, requires=("files",))
+    assert blocked_reason(dep, set(), "continue") is None
+    assert "depends on files" in blocked_reason(dep, {"files"}, "continue")
+    assert blocked_reason(fake_stage("x", 1), {"files"}, "continue") is None
+    assert "failure_policy: stop" in blocked_reason(fake_stage("x", 1), {"files"}, "stop")
 
 
 def _scripted_stages(log: list[str]):
@@ -90,12 +92,12 @@ def _scripted_stages(log: list[str]):
         raise SkipStep("nothing to do here")
 
     return [
-        SimpleNamespace(NAME="a", ORDER=1, PHASE="boot", plan=ok_plan("a"), apply=ok_apply),
-        SimpleNamespace(NAME="b", ORDER=2, PHASE="boot", plan=failing_plan, apply=failing_apply),
-        SimpleNamespace(NAME="c", ORDER=3, PHASE="boot", plan=ok_plan("c"), apply=ok_apply),
-        SimpleNamespace(NAME="d", ORDER=4, PHASE="boot", plan=ok_plan("d"), apply=ok_apply, REQUIRES=("b",)),
-        SimpleNamespace(NAME="e", ORDER=5, PHASE="boot", plan=ok_plan("e"), apply=skip_apply),
-        SimpleNamespace(NAME="f", ORDER=6, PHASE="boot", plan=lambda c, r, x: 1 / 0, apply=ok_apply),
+        Stage("a", ("boot",), 1, ok_plan("a"), ok_apply),
+        Stage("b", ("boot",), 2, failing_plan, failing_apply),
+        Stage("c", ("boot",), 3, ok_plan("c"), ok_apply),
+        Stage("d", ("boot",), 4, ok_plan("d"), ok_apply, requires=("b",)),
+        Stage("e", ("boot",), 5, ok_plan("e"), skip_apply),
+        Stage("f", ("boot",), 6, lambda c, r, x: 1 / 0, ok_apply),
     ]
 
 
@@ -123,8 +125,7 @@ def test_failure_policy_stop_stops_at_the_first_failure(tmp_path: Path):
 
 def test_stop_after_failed_step_skips_the_rest_of_the_stage(tmp_path: Path):
     log: list[str] = []
-    stage = _scripted_stages(log)[1]
-    stage.STOP_AFTER_FAILED_STEP = True
+    stage = dataclasses.replace(_scripted_stages(log)[1], stop_after_failed_step=True)
     rec = engine.run_phase(Root(tmp_path), {}, StageContext(phase="boot"), [stage])
     assert [s.result for s in rec.stages[0].steps] == ["failed", "skipped"]
     assert log == ["t1"]
@@ -133,7 +134,7 @@ def test_stop_after_failed_step_skips_the_rest_of_the_stage(tmp_path: Path):
 def test_scrubber_hides_secret_values_and_file_lines():
     config = {"rancherd": {"token": TOKEN}, "users": [{"name": "a", "passwd": "$6$salt$hash"}],
               "write_files": [{"path": "/k", "content": "-----BEGIN KEY-----\nAAAAB3NzaC1yc2EAAAADAQAB\nshort\n"}]}
-    scrub = engine.Scrubber(*engine.secret_values(config))
+    scrub = Scrubber(*secret_values(config))
     text = scrub(f"error: {TOKEN} and $6$salt$hash and AAAAB3NzaC1yc2EAAAADAQAB in /k/short")
     assert TOKEN not in text and "$6$salt$hash" not in text and "AAAAB3NzaC1yc2EAAAADAQAB" not in text
     assert text.endswith("in /k/short")  # short lines of a file are not secrets worth mangling messages
@@ -348,10 +349,6 @@ def test_instance_identity_of_config_files_ignores_the_image_defaults(capsys, sc
 
 
 def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(capsys, scratch_root: Path, tmp_path):
-    try:
-        import ros_init.engine.collect  # noqa: F401
-    except ImportError:
-        pytest.skip("no datasources layer yet")
     (scratch_root / "oem").mkdir()
     (scratch_root / "oem/10.yaml").write_text("#cloud-config\nwrite_files:\n- path: /etc/from-oem\n  content: hi\n")
     (scratch_root / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
@@ -369,25 +366,15 @@ def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(cap
     assert code == 0 and "0 changed" in out
 
 
-def test_declared_phases_are_read_from_literal_lines():
-    assert engine.declared_phases('NAME = "x"\nPHASE = "initramfs"\nORDER = 5\n') == ("initramfs",)
-    assert engine.declared_phases('PHASE = "boot"\nPHASES = ("initramfs", "boot")  # both\n') == ("initramfs", "boot")
-    assert engine.declared_phases("PHASE = 'boot'\n") == ("boot",)
-    assert engine.declared_phases("PHASE = DEFAULT_PHASE\n") is None
-    assert engine.declared_phases('PHASE = "boot" if X else "initramfs"\n') is None
-    assert engine.declared_phases("ORDER = 1\n") is None
-
-
 def test_a_phase_imports_only_its_own_stages():
-    code = ("import json, sys; from ros_init.engine import run as engine; s, b = engine.discover_stages('boot');"
+    code = ("import json, sys; from ros_init.engine.stages import load_stages; s, b = load_stages('boot');"
             "print(json.dumps([m.split('.')[-1] for m in sys.modules if m.startswith('ros_init.stages.')]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     imported = set(json.loads(out.stdout))
-    import ros_init.stages as package
+    from ros_init.stages import STAGES
 
-    declared = {p.stem: engine.declared_phases(p.read_text()) for p in Path(package.__path__[0]).glob("[!_]*.py")}
     assert {"files", "rancherd", "commands"} <= imported
-    assert imported == {name for name, phases in declared.items() if phases is None or "boot" in phases}
+    assert imported == {s.name for s in STAGES if "boot" in s.phases}
     assert "disks" not in imported  # an initramfs-only stage
 
 
@@ -456,6 +443,19 @@ def test_plan_marks_destructive_changes():
         StepRecord("format", "/dev/vdb1", "format /dev/vdb1 as ext4 label data (holds: xfs label old)", "planned",
                    destructive=True),
         StepRecord("write-mount-unit", "/etc/systemd/system/data.mount", "write data.mount", "planned")]))
-    text = engine.render_plan(rec)
+    text = cli_run.render_plan(rec)
     assert "2 changes, 1 DESTRUCTIVE" in text
     assert "! disks: format /dev/vdb1" in text and "  disks: write data.mount" in text
+
+
+def test_every_stage_module_is_registered_and_every_entry_loads():
+    import importlib
+
+    import ros_init.stages as package
+    from ros_init.stages import BY_NAME, STAGES
+
+    assert {p.stem for p in Path(package.__path__[0]).glob("[!_]*.py")} == set(BY_NAME)
+    for entry in STAGES:
+        mod = importlib.import_module(entry.module)
+        assert mod.NAME == entry.name and callable(mod.plan) and callable(mod.apply)
+        assert set(entry.phases) <= {"initramfs", "boot"} and set(entry.requires) <= set(BY_NAME)

@@ -141,8 +141,10 @@ def test_set_hostname_refused_for_a_scratch_root(tmp_path):
 
 
 def test_stage_shape():
-    assert (hostname.NAME, hostname.PHASE, hostname.ORDER) == ("hostname", "initramfs", 30)
-    assert hostname.PHASES == ("initramfs", "boot")
+    from ros_init.stages import BY_NAME
+
+    assert hostname.NAME == "hostname"
+    assert (BY_NAME["hostname"].phases, BY_NAME["hostname"].order) == (("initramfs", "boot"), 30)
 
 
 _label = st.from_regex(r"\A[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?\Z")

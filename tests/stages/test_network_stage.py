@@ -178,8 +178,10 @@ def test_unknown_renderer_setting_is_an_error():
 
 
 def test_stage_shape():
-    assert (network.NAME, network.PHASE, network.ORDER) == ("network", "initramfs", 40)
-    assert network.PHASES == ("initramfs", "boot")
+    from ros_init.stages import BY_NAME
+
+    assert network.NAME == "network"
+    assert (BY_NAME["network"].phases, BY_NAME["network"].order) == (("initramfs", "boot"), 40)
 
 
 _MACS_PRESENT = {"ens7": "52:54:00:00:00:07"}

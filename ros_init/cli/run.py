@@ -1,0 +1,60 @@
+"""``ros-init run`` and ``ros-init plan`` on the command line: arguments in, summary or
+plan out."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any
+
+from ros_init.state.status import PhaseRecord
+
+
+def render_plan(rec: PhaseRecord) -> str:
+    steps = [(s.name, st) for s in rec.stages for st in s.steps]
+    destructive = sum(1 for _, st in steps if st.destructive)
+    head = f"{len(steps)} changes" if steps else "no changes"
+    if destructive:
+        head += f", {destructive} DESTRUCTIVE (marked !)"
+    lines = [f"ros-init plan --phase {rec.phase}: {head}"]
+    for stage in rec.stages:
+        if stage.result in ("failed", "skipped") and not stage.steps:
+            lines.append(f"  {stage.name}: {stage.result}: {stage.error or stage.note}")
+        for st in stage.steps:
+            lines.append(f"{'! ' if st.destructive else '  '}{stage.name}: {st.summary}")
+    return "\n".join(lines)
+
+
+def cli_main(args: Any) -> int:
+    from ros_init.config.settings import SettingsError, load_settings
+    from ros_init.core.root import Root, RootError
+    from ros_init.engine.inputs import gather_inputs
+    from ros_init.engine.run import execute
+    from ros_init.state.status import summary_line
+
+    dry_run = args.command == "plan"
+    try:
+        root = Root(args.root)
+        settings = load_settings(root, args.settings)
+    except (RootError, SettingsError) as exc:
+        print(f"ros-init {args.command}: {exc}", file=sys.stderr)
+        return 1
+    inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None))
+    out = execute(root, settings, inputs, args.phase, dry_run=dry_run,
+                  log_level=logging.WARNING if dry_run else logging.INFO)
+    for f in out.findings:
+        print(f.render(), file=sys.stderr)
+    if out.problem:
+        print(f"ros-init {args.command}: {out.problem}", file=sys.stderr)
+        return out.code
+    if out.record is None:
+        print(f"ros-init {args.command}: the config has errors; nothing was changed", file=sys.stderr)
+        return out.code
+    if dry_run:
+        print(render_plan(out.record))
+    elif getattr(args, "format", "text") == "json":
+        print(json.dumps(out.record.as_dict(), indent=2))
+    else:
+        print(summary_line(out.record))
+    return out.code

@@ -1,0 +1,35 @@
+"""The engine's log lines: one line per event, secrets scrubbed, a syslog priority prefix
+when stderr is the journal."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from ros_init.config.redact import Scrubber
+
+log = logging.getLogger("ros_init")
+
+
+class _JournalFormatter(logging.Formatter):
+    """One line per event; a ``<N>`` syslog priority prefix when stderr is the journal."""
+
+    _PRIO = {logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+    def __init__(self, phase: str, journal: bool, scrub: Scrubber) -> None:
+        super().__init__()
+        self.phase, self.journal, self.scrub = phase, journal, scrub
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = self.scrub(record.getMessage()) or ""
+        prefix = f"<{self._PRIO.get(record.levelno, 6)}>" if self.journal else ""
+        return "\n".join(f"{prefix}ros-init[{self.phase}] {line}" for line in text.splitlines() or [""])
+
+def setup_logging(phase: str, scrub: Scrubber, level: int = logging.INFO) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JournalFormatter(phase, bool(os.environ.get("JOURNAL_STREAM")), scrub))
+    log.handlers[:] = [handler]
+    log.setLevel(level)
+    log.propagate = False
+    return handler
