@@ -457,5 +457,5 @@ def test_every_stage_module_is_registered_and_every_entry_loads():
     assert {p.stem for p in Path(package.__path__[0]).glob("[!_]*.py")} == set(BY_NAME)
     for entry in STAGES:
         mod = importlib.import_module(entry.module)
-        assert mod.NAME == entry.name and callable(mod.plan) and callable(mod.apply)
+        assert entry.name == mod.NAME and callable(mod.plan) and callable(mod.apply)
         assert set(entry.phases) <= {"initramfs", "boot"} and set(entry.requires) <= set(BY_NAME)
