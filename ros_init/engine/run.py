@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.config.redact import Scrubber, secret_values
+from ros_init.config.settings import state_dir
 from ros_init.core.model import Change, Config, Finding, Layer, SkipStep, StageContext
 from ros_init.core.root import Root, RootError
 from ros_init.engine.errors import describe_error
@@ -141,7 +142,7 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     if out is not None:  # nothing runs; the boot must still be able to tell why (ros-init status)
         if not dry_run and record_status:
             rec = config_failure_record(phase, root, out.problem, out.findings)
-            for problem in status.record(root, rec, settings.get("state_dir") or "/var/lib/ros-init",
+            for problem in status.record(root, rec, state_dir(settings),
                                          run_status_root(root)):
                 log.error("status: %s", problem)
         return out
@@ -152,7 +153,7 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         instance_id=inputs.instance_id or once.config_instance_id(
             [d.data for d in inputs.documents if d.layer != Layer.IMAGE] or config),
         settings=settings,
-        state_dir=settings.get("state_dir") or "/var/lib/ros-init",
+        state_dir=state_dir(settings),
         dry_run=dry_run,
         scripts=list(inputs.scripts),
         run_commands=run_commands,

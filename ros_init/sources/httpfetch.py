@@ -21,7 +21,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,11 +89,6 @@ def retry_delay(attempt: int, policy: Backoff, u: float, hint: float | None = No
     if spread >= remaining > hint:
         spread = hint + u * (remaining - hint) * 0.9
     return max(delay, spread)
-
-
-def backoff_schedule(attempts: int, policy: Backoff, draws: Iterable[float]) -> list[float]:
-    """Pure: the waits of ``attempts`` successive retries for the given uniform draws."""
-    return [backoff_delay(i, policy, u) for i, u in zip(range(attempts), draws, strict=False)]
 
 
 def retry_after(value: str | None, now_wall: float) -> float | None:

@@ -14,10 +14,11 @@ import pytest
 import yaml
 from ds_servers import closed_port
 
+from ros_init.cli.fetch import cli_main
 from ros_init.config.settings import load_settings
 from ros_init.core.model import Layer
 from ros_init.core.root import Root
-from ros_init.engine.collect import cli_main, collect, probe_names
+from ros_init.engine.collect import collect, probe_names
 from ros_init.state import instance
 
 SEED = {"meta-data": "instance-id: iid-seed\nlocal-hostname: meta-name\n",
