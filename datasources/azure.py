@@ -12,7 +12,7 @@ Detected from DMI (chassis asset tag ``7783-7084-3265-9085-8269-3286-77``), an
   (``computerName``, ``adminUsername``), ``compute.publicKeys[].keyData``, ``compute.userData``
   (base64; used only where the OVF has no CustomData), ``network.interface[]`` (DHCP on each
   NIC by MAC, secondary private addresses static).
-- The instance id is the DMI ``product_uuid`` (lower-cased), else ``compute.vmId``.
+- The instance id is the DMI ``product_uuid`` (lower-cased) where DMI says Azure, else ``compute.vmId``.
 - The admin user (``UserName``/``adminUsername``) is created with the keys and sudo rights,
   as Azure's own agent does.
 
@@ -199,7 +199,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     compute = (imds or {}).get("compute") or {}
     profile = compute.get("osProfile") or {}
-    uuid = platform_id.dmi(host, "product_uuid")
+    uuid = platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None
     iid = ms.check_instance_id(uuid.lower() if uuid else compute.get("vmId"), NAME)
     keys = [k for k in ms.keys_of(compute.get("publicKeys")) if k.startswith(("ssh-", "ecdsa-", "sk-"))]
     if ovf is not None:

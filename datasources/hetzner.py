@@ -1,8 +1,8 @@
 """Hetzner Cloud: the server metadata service (``/hetzner/v1/metadata``, ``/hetzner/v1/userdata``).
 
 Detected from DMI (``sys_vendor`` Hetzner) or ``hetzner.url``. The metadata is YAML:
-``instance-id`` (it must equal the DMI ``product_serial``, the server id, when DMI has one:
-an answer for another server is an error), ``hostname``, ``public-keys``, ``vendor_data``,
+``instance-id`` (where DMI says Hetzner it must equal the DMI ``product_serial``, the server
+id: an answer for another server is an error), ``hostname``, ``public-keys``, ``vendor_data``,
 ``network-config`` (cloud-init v1, translated). User-data: HTTP 204 or 404 means none; since
 Hetzner Cloud takes no binary user-data, a payload that is valid base64 is decoded first
 (as cloud-init does).
@@ -54,10 +54,11 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             except UserDataError as exc:
                 raise DatasourceError(f"hetzner: the metadata is not a YAML mapping (a proxy's page?): {exc}") from None
             iid = ms.check_instance_id(meta.get("instance-id"), NAME)
-            serial = platform_id.dmi(host, "product_serial")
-            if serial is None and platform_id.is_platform(host, NAME):
+            # only where DMI says Hetzner: a forced url (tests, other machines) has another serial
+            serial = platform_id.dmi(host, "product_serial") if platform_id.is_platform(host, NAME) else iid
+            if serial is None:
                 raise DatasourceError("hetzner: DMI says Hetzner but has no product_serial (the server id)")
-            if serial is not None and serial != iid:
+            if serial != iid:
                 raise DatasourceError(f"hetzner: the metadata is for server {iid}, this is server {serial}")
             user_data = svc.get("userdata", max_size=ms.DATA_MAX, empty=(204, 404))
     except ms.Absent:

@@ -63,7 +63,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     meta = ms.parse_json(body, "upcloud metadata/v1.json")
     if not isinstance(meta, dict):
         raise DatasourceError("upcloud: metadata/v1.json is not an object")
-    iid = ms.check_instance_id(meta.get("instance_id") or platform_id.dmi(host, "product_uuid"), NAME)
+    iid = ms.check_instance_id(meta.get("instance_id")
+                               or (platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None), NAME)
     try:
         v1 = network_v1(meta)
         network = v1_to_v2(v1) if v1 else None
