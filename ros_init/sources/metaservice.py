@@ -2,8 +2,9 @@
 ``Documents`` its answers make.
 
 ``Service`` wraps ``httpfetch.request`` with the source's settings (``<name>: {url,
-timeout, retries}``), fixed headers (``Metadata: true``, a bearer, a token), the rule that a
-refused connection means "no service here" (absent, at once) and the reading of statuses:
+timeout, retries, ca}``), fixed headers (``Metadata: true``, a bearer, a token), the rules
+that a refused connection means "no service here" (absent, at once) and that with no network
+route yet the source steps aside for the network phase, and the reading of statuses:
 200 is data, 404 (and 204 where a platform says so) is "not set", anything else is an error
 naming the source and the path, never a header value (they carry tokens).
 
@@ -50,7 +51,14 @@ class Service:
 
     def __enter__(self) -> Service:
         from ros_init.sources.httpfetch import connection_refused
+        from ros_init.sources.netroute import ask_for_network_phase, has_network, is_local
 
+        if not is_local(self.base) and not has_network(self.host):
+            # early in boot: retrying until the deadline would hold the boot for nothing
+            self.host.logger.info("%s: no network route yet; the metadata service is left to the network phase",
+                                  self.name)
+            ask_for_network_phase(self.host, self.name)
+            raise Absent(self.base)
         if connection_refused(self.base, min(1.0, self.host.remaining(self.deadline)), self.host.logger):
             self.host.logger.info("%s: no metadata service at %s (connection refused)", self.name, self.base)
             raise Absent(self.base)
