@@ -164,6 +164,18 @@ def imds_network(interfaces: list[dict[str, Any]]) -> dict[str, Any] | None:
     return ec2_macs_to_v2(macs) if macs else None
 
 
+def network_of(interfaces: Any) -> dict[str, Any] | None:
+    """``imds_network`` with input of the wrong shape as a DatasourceError naming Azure."""
+    from ros_init.network.convert import NetconvError
+
+    try:
+        return imds_network(interfaces)
+    except NetconvError as exc:
+        raise DatasourceError(f"azure: network: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise DatasourceError(f"azure: network: malformed ({type(exc).__name__}: {exc})") from None
+
+
 def _imds(host: Host, deadline: float) -> dict[str, Any] | None:
     from ros_init.sources import metaservice as ms
 
@@ -188,7 +200,6 @@ def _imds(host: Host, deadline: float) -> dict[str, Any] | None:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.network.convert import NetconvError
     from ros_init.sources import metaservice as ms
     from ros_init.sources import platform_id
 
@@ -207,10 +218,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     user_data = ovf.custom_data if ovf is not None and ovf.custom_data else None
     if user_data is None and compute.get("userData"):
         user_data = ms.b64_user_data(compute["userData"], NAME, "IMDS userData")
-    try:
-        network = imds_network(((imds or {}).get("network") or {}).get("interface") or [])
-    except NetconvError as exc:
-        raise DatasourceError(f"azure: {exc}") from None
+    network = network_of(((imds or {}).get("network") or {}).get("interface") or [])
     username = (ovf.username if ovf else None) or profile.get("adminUsername")
     keys = list(dict.fromkeys(keys))
     extra: dict[str, Any] = {}
@@ -254,11 +262,17 @@ def parse_goal_state(xml: bytes) -> GoalState:
                      find("Container/RoleInstanceList/RoleInstance/InstanceId"))
 
 
+def _xml_chars(text: str) -> str:
+    """Pure: ``text`` without the characters XML 1.0 cannot carry (controls, surrogates)."""
+    return "".join(c if c in "\t\n\r" or ("\x20" <= c <= "\ud7ff") or ("\ue000" <= c <= "\ufffd")
+                   or c >= "\U00010000" else "?" for c in text)
+
+
 def health_report(goal: GoalState, ok: bool, reason: str = "") -> bytes:
     """Pure: the ``Health`` document: Ready, or NotReady/ProvisioningFailed with the reason."""
     details = ""
     if not ok:
-        text = " ".join((reason or "provisioning failed").split())[:512]
+        text = " ".join(_xml_chars(reason or "provisioning failed").split())[:512]
         details = ("<Details><SubStatus>ProvisioningFailed</SubStatus>"
                    f"<Description>{escape(text)}</Description></Details>")
     return ('<?xml version="1.0" encoding="utf-8"?>\n'

@@ -54,7 +54,6 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.network.convert import NetconvError, v1_to_v2
     from ros_init.sources import metaservice as ms
 
     try:
@@ -68,11 +67,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     if not isinstance(meta, dict):
         raise DatasourceError("digitalocean: metadata/v1.json is not an object")
     iid = ms.check_instance_id(meta.get("droplet_id"), NAME)
-    try:
-        v1 = network_v1(meta)
-        network = v1_to_v2(v1) if v1 else None
-    except (NetconvError, KeyError, TypeError, AttributeError) as exc:
-        raise DatasourceError(f"digitalocean: interfaces: {exc}") from None
+    network = ms.network_from(NAME, network_v1, meta)
     return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=_text(meta.get("user_data")),
                     vendor_data=_text(meta.get("vendor_data")),

@@ -49,7 +49,6 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.network.convert import NetconvError, v1_to_v2
     from ros_init.sources import metaservice as ms
     from ros_init.sources import platform_id
 
@@ -65,11 +64,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         raise DatasourceError("upcloud: metadata/v1.json is not an object")
     iid = ms.check_instance_id(meta.get("instance_id")
                                or (platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None), NAME)
-    try:
-        v1 = network_v1(meta)
-        network = v1_to_v2(v1) if v1 else None
-    except (NetconvError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise DatasourceError(f"upcloud: network: {exc}") from None
+    network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user_data")
     return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,

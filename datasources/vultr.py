@@ -48,7 +48,6 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.network.convert import NetconvError, v1_to_v2
     from ros_init.sources import metaservice as ms
 
     try:
@@ -62,11 +61,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     if not isinstance(meta, dict):
         raise DatasourceError("vultr: v1.json is not an object")
     iid = ms.check_instance_id(meta.get("instance-v2-id") or meta.get("instanceid"), NAME)
-    try:
-        v1 = network_v1(meta)
-        network = v1_to_v2(v1) if v1 else None
-    except (NetconvError, KeyError, TypeError, AttributeError) as exc:
-        raise DatasourceError(f"vultr: interfaces: {exc}") from None
+    network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user-data")
     return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or None,
                     keys=ms.keys_of(meta.get("public-keys")), network=network,

@@ -209,3 +209,17 @@ def b64_user_data(value: Any, name: str, what: str = "user-data") -> bytes | Non
 
 def raw_json(value: Any) -> bytes:
     return json.dumps(value, indent=1, sort_keys=True, default=str).encode()
+
+
+def network_from(name: str, to_v1: Any, meta: Any) -> dict[str, Any] | None:
+    """A platform's pure ``meta -> network config v1`` translation, then v1 -> v2; input of
+    the wrong shape anywhere is a DatasourceError naming the source, never a traceback."""
+    from ros_init.network.convert import NetconvError, v1_to_v2
+
+    try:
+        v1 = to_v1(meta)
+        return v1_to_v2(v1) if v1 else None
+    except NetconvError as exc:
+        raise DatasourceError(f"{name}: network: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise DatasourceError(f"{name}: network: malformed ({type(exc).__name__}: {exc})") from None

@@ -227,3 +227,28 @@ def test_ovf_env_on_a_provisioning_iso_on_a_loop_device(tmp_path):
         assert docs.configs[0].data["hostname"] == "test-host" and "provisioning media" in docs.source
     finally:
         subprocess.run(["losetup", "-d", dev], check=False)
+
+
+@pytest.mark.parametrize("fault,expect", [("hang", "timeout"), ("slow", "timeout"), ("500", "500"),
+                                          ("html", "not valid JSON"), ("huge", "too-large"), ("404", None)])
+def test_imds_fault_matrix_within_the_deadline(platform_server, tmp_path, fault, expect):
+    from ros_init.sources.httpfetch import FetchError
+
+    st = imds_state()
+    st.fault = fault
+    imds = platform_server(st)
+    t0 = time.monotonic()
+    if expect is None:  # no IMDS and no OVF: absent
+        assert azure.fetch(host_for(tmp_path, imds.url), time.monotonic() + 0.8) is None
+        return
+    with pytest.raises((FetchError, DatasourceError)) as err:
+        azure.fetch(host_for(tmp_path, imds.url), time.monotonic() + 0.8)
+    assert time.monotonic() - t0 < 1.4
+    assert expect in str(err.value) + getattr(err.value, "kind", "")
+
+
+def test_imds_refuses_requests_without_the_metadata_header(platform_server):
+    import requests
+
+    imds = platform_server(imds_state())
+    assert requests.get(imds.url + "/metadata/instance?api-version=2021-08-01", timeout=2).status_code == 400

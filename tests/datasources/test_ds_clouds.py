@@ -436,3 +436,19 @@ def test_forwarded_requests_are_refused_like_the_real_services(platform_server):
     srv = platform_server(do_state())
     assert requests.get(srv.url + "/metadata/v1.json", headers={"X-Forwarded-For": "1.2.3.4"},
                         timeout=2).status_code == 403
+
+
+def test_oracle_refused_is_an_error_naming_the_refusal(platform_server, tmp_path):
+    st = oracle_state()
+    st.require = {"Authorization": "Bearer Something-Else"}
+    srv = platform_server(st)
+    with pytest.raises(DatasourceError, match="HTTP 401 \\(refused"):
+        mod("oracle").fetch(host_for(tmp_path, BY["oracle"], srv.url), time.monotonic() + 5)
+
+
+def test_alibaba_token_request_failing_is_an_error(platform_server, tmp_path):
+    st = alibaba_state()
+    st.token_status = 400
+    srv = platform_server(st)
+    with pytest.raises(DatasourceError, match="token request answered HTTP 400"):
+        mod("alibaba").fetch(host_for(tmp_path, BY["alibaba"], srv.url), time.monotonic() + 5)
