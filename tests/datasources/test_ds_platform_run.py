@@ -93,3 +93,22 @@ def test_a_hanging_platform_ends_within_the_deadline_and_the_status_says_so(plat
     main(["status", "--root", str(scratch_root)])
     out = capsys.readouterr().out
     assert "hetzner" in out and "timeout" in out
+
+
+def test_settings_accept_every_platform_mapping_and_refuse_unknown_keys(tmp_path):
+    from ros_init.config.settings import SettingsError, load_settings
+
+    p = tmp_path / "settings.yaml"
+    names = ["openstack", "digitalocean", "hetzner", "vultr", "oracle", "akamai", "exoscale", "upcloud",
+             "scaleway", "alibaba", "equinix"]
+    doc = {n: {"url": "http://127.0.0.1:9", "timeout": 1, "retries": 2} for n in names}
+    doc["vmware"] = {"tool": "/usr/bin/vmware-rpctool", "timeout": 2, "force": True}
+    doc["azure"] = {"url": "http://127.0.0.1:9", "wireserver": "http://127.0.0.1:8", "report_ready": False,
+                    "seed_dirs": ["/seed"], "devices": ["/dev/sr1"]}
+    p.write_text(yaml.safe_dump(doc))
+    s = load_settings(Root(tmp_path), str(p))
+    assert s["azure"]["report_ready"] is False and s["hetzner"]["retries"] == 2
+    assert "azure" in s["datasources"] and s["datasources"].index("cdrom") < s["datasources"].index("openstack")
+    p.write_text("hetzner: {token: abc}\n")
+    with pytest.raises(SettingsError, match="token"):
+        load_settings(Root(tmp_path), str(p))
