@@ -152,6 +152,29 @@ def vendor_text(value: Any) -> bytes | None:
     return None
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+
+
+def host_name(value: Any) -> tuple[str, str | None] | None:
+    """Pure: a platform's host name -> (short name, FQDN or None), made valid (RFC 1123) the
+    way platforms' names need it (``CLOUDINIT_1`` -> ``CLOUDINIT-1``, ``My VM`` -> ``My-VM``);
+    None when nothing usable is left. An invalid name would make the whole config invalid."""
+    if value is None or isinstance(value, bool | dict | list):
+        return None
+    text = str(value).strip().rstrip(".")
+    labels = []
+    for label in text.split("."):
+        label = re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")[:63].strip("-")
+        if not label or not _LABEL.match(label):
+            break
+        labels.append(label)
+    if not labels:
+        return None
+    while len(".".join(labels)) > 253:
+        labels.pop()
+    return labels[0], (".".join(labels) if len(labels) > 1 else None)
+
+
 def found(name: str, where: str, instance_id: str, *, hostname: str | None = None,
           keys: list[str] | None = None, network: dict[str, Any] | None = None,
           user_data: bytes | None = None, vendor_data: bytes | list[bytes] | None = None,
@@ -163,11 +186,13 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
 
     docs = Documents(source=f"{name} {where}", instance_id=instance_id)
     md: dict[str, Any] = {}
-    if hostname:
-        host = hostname.split()[0]
-        md["hostname"] = host.split(".")[0]
-        if "." in host.strip("."):
-            md["fqdn"] = host.rstrip(".")
+    name_fqdn = host_name(hostname)
+    if name_fqdn is not None:
+        md["hostname"], fqdn = name_fqdn
+        if fqdn:
+            md["fqdn"] = fqdn
+    elif hostname not in (None, ""):
+        logger.warning("%s: the metadata's host name is not usable as one: ignored", name)
     if keys:
         md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
     if network:

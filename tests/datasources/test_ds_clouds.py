@@ -175,7 +175,7 @@ PLATFORMS = [
     Platform("digitalocean", do_state, "22532410", "utl-96268", {"sys_vendor": "DigitalOcean"}, True, True),
     Platform("hetzner", hetzner_state, "123456", "cloudinit-test",
              {"sys_vendor": "Hetzner", "product_serial": "123456"}, True, True, "/hetzner/v1"),
-    Platform("vultr", vultr_state, "29bea708-2e6e-480a-90ad-0e6b5d5ad62f", "CLOUDINIT_1", {"sys_vendor": "Vultr"},
+    Platform("vultr", vultr_state, "29bea708-2e6e-480a-90ad-0e6b5d5ad62f", "CLOUDINIT-1", {"sys_vendor": "Vultr"},
              True, True),
     Platform("oracle", oracle_state, "ocid1.instance.oc1.phx.anyhqljtniwq6syc3nex55sep5w34q",
              "instance-20200320-1400", {"chassis_asset_tag": "OracleCloud.com"}),

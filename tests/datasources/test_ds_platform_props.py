@@ -89,3 +89,25 @@ def test_an_instance_id_is_an_id_or_an_error(value):
         assert str(exc).startswith("x: ")
     else:
         assert iid == str(value).strip() and ms.INSTANCE_ID.match(iid)
+
+
+HOSTNAME = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+
+
+@given(st.one_of(st.text(max_size=300), st.integers(), st.none()))
+def test_a_platform_host_name_becomes_a_valid_one_or_none(value):
+    import re
+
+    out = ms.host_name(value)
+    if out is not None:
+        short, fqdn = out
+        assert re.match(HOSTNAME, short) and "." not in short
+        assert fqdn is None or (re.match(HOSTNAME, fqdn) and len(fqdn) <= 253 and fqdn.startswith(short + "."))
+
+
+def test_host_names_as_platforms_send_them():
+    assert ms.host_name("CLOUDINIT_1") == ("CLOUDINIT-1", None)
+    assert ms.host_name("sm-foo-test.novalocal") == ("sm-foo-test", "sm-foo-test.novalocal")
+    assert ms.host_name("My VM (prod)") == ("My-VM-prod", None)
+    assert ms.host_name(12345678) == ("12345678", None)
+    assert ms.host_name("___") is None

@@ -112,3 +112,12 @@ def test_settings_accept_every_platform_mapping_and_refuse_unknown_keys(tmp_path
     p.write_text("hetzner: {token: abc}\n")
     with pytest.raises(SettingsError, match="token"):
         load_settings(Root(tmp_path), str(p))
+
+
+def test_a_platform_host_name_that_is_not_valid_as_it_is_still_boots(platform_server, scratch_root, capsys):
+    from test_ds_clouds import vultr_state
+
+    srv = platform_server(vultr_state())  # hostname CLOUDINIT_1, as Vultr's own fixture has it
+    settings(scratch_root, vultr={"url": srv.url, "timeout": 1})
+    assert boot(scratch_root) == 0, capsys.readouterr().err
+    assert (scratch_root / "etc/hostname").read_text().strip() == "CLOUDINIT-1"
