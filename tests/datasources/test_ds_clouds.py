@@ -74,7 +74,11 @@ network-config:
 
 
 def hetzner_state() -> PlatformState:
+    private = ("- ip: 10.0.0.2\n  alias_ips: []\n  interface_num: 2\n  mac_address: 86:00:00:2a:7d:e0\n"
+               "  network_id: 1234\n  network_name: private\n  network: 10.0.0.0/16\n  subnet: 10.0.0.0/24\n"
+               "  gateway: 10.0.0.1\n")
     return PlatformState(routes={"GET /hetzner/v1/metadata": HETZNER_META,
+                                 "GET /hetzner/v1/metadata/private-networks": private,
                                  "GET /hetzner/v1/userdata": base64.b64encode(UD.encode()).decode()})
 
 
@@ -364,6 +368,9 @@ def test_hetzner_network_config_v1_is_translated(platform_server, tmp_path):
     eth0 = docs.configs[0].data["network"]["ethernets"]["eth0"]
     assert eth0["match"] == {"macaddress": "96:00:00:08:19:da"} and eth0["dhcp4"] is True
     assert eth0["addresses"] == ["2a01:4f8:beef:beef::1/64"]
+    private = [e for e in docs.configs[0].data["network"]["ethernets"].values()
+               if e["match"]["macaddress"] == "86:00:00:2a:7d:e0"]
+    assert private == [{"match": {"macaddress": "86:00:00:2a:7d:e0"}, "dhcp4": True, "optional": True}]
 
 
 def test_digitalocean_interfaces_become_static_addresses(platform_server, tmp_path):
