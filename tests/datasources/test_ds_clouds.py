@@ -164,7 +164,15 @@ def alibaba_state() -> PlatformState:
 def equinix_state() -> PlatformState:
     meta = {"id": "test-id-0001", "hostname": "test-hostname", "iqn": "test-iqn", "plan": "c3.small.x86",
             "facility": "da11", "tags": [], "ssh_keys": [KEY], "phone_home_url": "http://x/phone-home",
-            "network": {"interfaces": [], "bonding": {"mode": 4}, "addresses": []}}
+            "network": {"interfaces": [{"name": "eth0", "mac": "0c:c4:7a:e5:42:f8", "bond": "bond0"},
+                                       {"name": "eth1", "mac": "0c:c4:7a:e5:42:f9", "bond": "bond0"}],
+                        "bonding": {"mode": 4},
+                        "addresses": [{"id": "a1", "address_family": 4, "netmask": "255.255.255.254", "public": True,
+                                       "management": True, "address": "147.75.1.3", "gateway": "147.75.1.2",
+                                       "cidr": 31},
+                                      {"id": "a2", "address_family": 4, "netmask": "255.255.255.254",
+                                       "public": False, "management": True, "address": "10.65.1.3",
+                                       "gateway": "10.65.1.2", "cidr": 31}]}}
     return PlatformState(routes={"GET /metadata": meta, "GET /userdata": UD})
 
 
@@ -191,7 +199,7 @@ PLATFORMS = [
              {"sys_vendor": "Scaleway"}, False, True),
     Platform("alibaba", alibaba_state, "i-bp15ojxppkmsnyjxxxxx", "aliyun-test-vm-00",
              {"product_name": "Alibaba Cloud ECS"}, True, True),
-    Platform("equinix", equinix_state, "test-id-0001", "test-hostname", {}),
+    Platform("equinix", equinix_state, "test-id-0001", "test-hostname", {}, True),
     Platform("openstack", openstack_state, OS_META["uuid"], "sm-foo-test", {"product_name": "OpenStack Nova"},
              True, True),
 ]
@@ -459,3 +467,27 @@ def test_alibaba_token_request_failing_is_an_error(platform_server, tmp_path):
     srv = platform_server(st)
     with pytest.raises(DatasourceError, match="token request answered HTTP 400"):
         mod("alibaba").fetch(host_for(tmp_path, BY["alibaba"], srv.url), time.monotonic() + 5)
+
+
+def test_equinix_network_is_the_bond_over_every_nic(platform_server, tmp_path):
+    srv = platform_server(equinix_state())
+    docs = mod("equinix").fetch(host_for(tmp_path, BY["equinix"], srv.url), time.monotonic() + 10)
+    net = docs.configs[0].data["network"]
+    assert net["ethernets"]["eth1"] == {"match": {"macaddress": "0c:c4:7a:e5:42:f9"}, "set-name": "eth1"}
+    assert net["bonds"]["bond0"] == {"interfaces": ["eth0", "eth1"], "parameters": {"mode": "802.3ad"},
+                                     "addresses": ["147.75.1.3/31", "10.65.1.3/31"],
+                                     "routes": [{"to": "0.0.0.0/0", "via": "147.75.1.2"},
+                                                {"to": "10.0.0.0/8", "via": "10.65.1.2"}]}
+
+
+@pytest.mark.parametrize("p", PLATFORMS, ids=lambda p: p.name)
+def test_what_each_platform_gives_is_a_valid_config(p, platform_server, tmp_path):
+    """Metadata, vendor-data and user-data merged validate against the cloud-config schema
+    (an invalid network or host name from a platform would stop the boot)."""
+    from ros_init.engine.run import build_config
+
+    srv = platform_server(p.state())
+    docs = mod(p.name).fetch(host_for(tmp_path, p, srv.url), time.monotonic() + 10)
+    config, findings = build_config(docs.configs)
+    assert not [f for f in findings if f.severity == "error"], [f.render() for f in findings]
+    assert config["hostname"] == p.hostname
