@@ -5,6 +5,7 @@ OS root (users, keys, hostname), and Azure's ready report follows the run's outc
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -121,3 +122,22 @@ def test_a_platform_host_name_that_is_not_valid_as_it_is_still_boots(platform_se
     settings(scratch_root, vultr={"url": srv.url, "timeout": 1})
     assert boot(scratch_root) == 0, capsys.readouterr().err
     assert (scratch_root / "etc/hostname").read_text().strip() == "CLOUDINIT-1"
+
+
+def test_ros_init_fetch_shows_the_openstack_metadata_and_where_it_came_from(platform_server, tmp_path, capsys):
+    from test_ds_openstack import routes
+
+    srv = platform_server(PlatformState(routes=routes()))
+    root = tmp_path / "root"
+    root.mkdir()
+    s = tmp_path / "settings.yaml"
+    s.write_text(yaml.safe_dump({"datasources": ["cmdline", "openstack"], "deadline": 10,
+                                 "openstack": {"url": srv.url, "timeout": 1}}))
+    cmdline = tmp_path / "cmdline"
+    cmdline.write_text("quiet\n")
+    rc = main(["fetch", "--root", str(root), "--settings", str(s), "--cmdline", str(cmdline)])
+    out = capsys.readouterr().out
+    assert rc == 0
+    doc = yaml.safe_load(out)
+    assert doc["hostname"] == "sm-foo-test" and doc["runcmd"] == ["echo user"]
+    assert "# hostname: from openstack metadata" in out and re.search(r"openstack +found", out)
