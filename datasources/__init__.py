@@ -13,13 +13,13 @@ merge read everything else from here, so no other module keeps its own list or r
 
 ``after_run(host, ok, reason)``, where a module has it, is the platform's duty once the run
 is over (``ok``: every stage applied; ``reason``: why not, no secret): Azure's ready report
-to the wireserver, VMware's guestinfo redaction. Only the platform source that was used is
-called, once per boot.
+to the wireserver, VMware's guestinfo redaction. The engine calls ``after_run(name, host, ok,
+reason)`` below with the platform source that gave the instance, once the run is over.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class SourceEntry(NamedTuple):
@@ -53,3 +53,21 @@ SOURCES: tuple[SourceEntry, ...] = (
 )
 
 BY_NAME: dict[str, SourceEntry] = {s.name: s for s in SOURCES}
+
+
+def after_run(name: str | None, host: Any, ok: bool, reason: str = "", deadline: float | None = None) -> Any:
+    """Call the ``after_run`` duty of the platform source ``name`` (the one that gave the
+    instance), if it has one. Never raises: a report that cannot be sent is logged, and the
+    boot goes on (the run's own outcome is already recorded). Returns the hook's result, or
+    None when there is no hook or it failed."""
+    import importlib
+
+    entry = BY_NAME.get(name or "")
+    if entry is None or not entry.platform:
+        return None
+    try:
+        hook = getattr(importlib.import_module(entry.module), "after_run", None)
+        return hook(host, ok, reason, deadline) if hook is not None else None
+    except Exception as exc:  # noqa: BLE001 - a platform duty must not turn a good boot into a failed one
+        host.logger.warning("%s: after the run: %s", name, exc)
+        return None

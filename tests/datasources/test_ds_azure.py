@@ -252,3 +252,18 @@ def test_imds_refuses_requests_without_the_metadata_header(platform_server):
 
     imds = platform_server(imds_state())
     assert requests.get(imds.url + "/metadata/instance?api-version=2021-08-01", timeout=2).status_code == 400
+
+
+def test_the_registry_calls_the_platform_hook_and_never_raises(platform_server, tmp_path, caplog):
+    from ros_init.datasources import after_run
+
+    wire = platform_server(wire_state("9"))
+    host = host_for(tmp_path, wire_url=wire.url)
+    assert after_run("azure", host, True, "") is True
+    assert after_run("ec2", host, True, "") is None and after_run(None, host, True) is None
+    st = wire_state()
+    st.fault = "500"
+    broken = platform_server(st)
+    other = host_for(tmp_path / "b", wire_url=broken.url)
+    assert after_run("azure", other, False, "users stage failed", time.monotonic() + 0.5) is None
+    assert "azure: after the run" in caplog.text
