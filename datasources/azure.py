@@ -135,13 +135,20 @@ def _read_ovf(host: Host, deadline: float) -> tuple[bytes | None, str]:
             continue
         if not fstype and not os.path.exists(dev):
             continue
-        with open_volume(Volume(dev, label or "", fstype), host, deadline) as path:
-            try:
-                data = Root(path).read_bytes("ovf-env.xml", limit=MAX_OVF)
-            except (OSError, RootError) as exc:
-                raise DatasourceError(f"azure: {dev} ovf-env.xml: {exc}") from None
-            if data is not None:
-                return data, f"provisioning media {dev}"
+        try:
+            with open_volume(Volume(dev, label or "", fstype), host, deadline) as path:
+                try:
+                    data = Root(path).read_bytes("ovf-env.xml", limit=MAX_OVF)
+                except (OSError, RootError) as exc:
+                    raise DatasourceError(f"azure: {dev} ovf-env.xml: {exc}") from None
+        except DatasourceError as exc:
+            if fstype:
+                raise
+            # no known filesystem (an empty drive, UDF where the kernel has none): IMDS may still answer
+            host.logger.warning("azure: %s is not readable provisioning media: %s", dev, exc)
+            continue
+        if data is not None:
+            return data, f"provisioning media {dev}"
     return None, ""
 
 

@@ -267,3 +267,13 @@ def test_the_registry_calls_the_platform_hook_and_never_raises(platform_server, 
     other = host_for(tmp_path / "b", wire_url=broken.url)
     assert after_run("azure", other, False, "users stage failed", time.monotonic() + 0.5) is None
     assert "azure: after the run" in caplog.text
+
+
+def test_unreadable_media_leaves_imds_to_answer(platform_server, tmp_path):
+    junk = tmp_path / "junk.img"
+    junk.write_bytes(b"\0" * 70000)  # no filesystem: not the provisioning media
+    imds = platform_server(imds_state())
+    host = host_for(tmp_path, imds.url)
+    host.settings["azure"]["devices"] = [str(junk)]
+    docs = azure.fetch(host, time.monotonic() + 10)
+    assert docs.configs[0].data["hostname"] == "my-hostname"
