@@ -93,3 +93,23 @@ def test_need_network_lines_are_generated_from_the_table():
         assert any(r.value.replace('"', "") in text or r.match.startswith("i")
                    for r in RULES if r.platform == name), name
     assert "[vV][mM][wW]" not in text  # guestinfo needs no network: VMware does not start the network phase
+
+
+def test_need_network_carries_the_generated_dmi_rules_and_every_network_source():
+    """packaging/libexec/need-network (plain sh, run before the network phase) reads the same DMI
+    table as the sources' detect, and names every network source for ros.datasource=."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from ros_init.datasources import SOURCES
+
+    script = (Path(__file__).resolve().parents[2] / "packaging/libexec/need-network").read_text()
+    generated = subprocess.run([sys.executable, "-m", "ros_init.sources.platform_id"], capture_output=True,
+                               text=True, check=True).stdout
+    begin = script.index("(a test keeps them in sync) ---\n") + len("(a test keeps them in sync) ---\n")
+    end = script.index("# --- end of the generated DMI rules ---")
+    assert script[begin:end] == generated, "need-network is stale: paste `python -m ros_init.sources.platform_id`"
+    for entry in SOURCES:
+        if entry.kind == "network":
+            assert f"ros.datasource=*{entry.name}*" in script, entry.name

@@ -59,12 +59,11 @@ def test_azure_boot_creates_the_admin_user_with_keys_then_reports_ready(platform
     keys = (scratch_root / "home/test-user/.ssh/authorized_keys").read_text()
     assert KEY_OVF in keys and KEY_IMDS in keys
     assert (scratch_root / "etc/hostname").read_text().strip() == "test-host"
-    # the hook the engine calls after the run (see datasources/__init__.py: after_run)
-    host = Host(root=Root(scratch_root), settings=yaml.safe_load((scratch_root / "etc/ros-init/ros-init.yaml")
-                                                                   .read_text()), sys_root="/")
-    assert azure.after_run(host, ok=True)
+    # the engine told the wireserver once, after the boot phase (not after the initramfs phase)
     [body] = [b for p, b in wire.state.bodies if "comp=health" in p]
     assert b"<State>Ready</State>" in body and b"<GoalStateIncarnation>5</GoalStateIncarnation>" in body
+    assert main(["run", "--phase", "boot", "--root", str(scratch_root)]) == 0  # the network unit's rerun
+    assert len([b for p, b in wire.state.bodies if "comp=health" in p]) == 1  # once per boot
     assert json.dumps(IMDS["compute"]["userData"]) not in capsys.readouterr().err
 
 
@@ -141,3 +140,14 @@ def test_ros_init_fetch_shows_the_openstack_metadata_and_where_it_came_from(plat
     doc = yaml.safe_load(out)
     assert doc["hostname"] == "sm-foo-test" and doc["runcmd"] == ["echo user"]
     assert "# hostname: from openstack metadata" in out and re.search(r"openstack +found", out)
+
+
+def test_azure_boot_with_a_broken_config_reports_not_ready_with_the_reason(platform_server, scratch_root, capsys):
+    imds, wire = platform_server(imds_state()), platform_server(wire_state("6"))
+    seed = scratch_root / "var/lib/cloud/seed/azure"
+    seed.mkdir(parents=True)
+    (seed / "ovf-env.xml").write_text(ovf_env(b"#cloud-config\nusers:\n  - name: bob\n    uid: not-a-number\n"))
+    settings(scratch_root, azure={"url": imds.url, "wireserver": wire.url, "timeout": 1, "devices": ["/dev/ros-init-test-none"]})
+    assert boot(scratch_root) == 1
+    [body] = [b for p, b in wire.state.bodies if "comp=health" in p]
+    assert b"<State>NotReady</State>" in body and b"uid" in body
