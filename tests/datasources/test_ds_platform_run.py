@@ -17,7 +17,6 @@ from test_ds_clouds import KEY, do_state
 from ros_init.cli import main
 from ros_init.cli.demo import make_os_skeleton
 from ros_init.core.root import Root
-from ros_init.sources.host import Host
 
 
 @pytest.fixture
@@ -46,7 +45,6 @@ def test_digitalocean_droplet_boot_writes_hostname_and_root_keys(platform_server
 
 
 def test_azure_boot_creates_the_admin_user_with_keys_then_reports_ready(platform_server, scratch_root, capsys):
-    from ros_init.datasources import azure
 
     imds, wire = platform_server(imds_state()), platform_server(wire_state("5"))
     seed = scratch_root / "var/lib/cloud/seed/azure"
