@@ -185,7 +185,8 @@ def render_text(doc: dict[str, Any], origin: str) -> str:
             lines.append(f"  {stage['name']:<10} {stage['result']:<8} {stage.get('duration_ms', 0):6.0f} ms{extra}")
             for step in stage.get("steps", []):
                 if step["result"] == "failed":
-                    lines.append(f"    FAILED {step['summary']}: {step.get('error')}")
+                    why = f": {step['error']}" if step.get("error") else ""  # a config finding says it all
+                    lines.append(f"    FAILED {step['summary']}{why}")
                 elif step["result"] == "skipped":
                     lines.append(f"    skipped {step['summary']}: {step.get('note')}")
                 else:
