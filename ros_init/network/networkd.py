@@ -123,17 +123,18 @@ def _port_settings(iface: Interface, model: NetworkModel) -> list[tuple[str, str
     return items
 
 
-def render_links(model: NetworkModel) -> dict[str, tuple[bytes, int]]:
+def render_links(model: NetworkModel, wake_on_lan: bool = True) -> dict[str, tuple[bytes, int]]:
     """``.link`` files for ``set-name`` (udev renames the matched NIC) and ``wakeonlan``.
 
     A .link file replaces 99-default.link for the devices it matches: one written for
     wake-on-LAN alone repeats the default naming policy, so the device keeps its name. With
     no match (the id is the kernel name), it matches ``OriginalName``: the name the kernel
     gave, before any renaming (true of eth0 with net.ifnames=0, not of a predictable name).
+    ``wake_on_lan=False``: only for set-name (NetworkManager and wicked set wake-on-LAN themselves).
     """
     out = {}
     for iface in model.interfaces:
-        if iface.kind != "ethernet" or not (iface.set_name or iface.wakeonlan):
+        if iface.kind != "ethernet" or not (iface.set_name or (iface.wakeonlan and wake_on_lan)):
             continue
         m = iface.match
         match = []
@@ -146,7 +147,7 @@ def render_links(model: NetworkModel) -> dict[str, tuple[bytes, int]]:
         if m.empty:
             match.append(("OriginalName", iface.id))
         link = [("Name", iface.set_name)] if iface.set_name else list(_DEFAULT_LINK)
-        if iface.wakeonlan:
+        if iface.wakeonlan and wake_on_lan:
             link.append(("WakeOnLan", "magic"))
         out[f"{FOLDER}/{PREFIX}{iface.id}.link"] = (_ini([("Match", match), ("Link", link)]), MODE)
     return out
