@@ -126,7 +126,7 @@ def test_configdrive_and_ec2_metadata_land_in_the_same_model():
         ("0a:00:00:00:00:01", True, ("172.31.1.6/20",), False), ("0a:00:00:00:00:02", True, (), True)]
 
 
-def test_unknown_top_level_keys_are_refused_bridges_parsed(caplog):
+def test_unknown_top_level_keys_are_refused_bridges_parsed():
     with pytest.raises(NetworkConfigError, match="network.wifis: unknown key"):
         parse_network({"wifis": {}})
     model = parse_network({"renderer": "NetworkManager", "bridges": {"br0": {"interfaces": ["eth0"], "dhcp4": True}},
