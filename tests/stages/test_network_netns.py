@@ -264,3 +264,23 @@ def test_an_on_link_gateway_route_is_installed(netns, tmp_path):
               for r in json.loads(out["route4"])}
     assert ("default", "10.0.0.1", None, True) in routes, log.read_text()
     assert ("10.9.0.0/16", "10.0.0.1", 7, True) in routes
+
+
+@pytest.mark.parametrize("which", ["V1", "V2"])
+def test_systemd_networkd_parses_the_files_of_every_construct(netns, tmp_path, which):
+    """The .network/.netdev files of test_network_constructs (bridges, on-link routes, RA,
+    IPv6 MTU, DHCP route metrics, device MACs ...) loaded by networkd without a complaint."""
+    if NETWORKD is None:
+        pytest.skip("needs systemd-networkd (package systemd)")
+    import test_network_constructs
+    import yaml
+
+    config = yaml.safe_load(getattr(test_network_constructs, which))
+    _apply(tmp_path, config)
+    (tmp_path / "etc/systemd/network/99-control.network").write_text("[Match]\nName=none\n\n[Network]\nBogus=1\n")
+    log = tmp_path / "networkd.log"
+    run_networkd(netns, tmp_path / "etc/systemd/network", log, "grep -q 'Enumeration completed' \"$LOG\"")
+    messages = log.read_text()
+    complaints = [ln for ln in messages.splitlines()
+                  if any(bad in ln for bad in ("Unknown", "Invalid", "Failed to parse", "ignoring", "rror"))]
+    assert complaints == ["/etc/systemd/network/99-control.network:5: Unknown key 'Bogus' in section [Network], ignoring."]
