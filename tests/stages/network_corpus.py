@@ -104,6 +104,15 @@ V1_CASES = {
     "v1-wakeonlan-without-mac": v1(phy("eth0", None, {"type": "dhcp4"}, wakeonlan=True)),
     "v1-gateway-outside-subnet": v1(
         phy("eth0", M + "47", {"type": "static", "address": "10.0.0.2/32", "gateway": "10.0.0.1"})),
+    "v1-bond-vlan-bridge-stack": v1(
+        phy("eth0", M + "49"), phy("eth1", M + "4a"),
+        {"type": "bond", "name": "bond0", "bond_interfaces": ["eth0", "eth1"], "params": {"bond-mode": "balance-alb"}},
+        {"type": "vlan", "name": "bond0.30", "vlan_link": "bond0", "vlan_id": 30},
+        {"type": "bridge", "name": "br30", "bridge_interfaces": ["bond0.30"], "params": {"bridge_stp": "off"},
+         "subnets": [{"type": "static", "address": "10.30.0.2/24", "gateway": "10.30.0.1"}]}),
+    "v1-ipv6-in-static-and-global-route": v1(
+        phy("eth0", M + "4b", {"type": "static", "address": "2001:db8:4b::2/64", "gateway": "2001:db8:4b::1"}),
+        {"type": "route", "destination": "2001:db8:99::/48", "gateway": "2001:db8:4b::fe"}),
     "v1-dns-as-strings": v1(
         phy("eth0", M + "48", {"type": "static", "address": "10.13.0.2/24", "dns_nameservers": "10.13.0.53 10.13.0.54",
                                "dns_search": "a.example b.example"})),
@@ -131,6 +140,9 @@ V2_CASES = {
                                       "parameters": {"stp": True, "forward-delay": 4, "hello-time": 2, "max-age": 12,
                                                      "priority": 100, "ageing-time": 300,
                                                      "path-cost": {"e1": 10}, "port-priority": {"e2": 20}}}}},
+    "v2-dhcp6-and-search-only": {"version": 2, "ethernets": {
+        "eth0": {"dhcp6": True, "nameservers": {"search": ["six.example"]}},
+        "eth1": {"match": {"name": "en*"}, "dhcp4": True, "mtu": 1280}}},
     "v2-vlan-on-bond": {"version": 2, "ethernets": {"p1": {"match": {"macaddress": M + "70"}}},
                         "bonds": {"bond0": {"interfaces": ["p1"], "parameters": {"mode": "active-backup"}}},
                         "vlans": {"vlan20": {"id": 20, "link": "bond0", "addresses": ["10.20.0.5/24"],
@@ -183,6 +195,13 @@ CONFIGDRIVE_CASES = {
                   for n, t in enumerate(_PHYS_TYPES)],
         "networks": [{"id": f"n{n}", "type": "ipv4_dhcp", "link": f"l{n}"} for n in range(len(_PHYS_TYPES))],
         "services": []},
+    "cd-legacy-ipv6-dhcp-and-static4": {
+        "links": [{"id": "eth0", "type": "phy", "ethernet_mac_address": M + "b1", "mtu": 8950}],
+        "networks": [{"id": "n0", "type": "ipv6_dhcp", "link": "eth0"},
+                     {"id": "n1", "type": "ipv4", "link": "eth0", "ip_address": "10.0.3.5", "netmask": "255.255.255.0",
+                      "routes": [{"network": "0.0.0.0", "netmask": "0.0.0.0", "gateway": "10.0.3.1"},
+                                 {"network": "10.4.0.0", "netmask": "255.255.0.0", "gateway": "10.0.3.254"}]}],
+        "services": [{"type": "dns", "address": "10.0.3.53"}, {"type": "ntp", "address": "10.0.3.123"}]},
     "cd-gateway-outside-subnet": {
         "links": [{"id": "eth0", "type": "phy", "ethernet_mac_address": M + "b0"}],
         "networks": [{"id": "n0", "type": "ipv4", "link": "eth0", "ip_address": "10.0.0.2", "netmask": "255.255.255.255",
@@ -198,6 +217,9 @@ EC2_CASES = {
                    "subnet-ipv4-cidr-block": "172.31.0.0/20", "ipv6s": "2600:1f18::5\n2600:1f18::6",
                    "subnet-ipv6-cidr-block": "2600:1f18::/64"},
         M + "c2": {"device-number": "1", "local-ipv4s": "172.31.17.5\n172.31.17.9"}},
+    "ec2-imds-ipv6-blocks": {M + "e0": {"device-number": "0", "local-ipv4s": "172.31.1.5",
+                                        "ipv6s": "2600:1f18::5\n2600:1f18::7",
+                                        "subnet-ipv6-cidr-blocks": "2600:1f18::/64"}},
     "ec2-three-nics": {M + f"d{n}": {"device-number": str(n), "local-ipv4s": f"10.{n}.0.5",
                                      "subnet-ipv4-cidr-block": f"10.{n}.0.0/24"} for n in range(3)},
 }

@@ -356,3 +356,42 @@ def keyfile_text(text: str) -> configparser.ConfigParser:
     cp.optionxform = str
     cp.read_string(text)
     return cp
+
+
+# -- the differential corpus, through the user's path and every renderer --------------------
+def _corpus():
+    from network_corpus import cases
+
+    return cases()
+
+
+@pytest.mark.parametrize("case", [c for c in _corpus() if c["format"] in ("v1", "v2")], ids=lambda c: c["id"])
+def test_every_corpus_config_passes_validation(case, tmp_path, capsys):
+    cfg = tmp_path / "network.yaml"
+    cfg.write_text("#cloud-config\n" + yaml.safe_dump({"network": case["input"]}))
+    assert main(["validate", str(cfg)]) == 0, capsys.readouterr()
+
+
+def test_every_corpus_case_renders_in_every_renderer_and_nmcli_reads_the_keyfiles():
+    from ros_init.stages.network import desired_files
+    from test_network_render import _nmcli
+    from test_network_vs_cloud_init import model_of
+
+    from ros_init.network.nics import device_names
+
+    nmcli = _nmcli()
+    counts = {}
+    for case in _corpus():
+        model = model_of(case)
+        names = device_names(model.interfaces, [])
+        for renderer in ("networkd", "networkmanager", "wicked"):
+            files = desired_files(model, renderer, names, None)
+            counts[renderer] = counts.get(renderer, 0) + len(files)
+            if renderer != "networkmanager":
+                continue
+            for path, (data, _) in files.items():
+                if path.endswith(".nmconnection"):
+                    proc = subprocess.run([*nmcli, "--offline", "connection", "modify", "connection.autoconnect", "yes"],
+                                          input=data, capture_output=True, timeout=30)
+                    assert proc.returncode == 0, (case["id"], path, proc.stderr.decode())
+    assert min(counts.values()) > 50, counts

@@ -63,6 +63,16 @@ KNOWN: dict[tuple[str, str, str], str] = {
         "cloud-init's v2 bonds handler drops `macaddress` (netplan docs: valid on every device)",
     ("v2-bridge", "br0", "mac"):
         "cloud-init's v2 bridges handler drops `macaddress` (netplan docs: valid on every device)",
+    ("v2-dhcp6-and-search-only", "*", "error"):
+        "cloud-init's v2 parser fails on nameservers with search domains and no addresses "
+        "(handle_nameserver requires an address; netplan allows either)",
+    ("cd-legacy-ipv6-dhcp-and-static4", "eth0", "dns"):
+        "cloud-init makes every network_data.json service a nameserver, whatever its type: the "
+        "`ntp` service 10.0.3.123 becomes a DNS server. ros-init takes `dns` services only",
+    ("ec2-imds-ipv6-blocks", "eth0", "addresses"):
+        "IMDS names the IPv6 block subnet-ipv6-cidr-blocks; cloud-init reads subnet-ipv6-cidr-block, "
+        "never finds it and uses /128 (the secondary address then has no on-link prefix): ros-init uses "
+        "the block's /64",
 }
 
 
@@ -200,6 +210,7 @@ RENDER_KNOWN: dict[tuple[str, str, str], str] = {
     ("cd-every-ipv6-mode", "eth2", "DHCP"): "same: ipv6_dhcpv6-stateful from network_data.json",
     ("cd-network-gateway-and-services", "eth0", "DNS"):
         "cloud-init 22.4 ignores a network's own `services` (see KNOWN above)",
+    ("cd-legacy-ipv6-dhcp-and-static4", "eth0", "DNS"): "an ntp service taken as DNS (see KNOWN above)",
 }
 
 
