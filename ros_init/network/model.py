@@ -11,9 +11,12 @@ Version 1 input (cloud-init network-config v1) is translated first by
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+log = logging.getLogger(__name__)
 
 Kind = Literal["ethernet", "bond", "vlan", "bridge"]
 
@@ -289,9 +292,7 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
         if iface.id in controller_of:
             controller = ids[controller_of[iface.id]]
             if iface.addresses or iface.dhcp4 or iface.dhcp6:
-                import logging
-
-                logging.getLogger(__name__).warning(
+                log.warning(
                     "%s.%ss.%s: a port of %s %r has no IP configuration of its own; its addresses and DHCP are ignored",
                     path, iface.kind, iface.id, controller.kind, controller.id)
             iface = _replace(iface, controller=controller.id, controller_kind=controller.kind)
@@ -410,10 +411,7 @@ def _dhcp_overrides(value: Any, path: str) -> int | None:
         raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key")
     ignored = sorted(set(value) - {"route-metric"})
     if ignored:
-        import logging
-
-        logging.getLogger(__name__).warning("%s: %s not implemented by ros-init; left to the renderer's default",
-                                            path, ", ".join(ignored))
+        log.warning("%s: %s not implemented by ros-init; left to the renderer's default", path, ", ".join(ignored))
     metric = value.get("route-metric")
     if metric is not None and (isinstance(metric, bool) or not isinstance(metric, int) or metric < 0):
         raise NetworkConfigError(f"{path}.route-metric", "must be a non-negative integer")
