@@ -278,6 +278,18 @@ def test_v1_constructs_wicked(tmp_path, capsys):
     assert br["BRIDGE_STP"] == "off" and br["BRIDGE_PATHCOSTS"] == "40 -" and br["BRIDGE_PORTPRIORITIES"] == "- 12"
 
 
+def test_every_spelling_the_translator_reads_passes_validation(tmp_path, capsys):
+    from test_network_convert import SPELLINGS
+
+    from ros_init.network.convert import _BRIDGE_PARAMS
+
+    params = {key: 1 for key, _ in SPELLINGS} | {f"bridge_{k}": 1 for k in _BRIDGE_PARAMS} | {"bond-slaves": "none"}
+    cfg = tmp_path / "v1.yaml"
+    cfg.write_text("#cloud-config\n" + yaml.safe_dump({"network": {"version": 1, "config": [
+        {"type": "bond", "name": "b0", "bond_interfaces": [], "params": params}]}}))
+    assert main(["validate", str(cfg)]) == 0, capsys.readouterr()
+
+
 def test_every_bond_parameter_passes_validation(tmp_path, capsys):
     import copy
 
@@ -290,10 +302,12 @@ def test_every_bond_parameter_passes_validation(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("text", "where"), [
-    ("network: {version: 1, config: [{type: bond, name: b0, bond_interfaces: [], params: {bond-bogus: 1}}]}",
-     "network.config[0].params.bond-bogus: unknown bond parameter"),
+    # caught by the schema, located in the file
+    ("network: {version: 1, config: [{type: bond, name: b0, bond_interfaces: [], params: {bond-miimom: 1}}]}",
+     ":2:85: error: network.config[0].params.bond-miimom: unknown key `bond-miimom`; did you mean `bond-miimon`?"),
     ("network: {version: 1, config: [{type: bridge, name: br0, bridge_interfaces: [], params: {bridge_nope: 1}}]}",
-     "network.config[0].params.bridge_nope: unknown bridge parameter"),
+     ":2:90: error: network.config[0].params.bridge_nope: unknown key"),
+    # caught by the network model, named by their path
     ("network: {version: 2, bridges: {br0: {interfaces: [nope]}}}",
      "network.bridges.br0.interfaces: 'nope' is not the id of an ethernet, bond or vlan"),
     ("network: {version: 2, ethernets: {e: {}}, bridges: {br0: {interfaces: [e], parameters: {path-cost: {x: 1}}}}}",
