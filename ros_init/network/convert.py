@@ -363,6 +363,8 @@ def v1_to_v2(cfg: dict[str, Any]) -> dict[str, Any]:
                                "bridge, nameserver, route, loopback)")
         if mac and kind != "physical":
             entry["macaddress"] = str(mac).lower()
+        if item.get("params") and kind not in ("bond", "bridge"):
+            log.warning("%s.params: only bonds and bridges have parameters; ignored", where)
         if item.get("mtu"):
             entry["mtu"] = int(item["mtu"])
         for key in ("accept-ra", "wakeonlan"):

@@ -192,7 +192,7 @@ def _network(iface: Interface, vlans: list[str], primary: bool, port: list[tuple
     sections.append(("Link", link))
     if iface.dhcp4_metric is not None and iface.dhcp4 and not iface.controller:
         sections.append(("DHCPv4", [("RouteMetric", str(iface.dhcp4_metric))]))
-    if iface.dhcp6_metric is not None and not iface.controller:
+    if iface.dhcp6_metric is not None and not iface.controller and iface.accept_ra is not False:
         # IPv6 default routes come from router advertisements, not from DHCPv6
         sections.append(("IPv6AcceptRA", [("RouteMetric", str(iface.dhcp6_metric))]))
     sections.append(("Bridge", port))

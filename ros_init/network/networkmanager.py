@@ -158,8 +158,8 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
         items.append(("gateway", gateway))
     if dns:
         items.append(("dns", "".join(f"{s};" for s in dns)))
-    if metric is not None and dhcp:
-        items.append(("route-metric", str(metric)))
+    if metric is not None and (dhcp or method == "auto"):
+        items.append(("route-metric", str(metric)))  # routes from DHCP and router advertisements
     if version == 6 and iface.ipv6_mtu:
         items.append(("mtu", str(iface.ipv6_mtu)))  # NM >= 1.40
     for n, route in enumerate(routes, 1):

@@ -30,6 +30,7 @@ network:
     eth1:
       dhcp4: true
       dhcp4-overrides: {route-metric: 200}
+      dhcp6-overrides: {route-metric: 300}
       macaddress: "02:00:00:00:00:01"
       accept-ra: true
     p1: {}
@@ -154,6 +155,7 @@ def test_v2_constructs_networkd(tmp_path, capsys):
     assert ("Match", "OriginalName", "eth0") in link and not any(k == "Name" for _, k, _ in link)
     eth1 = ini(root / (ND + "eth1.network"))
     assert ("DHCPv4", "RouteMetric", "200") in eth1 and ("Network", "IPv6AcceptRA", "yes") in eth1
+    assert ("IPv6AcceptRA", "RouteMetric", "300") in eth1  # IPv6 default routes come from RAs
     assert ("Link", "MACAddress", "02:00:00:00:00:01") in eth1
     bond = ini(root / (ND + "bond0.netdev"))
     assert ("NetDev", "MACAddress", "02:00:00:00:00:b0") in bond
@@ -181,6 +183,7 @@ def test_v2_constructs_networkmanager(tmp_path, capsys):
     assert eth0["ethernet"]["wake-on-lan"] == "64"
     eth1 = keyfile(root / (NM + "eth1.nmconnection"))
     assert eth1["ipv4"]["route-metric"] == "200" and eth1["ipv6"]["method"] == "auto"  # accept-ra: SLAAC
+    assert eth1["ipv6"]["route-metric"] == "300"
     assert eth1["ethernet"]["cloned-mac-address"] == "02:00:00:00:00:01"
     bond = keyfile(root / (NM + "bond0.nmconnection"))
     assert bond["ethernet"]["cloned-mac-address"] == "02:00:00:00:00:b0"
