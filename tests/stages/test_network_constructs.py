@@ -66,7 +66,7 @@ network:
       mtu: 9000
       subnets:
         - {type: static, address: "2001:db8::10", netmask: "ffff:ffff:ffff:ffff::", mtu: 1480}
-        - {type: static, address: 10.0.0.5/24, gateway: 10.0.0.1}
+        - {type: static, address: 10.0.0.5/24, gateway: 10.0.0.1, dns_nameservers: [10.0.0.53]}
         - {type: static, address: 10.0.1.5/24, gateway: 10.0.1.1}
         - {type: static, address: 10.2.0.5}
     - {type: physical, name: eth1, subnets: [{type: ipv6_slaac}, {type: dhcp4}]}
@@ -236,7 +236,8 @@ def test_v1_constructs_networkd(tmp_path, capsys):
     # both subnets' gateways: two default routes (the second as a [Route])
     assert ("Network", "Gateway", "10.0.0.1") in eth0 and ("Route", "Gateway", "10.0.1.1") in eth0
     assert ("Link", "MTUBytes", "9000") in eth0 and ("Network", "IPv6MTUBytes", "1480") in eth0
-    assert [v for s, k, v in eth0 if k == "DNS"] == ["1.1.1.1"] and ("Network", "Domains", "example.com") in eth0
+    # the subnet's DNS merged with the global one, not replaced by it
+    assert [v for s, k, v in eth0 if k == "DNS"] == ["10.0.0.53", "1.1.1.1"] and ("Network", "Domains", "example.com") in eth0
     eth1, eth2 = ini(root / (ND + "eth1.network")), ini(root / (ND + "eth2.network"))
     assert ("Network", "DHCP", "ipv4") in eth1 and ("Network", "IPv6AcceptRA", "yes") in eth1  # SLAAC, no DHCPv6
     assert ("Network", "DHCP", "no") in eth2 and ("Network", "IPv6AcceptRA", "yes") in eth2
@@ -255,7 +256,8 @@ def test_v1_constructs_networkmanager(tmp_path, capsys):
     eth0 = keyfile(root / (NM + "eth0.nmconnection"))
     assert eth0["ipv4"]["gateway"] == "10.0.0.1" and eth0["ipv4"]["route1"] == "0.0.0.0/0,10.0.1.1"
     assert eth0["ipv6"]["address1"] == "2001:db8::10/64" and eth0["ipv6"]["mtu"] == "1480"
-    assert eth0["ipv4"]["address3"] == "10.2.0.5/24"
+    assert eth0["ipv4"]["address3"] == "10.2.0.5/24" and eth0["ethernet"]["mtu"] == "9000"
+    assert eth0["ipv4"]["dns"] == "10.0.0.53;1.1.1.1;" and eth0["ipv4"]["dns-search"] == "example.com;"
     assert keyfile(root / (NM + "eth2.nmconnection"))["ipv6"]["method"] == "auto"
     bond = keyfile(root / (NM + "bond0.nmconnection"))
     assert dict(bond["bond"]) == {"mode": "802.3ad", "fail_over_mac": "none", "num_grat_arp": "2", "lacp_rate": "fast",
@@ -272,6 +274,13 @@ def test_v1_constructs_wicked(tmp_path, capsys):
     assert (root / (WK + "ifroute-eth0")).read_text().splitlines()[1:] == [
         "default 10.0.0.1 - eth0", "default 10.0.1.1 - eth0"]
     assert "net/ipv6/conf/eth0/mtu = 1480" in (root / (WK + "ifsysctl-eth0")).read_text()
+    eth0 = sysconfig(root / (WK + "ifcfg-eth0"))
+    assert [eth0[f"IPADDR_{n}"] for n in range(4)] == ["2001:db8::10/64", "10.0.0.5/24", "10.0.1.5/24", "10.2.0.5/24"]
+    assert eth0["MTU"] == "9000"
+    assert sysconfig(root / (WK + "ifcfg-bond0"))["LLADDR"] == "02:00:00:00:00:b1"
+    # wicked has global DNS only: the subnet's and the global servers, merged
+    netconfig = (root / "etc/sysconfig/network/config").read_text()
+    assert 'NETCONFIG_DNS_STATIC_SERVERS="10.0.0.53 1.1.1.1"' in netconfig
     assert sysconfig(root / (WK + "ifcfg-eth2"))["BOOTPROTO"] == "dhcp6"
     assert sysconfig(root / (WK + "ifcfg-eth2"))["DHCLIENT6_MODE"] == "info"
     assert sysconfig(root / (WK + "ifcfg-bond0"))["BONDING_MODULE_OPTS"] == (
