@@ -291,10 +291,14 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
     for iface in interfaces:
         if iface.id in controller_of:
             controller = ids[controller_of[iface.id]]
-            if iface.addresses or iface.dhcp4 or iface.dhcp6:
-                log.warning(
-                    "%s.%ss.%s: a port of %s %r has no IP configuration of its own; its addresses and DHCP are ignored",
-                    path, iface.kind, iface.id, controller.kind, controller.id)
+            ip = [k for k, v in (("addresses", iface.addresses), ("dhcp4", iface.dhcp4), ("dhcp6", iface.dhcp6),
+                                 ("gateway4", iface.gateway4), ("gateway6", iface.gateway6), ("routes", iface.routes))
+                  if v]
+            if ip:
+                # the address would be dropped and the node maybe unreachable there: say so
+                raise NetworkConfigError(f"{path}.{iface.kind}s.{iface.id}.{ip[0]}",
+                                         f"a member of {controller.kind} {controller.id!r} has no IP configuration "
+                                         f"of its own: give it to {controller.id!r}")
             iface = _replace(iface, controller=controller.id, controller_kind=controller.kind)
         out.append(iface)
     return NetworkModel(tuple(out))

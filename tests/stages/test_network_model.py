@@ -136,13 +136,19 @@ def test_unknown_top_level_keys_are_refused_bridges_parsed():
 
 
 def test_schema_ignored_netplan_keys_are_accepted_and_durations_parsed():
-    model = parse_network({"ethernets": {"eth0": {"dhcp4": True, "critical": True, "ipv6-privacy": True,
-                                                  "dhcp4-overrides": {"use-dns": False}, "macaddress": "52:54:00:00:00:05"}},
+    model = parse_network({"ethernets": {"eth0": {"critical": True, "ipv6-privacy": True},
+                                         "eth1": {"dhcp4": True, "dhcp4-overrides": {"use-dns": False}}},
                            "bonds": {"bond0": {"interfaces": ["eth0"], "wakeonlan": True, "parameters": {
                                "mii-monitor-interval": "2s", "up-delay": "150ms", "down-delay": "40"}}},
                            "vlans": {}})
-    assert model.get("eth0").dhcp4
+    assert model.get("eth1").dhcp4
     assert dict(model.get("bond0").bond_params) == {"mii-monitor-interval": 2000, "up-delay": 150, "down-delay": 40}
+
+
+@pytest.mark.parametrize("kind", ["bonds", "bridges"])
+def test_ip_configuration_on_a_member_is_refused_not_dropped(kind):
+    with pytest.raises(NetworkConfigError, match=rf"network.ethernets.eth0.dhcp4: a member of {kind[:-1]} 'x0' has no IP"):
+        parse_network({"ethernets": {"eth0": {"dhcp4": True}}, kind: {"x0": {"interfaces": ["eth0"]}}})
 
 
 def test_bad_duration_is_a_located_error():
