@@ -92,8 +92,11 @@ def _ifcfg(iface: Interface, model: NetworkModel, names: dict[str, list[str]]) -
         # bond ports come up with their bond (hotplug); bridge ports are started themselves
         items += [("BOOTPROTO", "none"), ("STARTMODE", "hotplug" if iface.controller_kind == "bond" else "auto")]
     else:
-        # router advertisements without a DHCPv6 address (ipv6_slaac, dhcpv6-stateless):
-        # DHCPv6 in information mode, as cloud-init's SUSE renderer writes it
+        # DHCPv6 asked for (dhcp6, ipv6_dhcpv6-stateful): 'managed', an address whatever the
+        # router says (networkd's DHCP=ipv6, cloud-init's SUSE renderer). Router advertisements
+        # without a DHCPv6 address (ipv6_slaac, dhcpv6-stateless): 'auto', the router's M/O
+        # flags decide, as networkd and NetworkManager do (cloud-init writes 'info', which asks
+        # DHCPv6 even on a SLAAC-only link)
         ra_only = bool(iface.accept_ra) and not iface.dhcp6
         dhcp6 = iface.dhcp6 or ra_only
         if iface.dhcp4 and dhcp6:
@@ -105,8 +108,8 @@ def _ifcfg(iface: Interface, model: NetworkModel, names: dict[str, list[str]]) -
         else:
             proto = "static"
         items += [("BOOTPROTO", proto), ("STARTMODE", "auto")]
-        if ra_only:
-            items.append(("DHCLIENT6_MODE", "info"))
+        if dhcp6:
+            items.append(("DHCLIENT6_MODE", "auto" if ra_only else "managed"))
         if iface.dhcp4_metric is not None and iface.dhcp4:
             items.append(("DHCLIENT_ROUTE_PRIORITY", str(iface.dhcp4_metric)))
         items += [(f"IPADDR_{n}", a) for n, a in enumerate(iface.addresses)]

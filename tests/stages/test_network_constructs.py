@@ -212,7 +212,7 @@ def test_v2_constructs_wicked(tmp_path, capsys):
     assert sysconfig(root / (WK + "ifcfg-eth0"))["ETHTOOL_OPTIONS"] == "wol g"
     eth1 = sysconfig(root / (WK + "ifcfg-eth1"))
     assert eth1["DHCLIENT_ROUTE_PRIORITY"] == "200" and eth1["LLADDR"] == "02:00:00:00:00:01"
-    assert eth1["BOOTPROTO"] == "dhcp" and eth1["DHCLIENT6_MODE"] == "info"  # accept-ra: RA, no DHCPv6 address
+    assert eth1["BOOTPROTO"] == "dhcp" and eth1["DHCLIENT6_MODE"] == "auto"  # accept-ra: the router decides
     bond = sysconfig(root / (WK + "ifcfg-bond0"))
     assert bond["LLADDR"] == "02:00:00:00:00:b0"
     assert bond["BONDING_MODULE_OPTS"] == ("mode=active-backup all_slaves_active=1 arp_all_targets=any "
@@ -282,7 +282,7 @@ def test_v1_constructs_wicked(tmp_path, capsys):
     netconfig = (root / "etc/sysconfig/network/config").read_text()
     assert 'NETCONFIG_DNS_STATIC_SERVERS="10.0.0.53 1.1.1.1"' in netconfig
     assert sysconfig(root / (WK + "ifcfg-eth2"))["BOOTPROTO"] == "dhcp6"
-    assert sysconfig(root / (WK + "ifcfg-eth2"))["DHCLIENT6_MODE"] == "info"
+    assert sysconfig(root / (WK + "ifcfg-eth2"))["DHCLIENT6_MODE"] == "auto"
     assert sysconfig(root / (WK + "ifcfg-bond0"))["BONDING_MODULE_OPTS"] == (
         "mode=802.3ad fail_over_mac=none num_grat_arp=2 lacp_rate=fast miimon=100 primary_reselect=always "
         "xmit_hash_policy=layer3+4")

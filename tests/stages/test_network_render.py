@@ -249,7 +249,8 @@ def test_wicked_skips_devices_that_are_not_present():
 def test_wicked_dhcp_variants():
     for flags, proto in (((True, True), "dhcp"), ((True, False), "dhcp4"), ((False, True), "dhcp6"), ((False, False), "static")):
         files = wk_files({"ethernets": {"eth0": {"dhcp4": flags[0], "dhcp6": flags[1]}}})
-        assert sourced(files["/etc/sysconfig/network/ifcfg-eth0"][0], "BOOTPROTO") == {"BOOTPROTO": proto}
+        got = sourced(files["/etc/sysconfig/network/ifcfg-eth0"][0], "BOOTPROTO", "DHCLIENT6_MODE")
+        assert got == {"BOOTPROTO": proto, "DHCLIENT6_MODE": "managed" if flags[1] else ""}
 
 
 def test_netconfig_edit_keeps_the_rest_of_the_file():
