@@ -29,6 +29,9 @@ STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 __all__ = ["NAME", "PHASE", "ORDER", "plan", "apply", "DiskLayoutError", "DiskToolError"]
 
 
+_COMPUTED_LINKS = ("/dev/disk/by-label/", "/dev/disk/by-partlabel/", "/dev/disk/by-uuid/", "/dev/disk/by-partuuid/")
+
+
 class DiskToolError(Exception):
     """A disk tool failed while applying a change; names the tool, device and its message."""
 
@@ -54,17 +57,23 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     if not (specs or targets or grow):
         return []
     fence = fence_from_settings(ctx.settings)
+    only = sorted(fence.restrict_to) if fence.restrict_to is not None else None
     try:
-        disks = blockdev.list_disks(
-            ctx.sys_root,
-            only=sorted(fence.restrict_to) if fence.restrict_to is not None else None,
-            root_mounts=tuple({"/", root.path}),
-        )
+        # The kernel's partitions are made equal to each table first (what a udev-less boot
+        # never does by itself); a partition whose node still differs is probed through its
+        # disk all the same, and the layout refuses to act on it.
+        for d in blockdev.list_disks(ctx.sys_root, only=only, probe=False):
+            if not (d.read_only or d.unreadable):
+                _sync_partitions(d.path, ctx.sys_root, strict=False)
+        disks = blockdev.list_disks(ctx.sys_root, only=only, root_mounts=tuple({"/", root.path}))
     except blockdev.ProbeError as exc:
         raise DiskLayoutError(f"cannot read the disks: {exc}") from None
 
     def resolve_link(ref: str) -> str | None:
-        if ref.startswith("/dev/disk/"):
+        # by-label/by-uuid (and part*) links are computed from the probe, with the same
+        # ambiguity check as LABEL=: udev points a duplicated label at one of its owners
+        # at random. Only by-id/by-path, which need udev's knowledge, are followed.
+        if ref.startswith("/dev/disk/") and not ref.startswith(_COMPUTED_LINKS):
             host = os.path.join(ctx.sys_root, ref.lstrip("/"))
             if os.path.lexists(host):
                 return "/" + os.path.relpath(os.path.realpath(host), os.path.realpath(ctx.sys_root))
@@ -113,28 +122,55 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
     return proc.stdout
 
 
-def _sync_partitions(disk: str, sys_root: str) -> None:
-    """Make the kernel's partitions of ``disk`` equal its table, partition by partition."""
+def _sync_partitions(disk: str, sys_root: str, strict: bool = True) -> None:
+    """Make the kernel's partitions of ``disk`` equal its table, partition by partition.
+
+    ``strict=False`` (the plan): a partition partx cannot update (mounted, or a disk attached
+    without partition scan) is left as it is; the probe marks it and the layout refuses it.
+    """
     from ros_init.system import blockdev
     table = blockdev.read_table(disk)
-    want: dict[int, tuple[int, int]] = {}
-    if table is not None:
-        k = table.sector_size // blockdev.SECTOR
-        want = {p.number: (p.start * k, p.size * k) for p in table.partitions}
+    if table is None and not blockdev.kernel_partitions(sys_root, os.path.basename(disk)):
+        return
+    partitions = table.partitions if table is not None else ()
     have = blockdev.kernel_partitions(sys_root, os.path.basename(disk))
-    for n in sorted(set(have) - set(want)):
-        _run(["partx", "-d", "--nr", str(n), disk])
-    for n, geom in sorted(want.items()):
-        if n not in have:
-            _run(["partx", "-a", "--nr", str(n), disk])
-        elif have[n] != geom:
-            _run(["partx", "-u", "--nr", str(n), disk])
+    ss = table.sector_size if table is not None else blockdev.SECTOR
+    steps = [["partx", "-d", "--nr", str(n), disk] for n in sorted(set(have) - {p.number for p in partitions})]
+    for p in partitions:
+        if p.number not in have:
+            steps.append(["partx", "-a", "--nr", str(p.number), disk])
+        elif not blockdev.node_agrees(p, ss, have):
+            steps.append(["partx", "-u", "--nr", str(p.number), disk])
+    for argv in steps:
+        try:
+            _run(argv)
+        except DiskToolError:
+            if strict:
+                raise
+    if not steps:
+        return
     if blockdev.udev_running(sys_root):
         _run(["udevadm", "settle", "--timeout=30"], ok=(0, 1))
-    if table is not None:
+    if table is not None and strict:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not all(os.path.exists(p.node) for p in table.partitions):
             time.sleep(0.05)
+
+
+def _check_node(device: str, disk: str | None, sys_root: str) -> None:
+    """Before a step writes through a partition's node: sync it, and refuse when the kernel's
+    partition still differs from the table (the write would land somewhere else).
+    ``disk``: the partition's disk, None for a whole disk."""
+    from ros_init.system import blockdev
+    if disk is None or disk == device:
+        return
+    _sync_partitions(disk, sys_root, strict=False)
+    table = blockdev.read_table(disk)
+    part = next((p for p in table.partitions if p.node == device), None) if table else None
+    have = blockdev.kernel_partitions(sys_root, os.path.basename(disk))
+    if part is None or not blockdev.node_agrees(part, table.sector_size, have):
+        raise DiskToolError(f"{device}: the kernel's partition differs from the table of {disk} "
+                            "(in use, or the disk has no partition scan); not writing through it")
 
 
 def _sfdisk_value(text: str) -> str:
@@ -225,6 +261,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "delete-partition":
         _ensure_idle(a["disk"], action.device, ctx.sys_root)
+        _check_node(action.device, a["disk"], ctx.sys_root)
         _run(["wipefs", "--all", "--quiet", action.device], ok=(0, 1))
         _run(["sfdisk", "--quiet", "--no-reread", "--delete", a["disk"], str(a["number"])])
         _sync_partitions(a["disk"], ctx.sys_root)
@@ -243,6 +280,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "-N", str(a["number"]), a["disk"]], stdin=f"size={a['size']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
+        _check_node(a["device"], a.get("disk"), ctx.sys_root)
         if a["wipe"]:
             _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
         # No wipefs first: every mkfs used here clears the other signatures itself, and one
@@ -254,6 +292,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
             raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")
     elif kind == "grow-filesystem":
         fmt, dev = a["format"], a["device"]
+        _check_node(dev, a.get("disk"), ctx.sys_root)
         if fmt in ("ext2", "ext3", "ext4"):
             if _mount_point(dev, ctx.sys_root) is None:
                 _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
