@@ -29,6 +29,7 @@ STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 __all__ = ["NAME", "PHASE", "ORDER", "plan", "apply", "DiskLayoutError", "DiskToolError"]
 
 
+_GROW_PREFIX = "ros-init-grow-"
 _COMPUTED_LINKS = ("/dev/disk/by-label/", "/dev/disk/by-partlabel/", "/dev/disk/by-uuid/", "/dev/disk/by-partuuid/")
 
 
@@ -58,6 +59,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
         return []
     fence = fence_from_settings(ctx.settings)
     only = sorted(fence.restrict_to) if fence.restrict_to is not None else None
+    _clean_private_mounts(ctx.sys_root)
     try:
         # The kernel's partitions are made equal to each table first (what a udev-less boot
         # never does by itself); a partition whose node still differs is probed through its
@@ -178,7 +180,11 @@ def _sfdisk_value(text: str) -> str:
 
 
 def _mkfs(a: dict[str, Any]) -> list[str]:
-    fmt, label, uuid, opts = a["format"], a["label"], a["uuid"], list(a["options"])
+    """mkfs under the temporary label: a kill before the final label is set leaves a
+    filesystem the next plan knows as half-made (never reused, formatted again)."""
+    from ros_init.disks.layout import MKFS_LABEL
+
+    fmt, label, uuid, opts = a["format"], MKFS_LABEL, a["uuid"], list(a["options"])
     if fmt == "ext4":
         return ["mkfs.ext4", "-F", "-q", *(["-L", label] if label else []), "-U", uuid, *opts, a["device"]]
     if fmt == "xfs":
@@ -190,6 +196,19 @@ def _mkfs(a: dict[str, Any]) -> list[str]:
     if fmt == "swap":
         return ["mkswap", "-f", *(["-L", label] if label else []), "-U", uuid, *opts, a["device"]]
     raise DiskToolError(f"unknown filesystem format {fmt}")
+
+
+def _set_label(fmt: str, device: str, label: str | None) -> list[str]:
+    """The tool run that gives a finished filesystem its final label (or none)."""
+    if fmt == "ext4":
+        return ["e2label", device, label or ""]
+    if fmt == "xfs":
+        return ["xfs_admin", "-L", label or "--", device]
+    if fmt == "btrfs":
+        return ["btrfs", "filesystem", "label", device, label or ""]
+    if fmt == "vfat":
+        return ["fatlabel", device, label] if label else ["fatlabel", "-r", device]
+    return ["swaplabel", "-L", label or "", device]
 
 
 def _mount_point(device: str, sys_root: str) -> str | None:
@@ -206,7 +225,7 @@ def _mounted(device: str, fstype: str, sys_root: str):
     if mp is not None:
         yield mp
         return
-    tmp = tempfile.mkdtemp(prefix="ros-init-grow-")
+    tmp = tempfile.mkdtemp(prefix=_GROW_PREFIX)
     try:
         _run(["mount", "-t", fstype, device, tmp])
         try:
@@ -215,6 +234,25 @@ def _mounted(device: str, fstype: str, sys_root: str):
             _run(["umount", tmp])
     finally:
         os.rmdir(tmp)
+
+
+def _fsck_ext(dev: str) -> None:
+    """``e2fsck -f -p``, before and after an offline resize2fs: a resize killed halfway
+    leaves the filesystem marked for checking, and resize2fs then refuses to run at all.
+    Exit 1 (errors fixed) is fine; anything that preen mode cannot fix is a failure, named."""
+    _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
+
+
+def _clean_private_mounts(sys_root: str) -> None:
+    """Unmount the private grow mounts a killed run left behind (the next plan would see the
+    partition busy, mounted on a folder nobody uses)."""
+    from ros_init.system import blockdev
+    tmp = os.path.realpath(tempfile.gettempdir())
+    for mp in sorted(set(blockdev.Usage.read(sys_root).mounts.values()), reverse=True):
+        if os.path.dirname(mp) == tmp and os.path.basename(mp).startswith(_GROW_PREFIX):
+            with contextlib.suppress(DiskToolError, OSError):
+                _run(["umount", mp])
+                os.rmdir(mp)
 
 
 def _relocate_backup_gpt(disk: str) -> None:
@@ -283,20 +321,28 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _check_node(a["device"], a.get("disk"), ctx.sys_root)
         if a["wipe"]:
             _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
-        # No wipefs first: every mkfs used here clears the other signatures itself, and one
-        # that refuses its arguments then leaves the old filesystem intact.
+            # mkfs.vfat leaves an md 1.0 superblock (at the end of the device) in place, and
+            # blkid then keeps seeing the RAID member: clear every signature first.
+            _run(["wipefs", "--all", "--quiet", a["device"]])
         _run(_mkfs(a))
+        _run(_set_label(a["format"], a["device"], a["label"]))
+        from ros_init.disks.layout import same_label
         from ros_init.system import blockdev
-        got = blockdev.probe_content(a["device"]).type
-        if got != a["format"]:
-            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")
+        got = blockdev.probe_content(a["device"])
+        labelled = same_label(a["format"], got.label, a["label"]) if a["label"] else not got.label
+        if got.type != a["format"] or not labelled:
+            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got.describe()}, not {a['format']}"
+                                f"{' label ' + a['label'] if a['label'] else ''}")
     elif kind == "grow-filesystem":
         fmt, dev = a["format"], a["device"]
         _check_node(dev, a.get("disk"), ctx.sys_root)
         if fmt in ("ext2", "ext3", "ext4"):
-            if _mount_point(dev, ctx.sys_root) is None:
-                _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
+            offline = _mount_point(dev, ctx.sys_root) is None
+            if offline:
+                _fsck_ext(dev)
             _run(["resize2fs", dev])
+            if offline:
+                _fsck_ext(dev)
         elif fmt == "xfs":
             with _mounted(dev, fmt, ctx.sys_root) as mp:
                 _run(["xfs_growfs", mp])

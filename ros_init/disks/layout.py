@@ -30,6 +30,10 @@ from typing import Any
 from ros_init.system.blockdev import DOS_EXTENDED, Content, Disk, Partition, decode_udev_name, format_size
 
 MIB = 1 << 20
+# mkfs runs under this label, and the final one is set only once mkfs has succeeded: a
+# filesystem that still carries it was left half-made by a killed run. It is never reused
+# and is formatted again without a wipe flag (it holds nothing of anyone's).
+MKFS_LABEL = "ROSINIT-NEW"
 FORMATS = ("ext4", "xfs", "btrfs", "vfat", "swap")
 GROWABLE = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 LABEL_MAX = {"ext4": 16, "xfs": 12, "btrfs": 255, "vfat": 11, "swap": 16}
@@ -883,7 +887,7 @@ def new_fs_uuid(fmt: str) -> str:
     return str(uuidlib.uuid4())
 
 
-def _same_label(fmt: str, have: str | None, want: str | None) -> bool:
+def same_label(fmt: str, have: str | None, want: str | None) -> bool:
     if want is None:
         return True
     if fmt == "vfat":
@@ -896,7 +900,10 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                     new_uuid: Callable[[str], str] = new_fs_uuid) -> tuple[str | None, str | None]:
     """Add format / grow-filesystem actions for one device; return (label, uuid) it will carry."""
     busy = _busy(disk, device) if disk else []
-    if content.type == fs.format and _same_label(fs.format, content.label, fs.label):
+    half_made = content.type is not None and same_label("vfat", content.label, MKFS_LABEL)
+    if half_made:
+        content = replace(content, data=False)
+    if content.type == fs.format and same_label(fs.format, content.label, fs.label) and not half_made:
         if grow and fs.format in GROWABLE and content.fs_size is not None and size - content.fs_size >= MIB:
             plan.actions.append(Action(
                 "grow-filesystem", device,
@@ -905,7 +912,10 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                         "disk": disk.path if disk is not None and disk.path != device else None},
             ))
         return content.label, content.uuid
-    if not content.empty:
+    if half_made:
+        if busy:
+            raise DiskLayoutError(f"{fs.where}: refusing to format {device}: {'; '.join(busy)}")
+    elif not content.empty:
         if not (fs.wipe or force_wipe):
             raise DiskLayoutError(f"{fs.where}: refusing to format {device} as {fs.format}"
                                   f"{' label ' + fs.label if fs.label else ''}: it holds {content.describe()}; "
@@ -917,10 +927,12 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                               f"(at least {format_size(MIN_SIZE[fs.format])})")
     new = new_uuid(fs.format)
     holds = content.describe() if not content.empty else "nothing"
+    if half_made:
+        holds += ", left half-made by an interrupted run"
     plan.actions.append(Action(
         "format", device,
         f"format {device} as {fs.format}{' label ' + fs.label if fs.label else ''} (holds: {holds})",
-        not content.empty,
+        not content.empty and not half_made,
         {"device": device, "format": fs.format, "label": fs.label, "uuid": new, "options": list(fs.options),
          "wipe": not content.empty, "disk": disk.path if disk is not None and disk.path != device else None},
     ))
