@@ -1002,8 +1002,6 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
                 False, {"device": p.node, "format": p.content.type, "disk": d.path},
             ))
 
-    _refuse_stale_nodes(plan, disks)
-
     seen_dev: set[str] = set()
     identities: list[tuple[FilesystemSpec, str, str | None, str | None]] = []
     for fs, dev, content, size, grow, d, force in fs_jobs:
@@ -1012,6 +1010,7 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         seen_dev.add(dev)
         label, uid = plan_filesystem(fs, dev, content, size, grow, d, plan, force, new_uuid)
         identities.append((fs, dev, label, uid))
+    _refuse_stale_nodes(plan, disks)
 
     # Mounts name filesystems by label when the label is unique on this machine, else by UUID.
     labels: dict[str, int] = {}
