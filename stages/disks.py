@@ -236,11 +236,42 @@ def _mounted(device: str, fstype: str, sys_root: str):
         os.rmdir(tmp)
 
 
+_RESIZE_MARK = "ros-init:resize2fs"  # in the ext superblock's "last mounted on" during a resize
+
+
 def _fsck_ext(dev: str) -> None:
-    """``e2fsck -f -p``, before and after an offline resize2fs: a resize killed halfway
-    leaves the filesystem marked for checking, and resize2fs then refuses to run at all.
-    Exit 1 (errors fixed) is fine; anything that preen mode cannot fix is a failure, named."""
-    _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
+    """``e2fsck -f -p`` before and after an offline resize2fs. Exit 1 (errors fixed) is fine.
+    A resize2fs killed halfway leaves inconsistencies preen mode will not touch (exit 4:
+    "resize inode not valid", bitmap differences), and resize2fs refuses such a filesystem
+    at every boot: when the superblock carries our resize mark, the interruption is ours,
+    and ``e2fsck -f -y`` finishes what resize2fs began. Otherwise exit 4 is a failure."""
+    try:
+        _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
+    except DiskToolError:
+        if _last_mounted(dev) != _RESIZE_MARK:
+            raise
+        _run(["e2fsck", "-f", "-y", dev], ok=(0, 1))
+
+
+def _last_mounted(dev: str) -> str:
+    try:
+        with open(dev, "rb", buffering=0) as fh:
+            fh.seek(1024 + 0x88)
+            raw = fh.read(64)
+    except OSError:
+        return ""
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _resize_ext(dev: str) -> None:
+    """Offline resize2fs, resumable: check, mark, resize, check, unmark."""
+    _fsck_ext(dev)
+    before = _last_mounted(dev)
+    if before != _RESIZE_MARK:
+        _run(["tune2fs", "-M", _RESIZE_MARK, dev])
+    _run(["resize2fs", dev])
+    _fsck_ext(dev)
+    _run(["tune2fs", "-M", "" if before == _RESIZE_MARK else before, dev])
 
 
 def _clean_private_mounts(sys_root: str) -> None:
@@ -337,12 +368,10 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         fmt, dev = a["format"], a["device"]
         _check_node(dev, a.get("disk"), ctx.sys_root)
         if fmt in ("ext2", "ext3", "ext4"):
-            offline = _mount_point(dev, ctx.sys_root) is None
-            if offline:
-                _fsck_ext(dev)
-            _run(["resize2fs", dev])
-            if offline:
-                _fsck_ext(dev)
+            if _mount_point(dev, ctx.sys_root) is None:
+                _resize_ext(dev)
+            else:
+                _run(["resize2fs", dev])
         elif fmt == "xfs":
             with _mounted(dev, fmt, ctx.sys_root) as mp:
                 _run(["xfs_growfs", mp])
