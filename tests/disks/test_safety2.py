@@ -347,3 +347,26 @@ def _write_md10(device: str) -> None:
         fh.seek(at * 512)
         fh.write(bytes(sb))
     subprocess.run(["sync"], check=False)
+
+
+# -- 3. a by-label link is followed only when the label is unique ------------------------------------
+def test_a_by_label_link_to_a_duplicated_label_is_ambiguous_even_with_udev(rig, tmp_path) -> None:
+    """udev points /dev/disk/by-label/dup at one of two owners; ros-init refuses to guess."""
+    a = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "A", fs="ext4", fs_label="dup", files=KEEP)]))
+    b = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "B", fs="ext4", fs_label="dup", files=KEEP)]))
+    sysroot = tmp_path / "sysroot"
+    (sysroot / "dev/disk/by-label").mkdir(parents=True)
+    (sysroot / "run/udev").mkdir(parents=True)
+    (sysroot / "run/udev/control").write_text("")
+    os.symlink("/sys", sysroot / "sys")
+    os.symlink("/proc", sysroot / "proc")
+    os.symlink(f"../..{a}p1", sysroot / "dev/disk/by-label/dup")  # udev's pick
+    ctx = StageContext(phase="initramfs", sys_root=str(sysroot),
+                       settings={"disks": {"include_loop": True, "restrict_to": [a, b]}})
+    config = {"filesystems": [{"device": "/dev/disk/by-label/dup", "format": "ext4", "label": "new",
+                               "wipe_filesystem": True}]}
+    root = tmp_path / "root"
+    root.mkdir()
+    _refused(config, Root(root), ctx, "ambiguous", f"{a}p1", f"{b}p1")
+    for dev, label in ((a, "A"), (b, "B")):
+        rig.check(dev, OutDisk("gpt", [OutPart(1, label, 32 * M, fs="ext4", fs_label="dup", files=KEEP)]))
