@@ -65,8 +65,9 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
         # never does by itself); a partition whose node still differs is probed through its
         # disk all the same, and the layout refuses to act on it.
         for d in blockdev.list_disks(ctx.sys_root, only=only, probe=False):
-            if not (d.read_only or d.unreadable):
-                _sync_partitions(d.path, ctx.sys_root, strict=False)
+            if not d.read_only:
+                with contextlib.suppress(blockdev.ProbeError, DiskToolError):
+                    _sync_partitions(d.path, ctx.sys_root, strict=False)
         disks = blockdev.list_disks(ctx.sys_root, only=only, root_mounts=tuple({"/", root.path}))
     except blockdev.ProbeError as exc:
         raise DiskLayoutError(f"cannot read the disks: {exc}") from None
@@ -127,17 +128,20 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
 def _sync_partitions(disk: str, sys_root: str, strict: bool = True) -> None:
     """Make the kernel's partitions of ``disk`` equal its table, partition by partition.
 
-    ``strict=False`` (the plan): a partition partx cannot update (mounted, or a disk attached
-    without partition scan) is left as it is; the probe marks it and the layout refuses it.
+    ``strict=False`` (the plan): only partitions of a table sfdisk reads are added or
+    updated, none removed (the kernel may know a table type sfdisk does not); one partx
+    cannot update (mounted, or a disk attached without partition scan) is left as it is: the
+    probe marks it and the layout refuses to write through it.
     """
     from ros_init.system import blockdev
     table = blockdev.read_table(disk)
-    if table is None and not blockdev.kernel_partitions(sys_root, os.path.basename(disk)):
+    if table is None and (not strict or not blockdev.kernel_partitions(sys_root, os.path.basename(disk))):
         return
     partitions = table.partitions if table is not None else ()
     have = blockdev.kernel_partitions(sys_root, os.path.basename(disk))
     ss = table.sector_size if table is not None else blockdev.SECTOR
-    steps = [["partx", "-d", "--nr", str(n), disk] for n in sorted(set(have) - {p.number for p in partitions})]
+    steps = [["partx", "-d", "--nr", str(n), disk] for n in sorted(set(have) - {p.number for p in partitions})
+             if strict]
     for p in partitions:
         if p.number not in have:
             steps.append(["partx", "-a", "--nr", str(p.number), disk])
