@@ -333,9 +333,14 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "always", a["disk"]], stdin=f"label: {a['label']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "delete-partition":
-        _ensure_idle(a["disk"], action.device, ctx.sys_root)
-        _check_node(action.device, a["disk"], ctx.sys_root)
-        _run(["wipefs", "--all", "--quiet", action.device], ok=(0, 1))
+        # An msdos extended partition goes with its logical partitions: each one is checked
+        # and wiped (logical ones first), as the plan listed them.
+        nodes = list(a.get("nodes") or [action.device])
+        for node in nodes:
+            _ensure_idle(a["disk"], node, ctx.sys_root)
+        for node in reversed(nodes):
+            _check_node(node, a["disk"], ctx.sys_root)
+            _run(["wipefs", "--all", "--quiet", node], ok=(0, 1))
         _run(["sfdisk", "--quiet", "--no-reread", "--delete", a["disk"], str(a["number"])])
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "create-partition":

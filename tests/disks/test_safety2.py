@@ -370,3 +370,15 @@ def test_a_by_label_link_to_a_duplicated_label_is_ambiguous_even_with_udev(rig, 
     _refused(config, Root(root), ctx, "ambiguous", f"{a}p1", f"{b}p1")
     for dev, label in ((a, "A"), (b, "B")):
         rig.check(dev, OutDisk("gpt", [OutPart(1, label, 32 * M, fs="ext4", fs_label="dup", files=KEEP)]))
+
+
+def test_replacing_an_extended_partition_wipes_its_logical_ones(rig, tmp_path) -> None:
+    dev = _extended_disk(rig)
+    config = {"disks": [{"device": dev, "table": "msdos", "partitions": [
+        {"number": 1, "size": "16M", "filesystem": _fs("ext4", "first")},
+        {"number": 2, "size": "48M", "type": "83", "wipe_partition_entry": True,
+         "filesystem": _fs("ext4", "second")}]}]}
+    _boot(config, Root(tmp_path), _ctx(dev))
+    rig.check(dev, OutDisk("dos", [OutPart(1, size=16 * M, fs="ext4", fs_label="first"),
+                                   OutPart(2, size=48 * M, fs="ext4", fs_label="second")]))
+    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
