@@ -534,6 +534,31 @@ def free_starts(table: Table, disk_size: int) -> list[tuple[int, int]]:
     return out
 
 
+_BLKFLSBUF = 0x1261  # _IO(0x12, 97)
+
+
+def flush_cache(path: str) -> None:
+    """Drop the page cache of a whole-disk device before reading partitions through it.
+
+    A partition and its disk have separate page caches, and the disk's is kept while any
+    partition is open (mounted): what mkfs wrote through a partition node is then not seen
+    through the disk, and a fresh filesystem would read as "nothing" (and be formatted
+    again). BLKFLSBUF writes back and drops only clean pages; it changes no data.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.ioctl(fd, _BLKFLSBUF)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def probe_disk(disk: Disk, mounts: dict[str, str] | None = None,
                kernel: dict[int, tuple[int, int]] | None = None) -> Disk:
     """Fill in the table (with each partition's content) or the whole-disk content.
@@ -547,6 +572,7 @@ def probe_disk(disk: Disk, mounts: dict[str, str] | None = None,
     from dataclasses import replace
 
     mounts = mounts or {}
+    flush_cache(disk.path)
     table = read_table(disk.path)
     if table is not None and table.label == "dos" and not table.partitions:
         # A FAT boot sector ends with 55 AA like an MBR: sfdisk reads a whole-disk vfat as an

@@ -382,3 +382,18 @@ def test_replacing_an_extended_partition_wipes_its_logical_ones(rig, tmp_path) -
     rig.check(dev, OutDisk("dos", [OutPart(1, size=16 * M, fs="ext4", fs_label="first"),
                                    OutPart(2, size=48 * M, fs="ext4", fs_label="second")]))
     assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+
+
+def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_path) -> None:
+    """The disk's page cache outlives a probe while a partition is mounted: the next plan
+    must still see the filesystem mkfs wrote through the partition node."""
+    dev = rig.attach(InDisk(96 * M, "gpt", [InPart(32 * M, "A", fs="ext4", fs_label="a", files=KEEP),
+                                            InPart(32 * M, "B")]))
+    rig.mount(f"{dev}p1")
+    config = {"disks": [{"device": dev, "partitions": [
+        {"number": 1, "label": "A", "filesystem": _fs("ext4", "a")},
+        {"number": 2, "label": "B", "filesystem": _fs("ext4", "b")}]}]}
+    assert stage.plan(config, Root(tmp_path), _ctx(dev))  # reads p2's region through the disk
+    summaries = _boot(config, Root(tmp_path), _ctx(dev))
+    assert any(s.startswith(f"format {dev}p2") for s in summaries), summaries
+    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
