@@ -59,7 +59,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
         return []
     fence = fence_from_settings(ctx.settings)
     only = sorted(fence.restrict_to) if fence.restrict_to is not None else None
-    _clean_private_mounts(ctx.sys_root)
+    if not ctx.dry_run:  # `ros-init plan` unmounts nothing; it only reports
+        _clean_private_mounts(ctx.sys_root)
     try:
         # The kernel's partitions are made equal to each table first (what a udev-less boot
         # never does by itself); a partition whose node still differs is probed through its
