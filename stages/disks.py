@@ -203,6 +203,14 @@ def _mkfs(a: dict[str, Any]) -> list[str]:
     raise DiskToolError(f"unknown filesystem format {fmt}")
 
 
+def _set_part_type(disk: str, number: int, ptype: str, sys_root: str) -> None:
+    """Change one entry's type in place, then bring the kernel's nodes back (sfdisk asks the
+    kernel to re-read the table after writing it, which drops the nodes of idle partitions)."""
+    _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "never", "--wipe-partitions", "never", "-N", str(number),
+          disk], stdin=f"type={ptype}\n")
+    _sync_partitions(disk, sys_root)
+
+
 def _set_label(fmt: str, device: str, label: str | None) -> list[str]:
     """The tool run that gives a finished filesystem its final label (or none)."""
     if fmt == "ext4":
@@ -360,6 +368,13 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
         _check_node(a["device"], a.get("disk"), ctx.sys_root)
+        marked = bool(a.get("disk") and a.get("number") and a.get("part_type"))
+        if marked:
+            # The partition says "unfinished mkfs of ros-init's" until the filesystem has its
+            # final label: whatever a kill leaves in it is made again at the next boot.
+            from ros_init.disks.layout import MKFS_DOS_TYPE, MKFS_GPT_TYPE
+            temp = MKFS_GPT_TYPE if "-" in a["part_type"] else MKFS_DOS_TYPE
+            _set_part_type(a["disk"], a["number"], temp, ctx.sys_root)
         if a["wipe"]:
             _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
             # mkfs.vfat leaves an md 1.0 superblock (at the end of the device) in place, and
@@ -367,6 +382,8 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
             _run(["wipefs", "--all", "--quiet", a["device"]])
         _run(_mkfs(a))
         _run(_set_label(a["format"], a["device"], a["label"]))
+        if marked:
+            _set_part_type(a["disk"], a["number"], a["part_type"], ctx.sys_root)
         from ros_init.disks.layout import same_label
         from ros_init.system import blockdev
         got = blockdev.probe_content(a["device"])

@@ -34,6 +34,23 @@ MIB = 1 << 20
 # filesystem that still carries it was left half-made by a killed run. It is never reused
 # and is formatted again without a wipe flag (it holds nothing of anyone's).
 MKFS_LABEL = "ROSINIT-NEW"
+# The partition type mkfs runs under (set before, the declared type back after the label):
+# a kill inside mkfs can leave a partition whose first MiB holds mkfs's first writes but no
+# signature yet ("unrecognised data", refused at every boot). This type says that whatever
+# it holds is an unfinished mkfs of ros-init's. GPT: a GUID of ros-init's own; msdos: 7f,
+# reserved for local and experimental use.
+MKFS_GPT_TYPE = "7C1D0D8A-52D5-4C1E-9A52-4F53494E4954"
+MKFS_DOS_TYPE = "7f"
+
+
+def mkfs_in_progress(p: Partition) -> bool:
+    """The partition carries the type mkfs runs under: a killed run left it half-made."""
+    return p.type.upper() == MKFS_GPT_TYPE or (p.type.lower() == MKFS_DOS_TYPE and "-" not in p.type)
+
+
+def _half_made(c: Content) -> Content:
+    """What an in-progress partition holds, as the plan treats it: ros-init's own unfinished mkfs."""
+    return replace(c, type=c.type or "an unfinished mkfs", label=MKFS_LABEL, data=False)
 FORMATS = ("ext4", "xfs", "btrfs", "vfat", "swap")
 GROWABLE = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 LABEL_MAX = {"ext4": 16, "xfs": 12, "btrfs": 255, "vfat": 11, "swap": 16}
@@ -512,7 +529,7 @@ def _mismatch(spec: PartitionSpec, p: Partition, gpt: bool, ss: int, grain: int)
     if spec.label is not None and p.name != spec.label:
         why.append(f"its label is {p.name!r}, the config wants {spec.label!r}")
     want_type = _type_code(spec, gpt)
-    if want_type is not None and p.type.upper() != want_type.upper():
+    if want_type is not None and p.type.upper() != want_type.upper() and not mkfs_in_progress(p):
         why.append(f"its type is {p.type}, the config wants {want_type}")
     if spec.start is not None and p.start * ss != spec.start:
         why.append(f"it starts at {p.start * ss} bytes, the config wants {spec.start}")
@@ -740,11 +757,12 @@ def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geomet
     return action
 
 
-def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[PartitionSpec, str, Content, int, bool]]:
+def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan
+              ) -> list[tuple[PartitionSpec, str, Content, int, bool, str]]:
     """Add this disk's table and partition actions to ``plan``.
 
     Returns, per declared partition: (spec, node, content now (empty when created), size in
-    bytes after the plan, grow requested). Raises DiskLayoutError on any refusal.
+    bytes after the plan, grow requested, its partition type once made). Raises DiskLayoutError on any refusal.
     """
     gpt = spec.table == "gpt"
     geo = _Geometry.of(disk, gpt)
@@ -816,8 +834,25 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
         if slot.existing is not None and slot.existing.extended and slot.spec.filesystem is not None:
             raise DiskLayoutError(f"{slot.spec.where}.filesystem: {slot.existing.node} is an msdos extended partition "
                                   "(a container of logical partitions); it cannot hold a filesystem")
-    return [(slot.spec, disk.partition_node(slot.number), slot.existing.content if slot.existing else Content(),
-             slot.size * geo.ss, slot.spec.grow) for slot in slots]
+    return [(slot.spec, disk.partition_node(slot.number), _slot_content(slot), slot.size * geo.ss, slot.spec.grow,
+             _final_type(slot, gpt)) for slot in slots]
+
+
+def _slot_content(slot: _Slot) -> Content:
+    if slot.existing is None:
+        return Content()
+    return _half_made(slot.existing.content) if mkfs_in_progress(slot.existing) else slot.existing.content
+
+
+def _final_type(slot: _Slot, gpt: bool) -> str:
+    """The partition type the partition keeps once its filesystem is made."""
+    if slot.existing is not None and not mkfs_in_progress(slot.existing):
+        return slot.existing.type
+    ps = slot.spec
+    code = _type_code(ps, gpt)
+    if code is None and ps.filesystem is not None and ps.filesystem.format == "swap":
+        code = GPT_TYPES["swap"] if gpt else "82"
+    return code or (GPT_TYPES["linux"] if gpt else "83")
 
 
 def _with_logicals(removed: list[Partition], parts: tuple[Partition, ...], slots: list[_Slot],
@@ -949,13 +984,15 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
     chosen: dict[str, str] = {}
     fs_jobs: list[tuple[FilesystemSpec, str, Content, int, bool, Disk | None, bool]] = []
     planned_nodes: dict[str, tuple[Disk, Content]] = {}
+    final_types: dict[str, str] = {}  # partition node -> its type once its filesystem is made
     for spec in disk_specs:
         disk = select_disk(spec, disks, fence, resolve_link)
         if disk.path in chosen:
             raise DiskLayoutError(f"{spec.where}: {disk.path} is already laid out by {chosen[disk.path]}")
         chosen[disk.path] = spec.where
-        for ps, node, content, size, grow in plan_disk(spec, disk, plan):
+        for ps, node, content, size, grow, ptype in plan_disk(spec, disk, plan):
             planned_nodes[node] = (disk, content)
+            final_types[node] = ptype
             if ps.filesystem is not None:
                 fs_jobs.append((ps.filesystem, node, content, size, grow, disk, spec.wipe_table))
 
@@ -978,7 +1015,13 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
                                   f"({_holds(d)}); name a partition, or lay the disk out under disks[]")
         dev = p.node if p else d.path
         size = p.size * d.table.sector_size if p and d.table else d.size
-        fs_jobs.append((target.fs, dev, p.content if p else d.content, size, False, d, False))
+        content = p.content if p else d.content
+        if p is not None and mkfs_in_progress(p):
+            content = _half_made(content)
+        if p is not None:
+            final_types[dev] = p.type if not mkfs_in_progress(p) else (
+                GPT_TYPES["linux"] if d.table and d.table.label == "gpt" else "83")
+        fs_jobs.append((target.fs, dev, content, size, False, d, False))
 
     for ref in grow_devices:
         d, p = _resolve_fenced(ref, disks, "growpart.devices", fence)
@@ -1011,6 +1054,10 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         label, uid = plan_filesystem(fs, dev, content, size, grow, d, plan, force, new_uuid)
         identities.append((fs, dev, label, uid))
     _refuse_stale_nodes(plan, disks)
+    for a in plan.actions:
+        if a.kind == "format" and a.device in final_types:
+            a.args["part_type"] = final_types[a.device]
+            a.args["number"] = _number_in(a.device)
 
     # Mounts name filesystems by label when the label is unique on this machine, else by UUID.
     labels: dict[str, int] = {}
@@ -1045,6 +1092,12 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         mounts_seen.add(key)
         plan.mounts.append(MountRequest(what, where, fs.format, mount.options, dev))
     return plan
+
+
+def _number_in(node: str) -> int:
+    digits = re.search(r"(\d+)$", node)
+    assert digits is not None
+    return int(digits.group(1))
 
 
 def _refuse_stale_nodes(plan: LayoutPlan, disks: list[Disk]) -> None:

@@ -397,3 +397,25 @@ def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_pat
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert any(s.startswith(f"format {dev}p2") for s in summaries), summaries
     assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+
+
+def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_path) -> None:
+    """mkfs killed before it wrote a signature: the first MiB holds its early writes
+    ("unrecognised data"), which alone would be refused at every boot; the in-progress
+    partition type says they are ros-init's own."""
+    from ros_init.disks.layout import GPT_TYPES, MKFS_GPT_TYPE
+    dev = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", type=MKFS_GPT_TYPE),
+                                            InPart(None, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
+    with open(f"{dev}p1", "r+b") as fh:
+        fh.seek(4096)
+        fh.write(os.urandom(64 * 1024))
+    config = {"disks": [{"device": dev, "partitions": [
+        {"label": "DATA", "size": "32M", "filesystem": _fs("ext4", "data")}]}]}
+    changes = stage.plan(config, Root(tmp_path), _ctx(dev))
+    assert [(c.action, c.destructive) for c in changes] == [("format", False)], [c.summary for c in changes]
+    for c in changes:
+        stage.apply(c, Root(tmp_path), _ctx(dev))
+    rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="data"),
+                                   OutPart(2, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
+    assert stage_table(dev).partitions[0].type == GPT_TYPES["linux"]
+    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
