@@ -65,23 +65,23 @@ GROW_XFS = """disks:
       - {label: NEW, size: 32M, filesystem: {format: ext4, label: new}}
 """
 TRIALS = [
-    Trial("blank-in-sfdisk", InDisk(400 * M, None), BLANK, "sfdisk", BLANK_OUT, delays_ms=(0.0, 2.0)),
-    Trial("blank-in-mkfs.ext4", InDisk(400 * M, None), BLANK, "mkfs.ext4", BLANK_OUT, delays_ms=(0.0, 5.0, 15.0)),
-    Trial("blank-in-mkfs.xfs", InDisk(400 * M, None), BLANK, "mkfs.xfs", BLANK_OUT, delays_ms=(0.0, 10.0, 30.0)),
+    Trial("blank-in-sfdisk", InDisk(400 * M, None), BLANK, "sfdisk", BLANK_OUT, delays_ms=(1.0,)),
+    Trial("blank-in-mkfs.ext4", InDisk(400 * M, None), BLANK, "mkfs.ext4", BLANK_OUT, delays_ms=(2.0, 8.0)),
+    Trial("blank-in-mkfs.xfs", InDisk(400 * M, None), BLANK, "mkfs.xfs", BLANK_OUT, delays_ms=(0.0, 20.0)),
     Trial("grow-ext4-in-resize2fs", InDisk(64 * M, "gpt", [InPart(None, "DATA", fs="ext4", fs_label="data",
                                                                  files=KEEP)]),
           GROW_EXT4, "resize2fs",
           OutDisk("gpt", [OutPart(1, "DATA", min_size=900 * M, fs="ext4", fs_label="data", files=KEEP,
                                   fs_fills=True),
                           OutPart(2, "NEW", 32 * M, fs="ext4", fs_label="new")]),
-          enlarge=1024 * M, delays_ms=(0.0, 3.0, 10.0, 30.0, 60.0)),
+          enlarge=1024 * M, delays_ms=(1.0, 4.0, 10.0, 30.0)),
     Trial("grow-xfs-in-xfs_growfs", InDisk(400 * M, "gpt", [InPart(None, "DATA", fs="xfs", fs_label="data",
                                                                    files=KEEP)]),
           GROW_XFS, "xfs_growfs",
           OutDisk("gpt", [OutPart(1, "DATA", min_size=600 * M, fs="xfs", fs_label="data", files=KEEP,
                                   fs_fills=True),
                           OutPart(2, "NEW", 32 * M, fs="ext4", fs_label="new")]),
-          enlarge=700 * M, delays_ms=(0.0, 5.0)),
+          enlarge=700 * M, delays_ms=(1.0,)),
 ]
 
 
