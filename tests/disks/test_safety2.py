@@ -124,8 +124,9 @@ def test_validate_locates_an_option_naming_a_device() -> None:
     text = (b"#cloud-config\nfilesystems:\n  - device: /dev/vdb\n    format: xfs\n"
             b"    options: [-l, logdev=/dev/vdc]\n")
     errors = [f for f in validate_bytes(text, "user-data") if f.severity == "error"]
-    assert errors and "options" in str(errors[0].path if hasattr(errors[0], "path") else errors[0])
-    assert any("other devices" in f.message for f in errors), [f.message for f in errors]
+    hit = [f for f in errors if "other devices" in f.message]
+    assert hit and hit[0].path == "filesystems[0].options[1]", [f.render() for f in errors]
+    assert hit[0].location is not None and hit[0].location.line == 5, hit[0].render()
 
 
 def test_allowed_mkfs_options_still_work(rig, tmp_path) -> None:
@@ -249,7 +250,9 @@ def test_validate_refuses_an_emoji_partition_label() -> None:
 
     text = "#cloud-config\ndisks:\n  - device: /dev/vdb\n    partitions:\n      - label: data🙂\n".encode()
     errors = [f for f in validate_bytes(text, "user-data") if f.severity == "error"]
-    assert any("Basic Multilingual Plane" in f.message for f in errors), [f.message for f in errors]
+    hit = [f for f in errors if "Basic Multilingual Plane" in f.message]
+    assert hit and hit[0].path == "disks[0].partitions[0].label", [f.render() for f in errors]
+    assert hit[0].location is not None and hit[0].location.line == 5, hit[0].render()
 
 
 # -- 5. the small ones ---------------------------------------------------------------------------------
