@@ -421,3 +421,20 @@ def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_pat
                                    OutPart(2, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
     assert stage_table(dev).partitions[0].type == GPT_TYPES["linux"]
     assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+
+
+def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp_path) -> None:
+    import tempfile
+
+    dev = rig.attach(InDisk(400 * M, "gpt", [InPart(None, "DATA", fs="xfs", fs_label="data", files=KEEP)]))
+    left = tempfile.mkdtemp(prefix="ros-init-grow-")  # as _mounted names it
+    run(["mount", f"{dev}p1", left])
+    rig.mounts.append(left)
+    rig.enlarge(dev, 500 * M)
+    config = {"growpart": {"devices": [f"{dev}p1"]}}
+    _boot(config, Root(tmp_path), _ctx(dev))
+    rig.mounts.remove(left)
+    assert not os.path.exists(left), "the leftover mount point is still there"
+    rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", min_size=490 * M, fs="xfs", fs_label="data", files=KEEP,
+                                           fs_fills=True)]))
+    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
