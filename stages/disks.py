@@ -368,18 +368,28 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
         _check_node(a["device"], a.get("disk"), ctx.sys_root)
+        # Checked first, before anything changes: something may have been mounted since the plan.
+        _ensure_idle(a.get("disk") or _disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
         marked = bool(a.get("disk") and a.get("number") and a.get("part_type"))
+        before = None
         if marked:
             # The partition says "unfinished mkfs of ros-init's" until the filesystem has its
             # final label: whatever a kill leaves in it is made again at the next boot.
             from ros_init.disks.layout import MKFS_DOS_TYPE, MKFS_GPT_TYPE
-            temp = MKFS_GPT_TYPE if "-" in a["part_type"] else MKFS_DOS_TYPE
-            _set_part_type(a["disk"], a["number"], temp, ctx.sys_root)
+            from ros_init.system import blockdev
+            table = blockdev.read_table(a["disk"])
+            before = next((p.type for p in table.partitions if p.number == a["number"]), None) if table else None
+            _set_part_type(a["disk"], a["number"], MKFS_GPT_TYPE if "-" in a["part_type"] else MKFS_DOS_TYPE,
+                           ctx.sys_root)
         if a["wipe"]:
-            _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
             # mkfs.vfat leaves an md 1.0 superblock (at the end of the device) in place, and
             # blkid then keeps seeing the RAID member: clear every signature first.
-            _run(["wipefs", "--all", "--quiet", a["device"]])
+            try:
+                _run(["wipefs", "--all", "--quiet", a["device"]])
+            except DiskToolError:
+                if marked and before:  # nothing was destroyed: the partition is not ours to redo
+                    _set_part_type(a["disk"], a["number"], before, ctx.sys_root)
+                raise
         _run(_mkfs(a))
         _run(_set_label(a["format"], a["device"], a["label"]))
         if marked:
