@@ -2,10 +2,11 @@
 
 Runs in the initramfs, before the root is used. ``plan`` probes the disks (reads only),
 decides with ``ros_init.disks.layout`` and raises ``DiskLayoutError`` when any part of the
-layout is refused, so nothing is written unless the whole plan is safe. ``apply`` runs one
-tool per change and then makes the kernel's view of the table current: ``partx`` for
-exactly the partitions that changed (works without udev: early initramfs, containers),
-then ``udevadm settle`` when udev runs.
+layout is refused, so nothing is written unless the whole plan is safe. ``apply`` runs the
+tools of one change (a format and an offline ext4 grow take several, ordered so that a
+kill between any two is finished by the next run) and then makes the kernel's view of the
+table current: ``partx`` for exactly the partitions that changed (works without udev:
+early initramfs, containers), then ``udevadm settle`` when udev runs.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Everything here reads; nothing writes to a disk. Sources, all machine-readable:
 ``<sys_root>/sys/block`` (disks, sizes, model, serial, partitions, holders),
-``sfdisk --json`` (the partition table), ``blkid -p -o export`` (low-level probe of
-signatures: no cache, no udev), ``<sys_root>/proc/self/mountinfo`` and ``/proc/swaps``
+``sfdisk --json`` (the partition table), ``blkid -p -o udev`` (low-level probe of
+signatures, labels decoded: no cache, no udev; partitions are probed through their disk at
+the table's offsets, so what the kernel has no node for is seen too), ``<sys_root>/proc/self/mountinfo`` and ``/proc/swaps``
 (what is in use), and the filesystem superblock (size and usage of ext2/3/4, xfs, btrfs)
 so that a plan can say what a device holds and whether a filesystem fills its partition.
 
