@@ -2,10 +2,11 @@
 
 Runs in the initramfs, before the root is used. ``plan`` probes the disks (reads only),
 decides with ``ros_init.disks.layout`` and raises ``DiskLayoutError`` when any part of the
-layout is refused, so nothing is written unless the whole plan is safe. ``apply`` runs one
-tool per change and then makes the kernel's view of the table current: ``partx`` for
-exactly the partitions that changed (works without udev: early initramfs, containers),
-then ``udevadm settle`` when udev runs.
+layout is refused, so nothing is written unless the whole plan is safe. ``apply`` runs the
+tools of one change (a format and an offline ext4 grow take several, ordered so that a
+kill between any two is finished by the next run) and then makes the kernel's view of the
+table current: ``partx`` for exactly the partitions that changed (works without udev:
+early initramfs, containers), then ``udevadm settle`` when udev runs.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ NAME = "disks"
 STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
 
 __all__ = ["NAME", "plan", "apply", "DiskLayoutError", "DiskToolError"]
+
+
+_GROW_PREFIX = "ros-init-grow-"
+_COMPUTED_LINKS = ("/dev/disk/by-label/", "/dev/disk/by-partlabel/", "/dev/disk/by-uuid/", "/dev/disk/by-partuuid/")
 
 
 class DiskToolError(Exception):
@@ -52,17 +57,26 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     if not (specs or targets or grow):
         return []
     fence = fence_from_settings(ctx.settings)
+    only = sorted(fence.restrict_to) if fence.restrict_to is not None else None
+    if not ctx.dry_run:  # `ros-init plan` unmounts nothing; it only reports
+        _clean_private_mounts(ctx.sys_root)
     try:
-        disks = blockdev.list_disks(
-            ctx.sys_root,
-            only=sorted(fence.restrict_to) if fence.restrict_to is not None else None,
-            root_mounts=tuple({"/", root.path}),
-        )
+        # The kernel's partitions are made equal to each table first (what a udev-less boot
+        # never does by itself); a partition whose node still differs is probed through its
+        # disk all the same, and the layout refuses to act on it.
+        for d in blockdev.list_disks(ctx.sys_root, only=only, probe=False):
+            if not d.read_only:
+                with contextlib.suppress(blockdev.ProbeError, DiskToolError):
+                    _sync_partitions(d.path, ctx.sys_root, strict=False)
+        disks = blockdev.list_disks(ctx.sys_root, only=only, root_mounts=tuple({"/", root.path}))
     except blockdev.ProbeError as exc:
         raise DiskLayoutError(f"cannot read the disks: {exc}") from None
 
     def resolve_link(ref: str) -> str | None:
-        if ref.startswith("/dev/disk/"):
+        # by-label/by-uuid (and part*) links are computed from the probe, with the same
+        # ambiguity check as LABEL=: udev points a duplicated label at one of its owners
+        # at random. Only by-id/by-path, which need udev's knowledge, are followed.
+        if ref.startswith("/dev/disk/") and not ref.startswith(_COMPUTED_LINKS):
             host = os.path.join(ctx.sys_root, ref.lstrip("/"))
             if os.path.lexists(host):
                 return "/" + os.path.relpath(os.path.realpath(host), os.path.realpath(ctx.sys_root))
@@ -111,28 +125,58 @@ def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) 
     return proc.stdout
 
 
-def _sync_partitions(disk: str, sys_root: str) -> None:
-    """Make the kernel's partitions of ``disk`` equal its table, partition by partition."""
+def _sync_partitions(disk: str, sys_root: str, strict: bool = True) -> None:
+    """Make the kernel's partitions of ``disk`` equal its table, partition by partition.
+
+    ``strict=False`` (the plan): only partitions of a table sfdisk reads are added or
+    updated, none removed (the kernel may know a table type sfdisk does not); one partx
+    cannot update (mounted, or a disk attached without partition scan) is left as it is: the
+    probe marks it and the layout refuses to write through it.
+    """
     from ros_init.system import blockdev
     table = blockdev.read_table(disk)
-    want: dict[int, tuple[int, int]] = {}
-    if table is not None:
-        k = table.sector_size // blockdev.SECTOR
-        want = {p.number: (p.start * k, p.size * k) for p in table.partitions}
+    if table is None and (not strict or not blockdev.kernel_partitions(sys_root, os.path.basename(disk))):
+        return
+    partitions = table.partitions if table is not None else ()
     have = blockdev.kernel_partitions(sys_root, os.path.basename(disk))
-    for n in sorted(set(have) - set(want)):
-        _run(["partx", "-d", "--nr", str(n), disk])
-    for n, geom in sorted(want.items()):
-        if n not in have:
-            _run(["partx", "-a", "--nr", str(n), disk])
-        elif have[n] != geom:
-            _run(["partx", "-u", "--nr", str(n), disk])
+    ss = table.sector_size if table is not None else blockdev.SECTOR
+    steps = [["partx", "-d", "--nr", str(n), disk] for n in sorted(set(have) - {p.number for p in partitions})
+             if strict]
+    for p in partitions:
+        if p.number not in have:
+            steps.append(["partx", "-a", "--nr", str(p.number), disk])
+        elif not blockdev.node_agrees(p, ss, have):
+            steps.append(["partx", "-u", "--nr", str(p.number), disk])
+    for argv in steps:
+        try:
+            _run(argv)
+        except DiskToolError:
+            if strict:
+                raise
+    if not steps:
+        return
     if blockdev.udev_running(sys_root):
         _run(["udevadm", "settle", "--timeout=30"], ok=(0, 1))
-    if table is not None:
+    if table is not None and strict:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not all(os.path.exists(p.node) for p in table.partitions):
             time.sleep(0.05)
+
+
+def _check_node(device: str, disk: str | None, sys_root: str) -> None:
+    """Before a step writes through a partition's node: sync it, and refuse when the kernel's
+    partition still differs from the table (the write would land somewhere else).
+    ``disk``: the partition's disk, None for a whole disk."""
+    from ros_init.system import blockdev
+    if disk is None or disk == device:
+        return
+    _sync_partitions(disk, sys_root, strict=False)
+    table = blockdev.read_table(disk)
+    part = next((p for p in table.partitions if p.node == device), None) if table else None
+    have = blockdev.kernel_partitions(sys_root, os.path.basename(disk))
+    if part is None or not blockdev.node_agrees(part, table.sector_size, have):
+        raise DiskToolError(f"{device}: the kernel's partition differs from the table of {disk} "
+                            "(in use, or the disk has no partition scan); not writing through it")
 
 
 def _sfdisk_value(text: str) -> str:
@@ -140,7 +184,11 @@ def _sfdisk_value(text: str) -> str:
 
 
 def _mkfs(a: dict[str, Any]) -> list[str]:
-    fmt, label, uuid, opts = a["format"], a["label"], a["uuid"], list(a["options"])
+    """mkfs under the temporary label: a kill before the final label is set leaves a
+    filesystem the next plan knows as half-made (never reused, formatted again)."""
+    from ros_init.disks.layout import MKFS_LABEL
+
+    fmt, label, uuid, opts = a["format"], MKFS_LABEL, a["uuid"], list(a["options"])
     if fmt == "ext4":
         return ["mkfs.ext4", "-F", "-q", *(["-L", label] if label else []), "-U", uuid, *opts, a["device"]]
     if fmt == "xfs":
@@ -152,6 +200,27 @@ def _mkfs(a: dict[str, Any]) -> list[str]:
     if fmt == "swap":
         return ["mkswap", "-f", *(["-L", label] if label else []), "-U", uuid, *opts, a["device"]]
     raise DiskToolError(f"unknown filesystem format {fmt}")
+
+
+def _set_part_type(disk: str, number: int, ptype: str, sys_root: str) -> None:
+    """Change one entry's type in place, then bring the kernel's nodes back (sfdisk asks the
+    kernel to re-read the table after writing it, which drops the nodes of idle partitions)."""
+    _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "never", "--wipe-partitions", "never", "-N", str(number),
+          disk], stdin=f"type={ptype}\n")
+    _sync_partitions(disk, sys_root)
+
+
+def _set_label(fmt: str, device: str, label: str | None) -> list[str]:
+    """The tool run that gives a finished filesystem its final label (or none)."""
+    if fmt == "ext4":
+        return ["e2label", device, label or ""]
+    if fmt == "xfs":
+        return ["xfs_admin", "-L", label or "--", device]
+    if fmt == "btrfs":
+        return ["btrfs", "filesystem", "label", device, label or ""]
+    if fmt == "vfat":
+        return ["fatlabel", device, label] if label else ["fatlabel", "-r", device]
+    return ["swaplabel", "-L", label or "", device]
 
 
 def _mount_point(device: str, sys_root: str) -> str | None:
@@ -168,7 +237,7 @@ def _mounted(device: str, fstype: str, sys_root: str):
     if mp is not None:
         yield mp
         return
-    tmp = tempfile.mkdtemp(prefix="ros-init-grow-")
+    tmp = tempfile.mkdtemp(prefix=_GROW_PREFIX)
     try:
         _run(["mount", "-t", fstype, device, tmp])
         try:
@@ -177,6 +246,56 @@ def _mounted(device: str, fstype: str, sys_root: str):
             _run(["umount", tmp])
     finally:
         os.rmdir(tmp)
+
+
+_RESIZE_MARK = "ros-init:resize2fs"  # in the ext superblock's "last mounted on" during a resize
+
+
+def _fsck_ext(dev: str) -> None:
+    """``e2fsck -f -p`` before and after an offline resize2fs. Exit 1 (errors fixed) is fine.
+    A resize2fs killed halfway leaves inconsistencies preen mode will not touch (exit 4:
+    "resize inode not valid", bitmap differences), and resize2fs refuses such a filesystem
+    at every boot: when the superblock carries our resize mark, the interruption is ours,
+    and ``e2fsck -f -y`` finishes what resize2fs began. Otherwise exit 4 is a failure."""
+    try:
+        _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
+    except DiskToolError:
+        if _last_mounted(dev) != _RESIZE_MARK:
+            raise
+        _run(["e2fsck", "-f", "-y", dev], ok=(0, 1))
+
+
+def _last_mounted(dev: str) -> str:
+    try:
+        with open(dev, "rb", buffering=0) as fh:
+            fh.seek(1024 + 0x88)
+            raw = fh.read(64)
+    except OSError:
+        return ""
+    return raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+
+
+def _resize_ext(dev: str) -> None:
+    """Offline resize2fs, resumable: check, mark, resize, check, unmark."""
+    _fsck_ext(dev)
+    before = _last_mounted(dev)
+    if before != _RESIZE_MARK:
+        _run(["tune2fs", "-M", _RESIZE_MARK, dev])
+    _run(["resize2fs", dev])
+    _fsck_ext(dev)
+    _run(["tune2fs", "-M", "" if before == _RESIZE_MARK else before, dev])
+
+
+def _clean_private_mounts(sys_root: str) -> None:
+    """Unmount the private grow mounts a killed run left behind (the next plan would see the
+    partition busy, mounted on a folder nobody uses)."""
+    from ros_init.system import blockdev
+    tmp = os.path.realpath(tempfile.gettempdir())
+    for mp in sorted(set(blockdev.Usage.read(sys_root).mounts.values()), reverse=True):
+        if os.path.dirname(mp) == tmp and os.path.basename(mp).startswith(_GROW_PREFIX):
+            with contextlib.suppress(DiskToolError, OSError):
+                _run(["umount", mp])
+                os.rmdir(mp)
 
 
 def _relocate_backup_gpt(disk: str) -> None:
@@ -222,8 +341,14 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "--wipe", "always", a["disk"]], stdin=f"label: {a['label']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "delete-partition":
-        _ensure_idle(a["disk"], action.device, ctx.sys_root)
-        _run(["wipefs", "--all", "--quiet", action.device], ok=(0, 1))
+        # An msdos extended partition goes with its logical partitions: each one is checked
+        # and wiped (logical ones first), as the plan listed them.
+        nodes = list(a.get("nodes") or [action.device])
+        for node in nodes:
+            _ensure_idle(a["disk"], node, ctx.sys_root)
+        for node in reversed(nodes):
+            _check_node(node, a["disk"], ctx.sys_root)
+            _run(["wipefs", "--all", "--quiet", node], ok=(0, 1))
         _run(["sfdisk", "--quiet", "--no-reread", "--delete", a["disk"], str(a["number"])])
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "create-partition":
@@ -241,21 +366,48 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         _run(["sfdisk", "--quiet", "--no-reread", "-N", str(a["number"]), a["disk"]], stdin=f"size={a['size']}\n")
         _sync_partitions(a["disk"], ctx.sys_root)
     elif kind == "format":
+        _check_node(a["device"], a.get("disk"), ctx.sys_root)
+        # Checked first, before anything changes: something may have been mounted since the plan.
+        _ensure_idle(a.get("disk") or _disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
+        marked = bool(a.get("disk") and a.get("number") and a.get("part_type"))
+        before = None
+        if marked:
+            # The partition says "unfinished mkfs of ros-init's" until the filesystem has its
+            # final label: whatever a kill leaves in it is made again at the next boot.
+            from ros_init.disks.layout import MKFS_DOS_TYPE, MKFS_GPT_TYPE
+            from ros_init.system import blockdev
+            table = blockdev.read_table(a["disk"])
+            before = next((p.type for p in table.partitions if p.number == a["number"]), None) if table else None
+            _set_part_type(a["disk"], a["number"], MKFS_GPT_TYPE if "-" in a["part_type"] else MKFS_DOS_TYPE,
+                           ctx.sys_root)
         if a["wipe"]:
-            _ensure_idle(_disk_of(a["device"], ctx.sys_root), a["device"], ctx.sys_root)
-        # No wipefs first: every mkfs used here clears the other signatures itself, and one
-        # that refuses its arguments then leaves the old filesystem intact.
+            # mkfs.vfat leaves an md 1.0 superblock (at the end of the device) in place, and
+            # blkid then keeps seeing the RAID member: clear every signature first.
+            try:
+                _run(["wipefs", "--all", "--quiet", a["device"]])
+            except DiskToolError:
+                if marked and before:  # nothing was destroyed: the partition is not ours to redo
+                    _set_part_type(a["disk"], a["number"], before, ctx.sys_root)
+                raise
         _run(_mkfs(a))
+        _run(_set_label(a["format"], a["device"], a["label"]))
+        if marked:
+            _set_part_type(a["disk"], a["number"], a["part_type"], ctx.sys_root)
+        from ros_init.disks.layout import same_label
         from ros_init.system import blockdev
-        got = blockdev.probe_content(a["device"]).type
-        if got != a["format"]:
-            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got or 'nothing'}, not {a['format']}")
+        got = blockdev.probe_content(a["device"])
+        labelled = same_label(a["format"], got.label, a["label"]) if a["label"] else not got.label
+        if got.type != a["format"] or not labelled:
+            raise DiskToolError(f"{a['device']}: after mkfs blkid finds {got.describe()}, not {a['format']}"
+                                f"{' label ' + a['label'] if a['label'] else ''}")
     elif kind == "grow-filesystem":
         fmt, dev = a["format"], a["device"]
+        _check_node(dev, a.get("disk"), ctx.sys_root)
         if fmt in ("ext2", "ext3", "ext4"):
             if _mount_point(dev, ctx.sys_root) is None:
-                _run(["e2fsck", "-f", "-p", dev], ok=(0, 1))
-            _run(["resize2fs", dev])
+                _resize_ext(dev)
+            else:
+                _run(["resize2fs", dev])
         elif fmt == "xfs":
             with _mounted(dev, fmt, ctx.sys_root) as mp:
                 _run(["xfs_growfs", mp])

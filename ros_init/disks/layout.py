@@ -21,14 +21,36 @@ Safety rules (Ignition's, made idempotent):
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ros_init.system.blockdev import Content, Disk, Partition, decode_udev_name, format_size
+from ros_init.system.blockdev import DOS_EXTENDED, Content, Disk, Partition, decode_udev_name, format_size
 
 MIB = 1 << 20
+# mkfs runs under this label, and the final one is set only once mkfs has succeeded: a
+# filesystem that still carries it was left half-made by a killed run. It is never reused
+# and is formatted again without a wipe flag (it holds nothing of anyone's).
+MKFS_LABEL = "ROSINIT-NEW"
+# The partition type mkfs runs under (set before, the declared type back after the label):
+# a kill inside mkfs can leave a partition whose first MiB holds mkfs's first writes but no
+# signature yet ("unrecognised data", refused at every boot). This type says that whatever
+# it holds is an unfinished mkfs of ros-init's. GPT: a GUID of ros-init's own; msdos: 7f,
+# reserved for local and experimental use.
+MKFS_GPT_TYPE = "7C1D0D8A-52D5-4C1E-9A52-4F53494E4954"
+MKFS_DOS_TYPE = "7f"
+
+
+def mkfs_in_progress(p: Partition) -> bool:
+    """The partition carries the type mkfs runs under: a killed run left it half-made."""
+    return p.type.upper() == MKFS_GPT_TYPE or (p.type.lower() == MKFS_DOS_TYPE and "-" not in p.type)
+
+
+def _half_made(c: Content) -> Content:
+    """What an in-progress partition holds, as the plan treats it: ros-init's own unfinished mkfs."""
+    return replace(c, type=c.type or "an unfinished mkfs", label=MKFS_LABEL, data=False)
 FORMATS = ("ext4", "xfs", "btrfs", "vfat", "swap")
 GROWABLE = ("ext2", "ext3", "ext4", "xfs", "btrfs")
 LABEL_MAX = {"ext4": 16, "xfs": 12, "btrfs": 255, "vfat": 11, "swap": 16}
@@ -191,17 +213,40 @@ def _obj(v: Any, where: str) -> dict[str, Any]:
     return v
 
 
+_VFAT_LABEL_BAD = set('*?.,;:/\\|+=<>[]"')
+
+
+def label_problem(fmt: str, label: str) -> str | None:
+    """Why ``fmt``'s tools could not store ``label`` and read it back unchanged; None if they can."""
+    if not label or len(label.encode()) > LABEL_MAX[fmt]:
+        return f"a {fmt} label has 1 to {LABEL_MAX[fmt]} bytes, {label!r} does not fit"
+    if not label.isprintable():
+        return f"{label!r}: a label holds printable characters only"
+    if fmt == "vfat" and (any(not " " <= c <= "~" for c in label) or _VFAT_LABEL_BAD & set(label)):
+        return (f"{label!r}: a vfat label holds ASCII letters, digits, spaces and !#$%&'()-@^_`{{}}~ only "
+                "(mkfs.vfat refuses the others)")
+    return None
+
+
 def parse_filesystem(d: Any, where: str) -> FilesystemSpec:
     d = _obj(d, where)
     fmt = d.get("format")
     if fmt not in FORMATS:
         raise DiskLayoutError(f"{where}.format: expected one of {', '.join(FORMATS)}, found {fmt!r}")
     label = _str(d, "label", where)
-    if label is not None and (not label or len(label.encode()) > LABEL_MAX[fmt]):
-        raise DiskLayoutError(f"{where}.label: a {fmt} label has 1 to {LABEL_MAX[fmt]} bytes, {label!r} does not fit")
+    if label is not None:
+        why = label_problem(fmt, label)
+        if why:
+            raise DiskLayoutError(f"{where}.label: {why}")
     options = d.get("options") or []
     if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
         raise DiskLayoutError(f"{where}.options: expected a list of strings")
+    from ros_init.disks.mkfsopts import OptionError, check_options
+
+    try:
+        check_options(fmt, options)
+    except OptionError as exc:
+        raise DiskLayoutError(f"{where}.options[{exc.index}]: {exc}") from None
     mount = None
     if d.get("mount") is not None:
         m = _obj(d["mount"], f"{where}.mount")
@@ -213,6 +258,9 @@ def parse_filesystem(d: Any, where: str) -> FilesystemSpec:
             path = None
         elif path is None or not path.startswith("/"):
             raise DiskLayoutError(f"{where}.mount.path: expected an absolute path")
+        else:
+            # `/m`, `/m/` and `//m` are one mount point: one unit, the same at every boot.
+            path = "/" + posixpath.normpath(path).lstrip("/")
         mopts = m.get("options") or ["defaults"]
         if isinstance(mopts, str):
             mopts = [o for o in mopts.split(",") if o]
@@ -234,10 +282,12 @@ def parse_partition(d: Any, where: str) -> PartitionSpec:
         ptype = str(ptype)
     fs = parse_filesystem(d["filesystem"], f"{where}.filesystem") if d.get("filesystem") is not None else None
     label = _str(d, "label", where)
-    if label is not None and (not label or len(label.encode("utf-16-le")) > 72
-                              or any(c in label for c in '"\\') or not label.isprintable()):
-        raise DiskLayoutError(f"{where}.label: a GPT partition label has 1 to 36 printable characters, "
-                              "without quotes or backslashes")
+    if label is not None and (not label or len(label) > 36 or any(c in label for c in '"\\')
+                              or not label.isprintable() or any(ord(c) > 0xFFFF for c in label)):
+        # sfdisk stores a name as UTF-16 but reads back only the Basic Multilingual Plane: a
+        # name with an emoji would never match again (a new partition at every boot).
+        raise DiskLayoutError(f"{where}.label: a GPT partition label has 1 to 36 printable characters of the "
+                              "Basic Multilingual Plane (no emoji), without quotes or backslashes")
     return PartitionSpec(number, label, size, start, ptype,
                          _bool(d, "wipe_partition_entry", where), _bool(d, "grow", where), fs, where)
 
@@ -450,16 +500,16 @@ def _type_code(spec: PartitionSpec, gpt: bool) -> str | None:
     if gpt:
         if low in GPT_TYPES:
             return GPT_TYPES[low]
-        if _GUID.match(t):
+        if _GUID.match(t) and t.strip("0-"):
             return t.upper()
     else:
         if low in DOS_TYPES:
             return DOS_TYPES[low]
-        if re.fullmatch(r"(0x)?[0-9a-f]{1,2}", low):
+        if re.fullmatch(r"(0x)?[0-9a-f]{1,2}", low) and int(low, 16):
             return format(int(low, 16), "x")
     raise DiskLayoutError(f"{spec.where}.type: {t!r} is not a {'GPT' if gpt else 'msdos'} partition type "
                           f"(use {', '.join(GPT_TYPES if gpt else DOS_TYPES)}"
-                          f"{' or a type GUID' if gpt else ' or a hex code such as 83'})")
+                          f"{' or a type GUID' if gpt else ' or a hex code such as 83'}; the all-zero type marks an unused entry)")
 
 
 def _holds(disk: Disk) -> str:
@@ -479,7 +529,7 @@ def _mismatch(spec: PartitionSpec, p: Partition, gpt: bool, ss: int, grain: int)
     if spec.label is not None and p.name != spec.label:
         why.append(f"its label is {p.name!r}, the config wants {spec.label!r}")
     want_type = _type_code(spec, gpt)
-    if want_type is not None and p.type.upper() != want_type.upper():
+    if want_type is not None and p.type.upper() != want_type.upper() and not mkfs_in_progress(p):
         why.append(f"its type is {p.type}, the config wants {want_type}")
     if spec.start is not None and p.start * ss != spec.start:
         why.append(f"it starts at {p.start * ss} bytes, the config wants {spec.start}")
@@ -541,7 +591,10 @@ def _free(occupied: list[tuple[int, int]], first: int, end: int) -> list[tuple[i
 
 def _check_specs(spec: DiskSpec, gpt: bool, ss: int) -> None:
     for ps in spec.partitions:
-        _type_code(ps, gpt)
+        code = _type_code(ps, gpt)
+        if not gpt and code in DOS_EXTENDED and (ps.filesystem is not None or ps.grow):
+            raise DiskLayoutError(f"{ps.where}.type: msdos type {code} is an extended partition (a container "
+                                  "of logical partitions); it cannot hold a filesystem or grow")
         if not gpt and ps.label is not None:
             raise DiskLayoutError(f"{ps.where}.label: msdos tables have no partition labels; use table: gpt")
         if not gpt and ps.number is not None and ps.number > 4:
@@ -618,7 +671,7 @@ def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> Action:
 
 
 def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry, gpt: bool,
-           reserve: int = 0) -> Action:
+           reserve: int = 0, leftovers: tuple[tuple[int, Content], ...] = ()) -> Action:
     """Put a new partition into free space (start given, else first fit; no size: largest region).
 
     ``reserve``: sectors that a partition without size leaves at the end of its region for
@@ -648,10 +701,16 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
             raise DiskLayoutError(f"{ps.where}: no free space left on {disk.path} for it after the partitions "
                                   f"declared after it (free: {_describe_free(regions, ss) or 'none'})")
     else:
-        size = max(want, region[1] - start) if ps.grow else want
+        end = (region[1] - reserve) // grain * grain if reserve else region[1]
+        size = max(want, end - start) if ps.grow else want
     if start + size > region[1]:
         raise DiskLayoutError(f"{ps.where}: {format_size(size * ss)} at sector {start} does not fit in the "
                               f"free space of {disk.path} (free: {_describe_free(regions, ss)})")
+    found = [c for o, c in leftovers if start <= o < start + size]
+    if found and not ps.wipe_entry:
+        raise DiskLayoutError(f"{ps.where}: the free space for it on {disk.path} at {format_size(start * ss)} is not "
+                              f"empty: it holds {found[0].describe()} (left by a deleted partition entry?); "
+                              "set wipe_partition_entry: true to use it anyway")
     slot.start, slot.size = start, size
     occupied.append((start, start + size))
     node = disk.partition_node(slot.number)
@@ -661,8 +720,9 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
     return Action(
         "create-partition", node,
         f"create partition {slot.number} on {disk.path}: {format_size(size * ss)} at {format_size(start * ss)}"
-        + (f", label {ps.label}" if ps.label else "") + " (free space)",
-        False,
+        + (f", label {ps.label}" if ps.label else "")
+        + (f" (free space; holds: {found[0].describe()})" if found else " (free space)"),
+        bool(found),
         {"disk": disk.path, "number": slot.number, "node": node, "start": start, "size": size,
          "type": ptype, "name": ps.label},
     )
@@ -674,6 +734,10 @@ def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geomet
     leaving ``reserve`` sectors for new partitions declared after it."""
     if not slot.spec.grow or slot.existing is None:
         return None
+    if slot.existing.logical or slot.existing.extended:
+        raise DiskLayoutError(f"{slot.spec.where}: {slot.existing.node} is an msdos "
+                              f"{'logical' if slot.existing.logical else 'extended'} partition; growing it is not "
+                              "supported (its extended partition would have to grow first)")
     nxt = next(((a, b) for a, b in _free(occupied, geo.first, geo.end) if a == slot.start + slot.size), None)
     if nxt is None:
         return None
@@ -693,11 +757,12 @@ def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geomet
     return action
 
 
-def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[PartitionSpec, str, Content, int, bool]]:
+def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan
+              ) -> list[tuple[PartitionSpec, str, Content, int, bool, str]]:
     """Add this disk's table and partition actions to ``plan``.
 
     Returns, per declared partition: (spec, node, content now (empty when created), size in
-    bytes after the plan, grow requested). Raises DiskLayoutError on any refusal.
+    bytes after the plan, grow requested, its partition type once made). Raises DiskLayoutError on any refusal.
     """
     gpt = spec.table == "gpt"
     geo = _Geometry.of(disk, gpt)
@@ -726,15 +791,22 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
         slots = _number_new(spec, [], set(), gpt)
     else:
         assert table is not None
+        removed = _with_logicals(removed, table.partitions, slots, spec.where)
         kept = [p for p in table.partitions if p not in removed]
         for p in removed:
-            busy = _busy(disk, p.node)
+            if p.logical:
+                continue  # deleted with its extended partition, listed there
+            unit = [p] + ([q for q in table.partitions if q.logical] if p.extended else [])
+            busy = [b for q in unit for b in _busy(disk, q.node)]
             if busy:
                 raise DiskLayoutError(f"{spec.where}: refusing to replace {p.node}: {'; '.join(busy)}")
+            inside = "".join(f", and logical partition {q.number} ({q.node}, {format_size(q.size * geo.ss)}; "
+                             f"holds: {q.content.describe()})" for q in unit[1:])
             plan.actions.append(Action("delete-partition", p.node,
                                        f"delete partition {p.number} of {disk.path} ({p.node}, "
-                                       f"{format_size(p.size * geo.ss)}; holds: {p.content.describe()})",
-                                       True, {"disk": disk.path, "number": p.number}))
+                                       f"{format_size(p.size * geo.ss)}; holds: {p.content.describe()}){inside}",
+                                       True, {"disk": disk.path, "number": p.number,
+                                              "nodes": [q.node for q in unit]}))
 
     occupied = [(p.start, p.end) for p in kept]
 
@@ -750,12 +822,51 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan) -> list[tuple[Partit
         grown = _grow(slot, occupied, disk, geo, reserve_after(slot))
         if grown is not None:
             plan.actions.append(grown)
+    # What lies in the free space of a kept table (not in a partition this plan deletes):
+    # a new partition over it needs the same permission as replacing a partition.
+    leftovers = tuple((o, c) for o, c in table.free if not c.empty and not any(p.start <= o < p.end for p in removed)
+                      ) if reason is None and table is not None else ()
     for slot in slots:
         if slot.new:
-            reserve = reserve_after(slot) if slot.spec.size is None else 0
-            plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve))
-    return [(slot.spec, disk.partition_node(slot.number), slot.existing.content if slot.existing else Content(),
-             slot.size * geo.ss, slot.spec.grow) for slot in slots]
+            reserve = reserve_after(slot) if slot.spec.size is None or slot.spec.grow else 0
+            plan.actions.append(_place(slot, occupied, disk, geo, gpt, reserve, leftovers))
+    for slot in slots:
+        if slot.existing is not None and slot.existing.extended and slot.spec.filesystem is not None:
+            raise DiskLayoutError(f"{slot.spec.where}.filesystem: {slot.existing.node} is an msdos extended partition "
+                                  "(a container of logical partitions); it cannot hold a filesystem")
+    return [(slot.spec, disk.partition_node(slot.number), _slot_content(slot), slot.size * geo.ss, slot.spec.grow,
+             _final_type(slot, gpt)) for slot in slots]
+
+
+def _slot_content(slot: _Slot) -> Content:
+    if slot.existing is None:
+        return Content()
+    return _half_made(slot.existing.content) if mkfs_in_progress(slot.existing) else slot.existing.content
+
+
+def _final_type(slot: _Slot, gpt: bool) -> str:
+    """The partition type the partition keeps once its filesystem is made."""
+    if slot.existing is not None and not mkfs_in_progress(slot.existing):
+        return slot.existing.type
+    ps = slot.spec
+    code = _type_code(ps, gpt)
+    if code is None and ps.filesystem is not None and ps.filesystem.format == "swap":
+        code = GPT_TYPES["swap"] if gpt else "82"
+    return code or (GPT_TYPES["linux"] if gpt else "83")
+
+
+def _with_logicals(removed: list[Partition], parts: tuple[Partition, ...], slots: list[_Slot],
+                   where: str) -> list[Partition]:
+    """Deleting an msdos extended partition deletes every logical partition inside it: they
+    are one unit, and a kept logical partition cannot survive it."""
+    if not any(p.extended for p in removed):
+        return removed
+    logicals = [p for p in parts if p.logical]
+    kept = [s.existing for s in slots if s.existing is not None and s.existing.logical]
+    if kept:
+        raise DiskLayoutError(f"{where}: logical partition {kept[0].node} is kept, but the extended partition "
+                              "holding it is replaced; replace both or neither")
+    return removed + [p for p in logicals if p not in removed]
 
 
 def _describe_free(regions: list[tuple[int, int]], ss: int) -> str:
@@ -811,7 +922,7 @@ def new_fs_uuid(fmt: str) -> str:
     return str(uuidlib.uuid4())
 
 
-def _same_label(fmt: str, have: str | None, want: str | None) -> bool:
+def same_label(fmt: str, have: str | None, want: str | None) -> bool:
     if want is None:
         return True
     if fmt == "vfat":
@@ -824,15 +935,22 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                     new_uuid: Callable[[str], str] = new_fs_uuid) -> tuple[str | None, str | None]:
     """Add format / grow-filesystem actions for one device; return (label, uuid) it will carry."""
     busy = _busy(disk, device) if disk else []
-    if content.type == fs.format and _same_label(fs.format, content.label, fs.label):
+    half_made = content.type is not None and same_label("vfat", content.label, MKFS_LABEL)
+    if half_made:
+        content = replace(content, data=False)
+    if content.type == fs.format and same_label(fs.format, content.label, fs.label) and not half_made:
         if grow and fs.format in GROWABLE and content.fs_size is not None and size - content.fs_size >= MIB:
             plan.actions.append(Action(
                 "grow-filesystem", device,
                 f"grow {fs.format} on {device} from {format_size(content.fs_size)} to fill {format_size(size)}",
-                False, {"device": device, "format": fs.format},
+                False, {"device": device, "format": fs.format,
+                        "disk": disk.path if disk is not None and disk.path != device else None},
             ))
         return content.label, content.uuid
-    if not content.empty:
+    if half_made:
+        if busy:
+            raise DiskLayoutError(f"{fs.where}: refusing to format {device}: {'; '.join(busy)}")
+    elif not content.empty:
         if not (fs.wipe or force_wipe):
             raise DiskLayoutError(f"{fs.where}: refusing to format {device} as {fs.format}"
                                   f"{' label ' + fs.label if fs.label else ''}: it holds {content.describe()}; "
@@ -844,12 +962,14 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
                               f"(at least {format_size(MIN_SIZE[fs.format])})")
     new = new_uuid(fs.format)
     holds = content.describe() if not content.empty else "nothing"
+    if half_made:
+        holds += ", left half-made by an interrupted run"
     plan.actions.append(Action(
         "format", device,
         f"format {device} as {fs.format}{' label ' + fs.label if fs.label else ''} (holds: {holds})",
-        not content.empty,
+        not content.empty and not half_made,
         {"device": device, "format": fs.format, "label": fs.label, "uuid": new, "options": list(fs.options),
-         "wipe": not content.empty},
+         "wipe": not content.empty, "disk": disk.path if disk is not None and disk.path != device else None},
     ))
     return fs.label, new
 
@@ -864,13 +984,15 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
     chosen: dict[str, str] = {}
     fs_jobs: list[tuple[FilesystemSpec, str, Content, int, bool, Disk | None, bool]] = []
     planned_nodes: dict[str, tuple[Disk, Content]] = {}
+    final_types: dict[str, str] = {}  # partition node -> its type once its filesystem is made
     for spec in disk_specs:
         disk = select_disk(spec, disks, fence, resolve_link)
         if disk.path in chosen:
             raise DiskLayoutError(f"{spec.where}: {disk.path} is already laid out by {chosen[disk.path]}")
         chosen[disk.path] = spec.where
-        for ps, node, content, size, grow in plan_disk(spec, disk, plan):
+        for ps, node, content, size, grow, ptype in plan_disk(spec, disk, plan):
             planned_nodes[node] = (disk, content)
+            final_types[node] = ptype
             if ps.filesystem is not None:
                 fs_jobs.append((ps.filesystem, node, content, size, grow, disk, spec.wipe_table))
 
@@ -893,7 +1015,13 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
                                   f"({_holds(d)}); name a partition, or lay the disk out under disks[]")
         dev = p.node if p else d.path
         size = p.size * d.table.sector_size if p and d.table else d.size
-        fs_jobs.append((target.fs, dev, p.content if p else d.content, size, False, d, False))
+        content = p.content if p else d.content
+        if p is not None and mkfs_in_progress(p):
+            content = _half_made(content)
+        if p is not None:
+            final_types[dev] = p.type if not mkfs_in_progress(p) else (
+                GPT_TYPES["linux"] if d.table and d.table.label == "gpt" else "83")
+        fs_jobs.append((target.fs, dev, content, size, False, d, False))
 
     for ref in grow_devices:
         d, p = _resolve_fenced(ref, disks, "growpart.devices", fence)
@@ -914,7 +1042,7 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
             plan.actions.append(Action(
                 "grow-filesystem", p.node,
                 f"grow {p.content.type} on {p.node} from {format_size(p.content.fs_size)} to fill {format_size(size)}",
-                False, {"device": p.node, "format": p.content.type},
+                False, {"device": p.node, "format": p.content.type, "disk": d.path},
             ))
 
     seen_dev: set[str] = set()
@@ -925,6 +1053,11 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         seen_dev.add(dev)
         label, uid = plan_filesystem(fs, dev, content, size, grow, d, plan, force, new_uuid)
         identities.append((fs, dev, label, uid))
+    _refuse_stale_nodes(plan, disks)
+    for a in plan.actions:
+        if a.kind == "format" and a.device in final_types:
+            a.args["part_type"] = final_types[a.device]
+            a.args["number"] = _number_in(a.device)
 
     # Mounts name filesystems by label when the label is unique on this machine, else by UUID.
     labels: dict[str, int] = {}
@@ -959,6 +1092,25 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         mounts_seen.add(key)
         plan.mounts.append(MountRequest(what, where, fs.format, mount.options, dev))
     return plan
+
+
+def _number_in(node: str) -> int:
+    digits = re.search(r"(\d+)$", node)
+    assert digits is not None
+    return int(digits.group(1))
+
+
+def _refuse_stale_nodes(plan: LayoutPlan, disks: list[Disk]) -> None:
+    """No step may write through a partition node that differs from the table (missing, or
+    with a stale start or size): it would write somewhere the plan never looked."""
+    stale = {p.node for d in disks for p in (d.table.partitions if d.table else ()) if not p.node_ok}
+    for a in plan.actions:
+        nodes = [a.device] + list(a.args.get("nodes", ()))
+        bad = next((n for n in nodes if n in stale), None)
+        if bad is not None and a.kind in ("format", "delete-partition", "grow-filesystem", "grow-partition"):
+            raise DiskLayoutError(f"{bad}: the kernel's partition differs from the partition table and partx "
+                                  f"could not update it (in use, or the disk has no partition scan); refusing to "
+                                  f"{a.summary}")
 
 
 def simulate(disks: list[Disk], actions: list[Action]) -> list[Disk]:

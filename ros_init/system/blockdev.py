@@ -2,8 +2,9 @@
 
 Everything here reads; nothing writes to a disk. Sources, all machine-readable:
 ``<sys_root>/sys/block`` (disks, sizes, model, serial, partitions, holders),
-``sfdisk --json`` (the partition table), ``blkid -p -o export`` (low-level probe of
-signatures: no cache, no udev), ``<sys_root>/proc/self/mountinfo`` and ``/proc/swaps``
+``sfdisk --json`` (the partition table), ``blkid -p -o udev`` (low-level probe of
+signatures, labels decoded: no cache, no udev; partitions are probed through their disk at
+the table's offsets, so what the kernel has no node for is seen too), ``<sys_root>/proc/self/mountinfo`` and ``/proc/swaps``
 (what is in use), and the filesystem superblock (size and usage of ext2/3/4, xfs, btrfs)
 so that a plan can say what a device holds and whether a filesystem fills its partition.
 
@@ -19,6 +20,7 @@ import struct
 import subprocess
 from dataclasses import dataclass, field
 
+DOS_EXTENDED = ("5", "f", "85")  # msdos extended partition types (CHS, LBA, Linux)
 SECTOR = 512  # the unit of /sys/block/*/size, whatever the logical block size
 _DATA_PROBE_BYTES = 1 << 20
 _NOT_DISKS = ("ram", "zram", "sr", "fd", "nbd")  # optical, floppy, memory and network devices  # how much of an unrecognised device is read to look for data
@@ -73,6 +75,17 @@ class Partition:
     uuid: str | None = None  # PARTUUID
     name: str | None = None  # GPT partition name (PARTLABEL)
     content: Content = field(default_factory=Content)
+    node_ok: bool = True  # the kernel's node has the table's start and size (False: missing or stale)
+
+    @property
+    def extended(self) -> bool:
+        """An msdos extended partition (a container of logical partitions, not a filesystem)."""
+        return self.type.lower() in DOS_EXTENDED and "-" not in self.type
+
+    @property
+    def logical(self) -> bool:
+        """An msdos logical partition (inside the extended one)."""
+        return self.number > 4 and "-" not in self.type
 
     @property
     def end(self) -> int:
@@ -87,6 +100,11 @@ class Table:
     first_lba: int
     partitions: tuple[Partition, ...] = ()
     id: str | None = None
+    last_lba: int | None = None
+    # What the free space holds where a new partition would start: (sector, content) for
+    # the 1 MiB-aligned start of every gap. A deleted entry (an msdos extended partition
+    # with its logical ones, a partition deleted by hand) leaves its filesystem there.
+    free: tuple[tuple[int, Content], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,39 +175,71 @@ def parse_blkid_export(text: str) -> dict[str, str]:
     return out
 
 
-def probe_content(device: str, mount_point: str | None = None) -> Content:
+def parse_blkid_udev(text: str) -> dict[str, str]:
+    """``blkid -p -o udev`` lines -> TYPE, PTTYPE, LABEL, UUID, USAGE, decoded.
+
+    The ``*_ENC`` values carry udev's ``\\xNN`` escapes, which undo to the exact bytes on
+    disk; ``-o export`` prints non-ASCII bytes as ``M-`` sequences that cannot be undone, so a
+    label such as ``dönnées`` would never match its config again.
+    """
+    raw: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            raw[key] = value
+    out: dict[str, str] = {}
+    for key, src in (("TYPE", "ID_FS_TYPE"), ("PTTYPE", "ID_PART_TABLE_TYPE"), ("USAGE", "ID_FS_USAGE")):
+        if raw.get(src):
+            out[key] = raw[src]
+    for key, src in (("LABEL", "ID_FS_LABEL"), ("UUID", "ID_FS_UUID")):
+        if src + "_ENC" in raw:
+            out[key] = decode_udev_name(raw[src + "_ENC"])
+        elif raw.get(src):
+            out[key] = raw[src]
+    return out
+
+
+def probe_content(device: str, mount_point: str | None = None, *, offset: int = 0,
+                  size: int | None = None) -> Content:
     """blkid low-level probe of one device, plus filesystem size and a look for data.
 
-    ``mount_point``: where the device is mounted, if it is; xfs and btrfs do not write their
-    superblock in place at once, so their size is then asked from the kernel instead.
+    ``offset``/``size``: probe that byte range of ``device`` (a partition read through its
+    disk, so that what the table says is probed even when the kernel has no node for it, or
+    a stale one). ``mount_point``: where the device is mounted, if it is; xfs and btrfs do
+    not write their superblock in place at once, so their size is then asked from the kernel.
     """
-    proc = _run(["blkid", "-p", "-o", "export", device], ok=(0, 2))
-    tags = parse_blkid_export(proc.stdout) if proc.returncode == 0 else {}
+    argv = ["blkid", "-p", "-o", "udev"]
+    if offset or size is not None:
+        argv += ["-O", str(offset)] + (["-S", str(size)] if size is not None else [])
+    proc = _run(argv + [device], ok=(0, 2))
+    tags = parse_blkid_udev(proc.stdout) if proc.returncode == 0 else {}
     ftype = tags.get("TYPE") or tags.get("PTTYPE")
     if ftype is None:
-        return Content(data=_has_data(device))
-    usage = tags.get("USAGE") or ("partition table" if "PTTYPE" in tags else None)
+        return Content(data=_has_data(device, offset))
+    usage = tags.get("USAGE") or ("partition table" if "PTTYPE" in tags and "TYPE" not in tags else None)
     if mount_point is not None and ftype in ("xfs", "btrfs"):
-        size, used = mounted_fs_size(mount_point, ftype), None
+        fs_size, used = mounted_fs_size(mount_point, ftype), None
     else:
-        size, used = superblock_size(device, ftype)
+        fs_size, used = superblock_size(device, ftype, offset)
     return Content(type=ftype, label=tags.get("LABEL"), uuid=tags.get("UUID"), usage=usage,
-                   fs_size=size, fs_used=used)
+                   fs_size=fs_size, fs_used=used)
 
 
-def _has_data(device: str) -> bool:
+def _has_data(device: str, offset: int = 0) -> bool:
     try:
         with open(device, "rb", buffering=0) as fh:
+            fh.seek(offset)
             block = fh.read(_DATA_PROBE_BYTES)
     except OSError:
         return False
     return block.count(0) != len(block)
 
 
-def superblock_size(device: str, ftype: str) -> tuple[int | None, int | None]:
+def superblock_size(device: str, ftype: str, offset: int = 0) -> tuple[int | None, int | None]:
     """(bytes the filesystem spans, bytes used) read from its superblock; None when unknown."""
     try:
         with open(device, "rb", buffering=0) as fh:
+            fh.seek(offset)
             head = fh.read(70 * 1024)
     except OSError:
         return None, None
@@ -271,7 +321,8 @@ def read_table(disk_path: str) -> Table | None:
             uuid=p.get("uuid"), name=p.get("name"),
         ))
     return Table(label=pt["label"], sector_size=sector, first_lba=int(pt.get("firstlba", 2048)),
-                 partitions=tuple(parts), id=pt.get("id"))
+                 partitions=tuple(parts), id=pt.get("id"),
+                 last_lba=int(pt["lastlba"]) if "lastlba" in pt else None)
 
 
 def _number_of(node: str) -> int:
@@ -298,24 +349,100 @@ def _devnum(sysdir: str) -> str | None:
 
 @dataclass(frozen=True)
 class Usage:
-    """Which device numbers are in use: mounted (where) or swap."""
+    """What is in use, by device number ("maj:min") or kernel name."""
 
-    mounts: dict[str, str]  # "7:1" -> mount point (first seen)
+    mounts: dict[str, str]  # "7:1" -> mount point (first seen); btrfs by its source device
     swaps: set[str]  # device paths in /proc/swaps
+    btrfs: dict[str, str] = field(default_factory=dict)  # kernel name of a mounted btrfs member -> mount point
+    loops: dict[str, str] = field(default_factory=dict)  # "7:1" -> "loop3": the device backs that loop device
 
     @classmethod
     def read(cls, sys_root: str) -> Usage:
         mounts: dict[str, str] = {}
+        btrfs_sources: dict[str, str] = {}  # kernel name -> mount point
         text = read_sysfs(os.path.join(sys_root, "proc/self/mountinfo")) or ""
         for line in text.splitlines():
             f = line.split()
-            if len(f) > 4:
-                mounts.setdefault(f[2], f[4].replace("\\040", " "))
+            if len(f) <= 4:
+                continue
+            mp = _unescape_mount(f[4])
+            mounts.setdefault(f[2], mp)
+            tail = f[f.index("-", 6) + 1:] if "-" in f[6:] else []
+            if len(tail) >= 2 and tail[1].startswith("/dev/"):
+                # btrfs (and other anonymous-device filesystems) show 0:NN: their real
+                # device number comes from the source device.
+                num = _rdev(os.path.join(sys_root, tail[1].lstrip("/")))
+                if num is not None:
+                    mounts.setdefault(num, mp)
+                if tail[0] == "btrfs":
+                    btrfs_sources.setdefault(os.path.basename(os.path.realpath(tail[1])), mp)
         swaps = set()
         for line in (read_sysfs(os.path.join(sys_root, "proc/swaps")) or "").splitlines()[1:]:
             if line.split():
                 swaps.add(line.split()[0])
-        return cls(mounts, swaps)
+        return cls(mounts, swaps, _btrfs_members(sys_root, btrfs_sources), _loop_backing(sys_root))
+
+
+def _unescape_mount(text: str) -> str:
+    """mountinfo's octal escapes (``\\040`` for a space)."""
+    import re
+
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def _rdev(path: str) -> str | None:
+    import stat
+
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}" if stat.S_ISBLK(st.st_mode) else None
+
+
+def _btrfs_members(sys_root: str, sources: dict[str, str]) -> dict[str, str]:
+    """Every device of every mounted btrfs (``/sys/fs/btrfs/<fsid>/devices``): a multi-device
+    btrfs shows one source in mountinfo, but all its members are in use."""
+    base = os.path.join(sys_root, "sys/fs/btrfs")
+    out: dict[str, str] = {}
+    for fsid in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        devdir = os.path.join(base, fsid, "devices")
+        if not os.path.isdir(devdir):
+            continue
+        members = sorted(os.listdir(devdir))
+        mp = next((sources[m] for m in members if m in sources), f"(btrfs {fsid})")
+        for m in members:
+            out[m] = mp
+    return out
+
+
+def _loop_backing(sys_root: str) -> dict[str, str]:
+    """Block devices that back a loop device (they have no ``holders`` entry)."""
+    base = os.path.join(sys_root, "sys/block")
+    out: dict[str, str] = {}
+    for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
+        if not name.startswith("loop"):
+            continue
+        backing = read_sysfs(os.path.join(base, name, "loop/backing_file"))
+        if backing and backing.startswith("/dev/"):
+            num = _rdev(os.path.join(sys_root, backing.lstrip("/")))
+            if num is not None:
+                out.setdefault(num, name)
+    return out
+
+
+def device_usage(usage: Usage, dev_name: str, num: str | None) -> list[str]:
+    """Why one device (kernel name, device number) is in use, as phrases; [] when idle."""
+    why = []
+    if num in usage.mounts:
+        why.append(f"mounted on {usage.mounts[num]}")
+    elif dev_name in usage.btrfs:
+        why.append(f"mounted on {usage.btrfs[dev_name]} (a btrfs member)")
+    if f"/dev/{dev_name}" in usage.swaps:
+        why.append("active swap")
+    if num in usage.loops:
+        why.append(f"backing /dev/{usage.loops[num]}")
+    return why
 
 
 def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mounts: tuple[str, ...] = ("/",),
@@ -328,6 +455,7 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
     base = os.path.join(sys_root, "sys/block")
     usage = Usage.read(sys_root)
     root_nums = {num for num, mp in usage.mounts.items() if mp in root_mounts}
+    root_names = {n for n, mp in usage.btrfs.items() if mp in root_mounts}
     disks = []
     wanted = {os.path.realpath(p) for p in only} if only is not None else None
     for name in sorted(os.listdir(base)) if os.path.isdir(base) else []:
@@ -347,13 +475,14 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
         for dev_name, d in [(name, sysdir)] + [(p, os.path.join(sysdir, p)) for p in part_dirs]:
             num = _devnum(d)
             dev = f"/dev/{dev_name}"
+            for why in device_usage(usage, dev_name, num):
+                in_use.append((dev, why))
             if num in usage.mounts:
-                in_use.append((dev, f"mounted on {usage.mounts[num]}"))
                 mounted[dev] = usage.mounts[num]
-            if num in root_nums:
+            elif dev_name in usage.btrfs and usage.btrfs[dev_name].startswith("/"):
+                mounted[dev] = usage.btrfs[dev_name]
+            if num in root_nums or dev_name in root_names:
                 holds_root = True
-            if dev in usage.swaps:
-                in_use.append((dev, "active swap"))
             holders = os.listdir(os.path.join(d, "holders")) if os.path.isdir(os.path.join(d, "holders")) else []
             if holders:
                 in_use.append((dev, f"held by {', '.join(sorted(holders))}"))
@@ -371,7 +500,7 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
         )
         if probe:
             try:
-                disk = probe_disk(disk, mounted)
+                disk = probe_disk(disk, mounted, kernel_partitions(sys_root, name))
             except ProbeError as exc:
                 from dataclasses import replace
 
@@ -380,21 +509,93 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
     return disks
 
 
-def probe_disk(disk: Disk, mounts: dict[str, str] | None = None) -> Disk:
+def node_agrees(p: Partition, sector_size: int, kernel: dict[int, tuple[int, int]]) -> bool:
+    """The kernel's partition ``p.number`` has the table's start and size (an msdos
+    extended partition's node spans only its first sectors: the start must agree)."""
+    k = sector_size // SECTOR
+    have = kernel.get(p.number)
+    if have is None:
+        return False
+    if p.extended:
+        return have[0] == p.start * k
+    return have == (p.start * k, p.size * k)
+
+
+def free_starts(table: Table, disk_size: int) -> list[tuple[int, int]]:
+    """The gaps of a table as (1 MiB-aligned start, end) in its sectors, at least 1 MiB long."""
+    ss = table.sector_size
+    grain = max((1 << 20) // ss, 1)
+    end = disk_size // ss if table.last_lba is None else min(disk_size // ss, table.last_lba + 1)
+    cur, out = max(table.first_lba, grain), []
+    for a, b in sorted((p.start, p.end) for p in table.partitions) + [(end, end)]:
+        start = -(-cur // grain) * grain
+        if a - start >= grain:
+            out.append((start, a))
+        cur = max(cur, b)
+    return out
+
+
+_BLKFLSBUF = 0x1261  # _IO(0x12, 97)
+
+
+def flush_cache(path: str) -> None:
+    """Drop the page cache of a whole-disk device before reading partitions through it.
+
+    A partition and its disk have separate page caches, and the disk's is kept while any
+    partition is open (mounted): what mkfs wrote through a partition node is then not seen
+    through the disk, and a fresh filesystem would read as "nothing" (and be formatted
+    again). BLKFLSBUF writes back and drops only clean pages; it changes no data.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        fcntl.ioctl(fd, _BLKFLSBUF)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def probe_disk(disk: Disk, mounts: dict[str, str] | None = None,
+               kernel: dict[int, tuple[int, int]] | None = None) -> Disk:
     """Fill in the table (with each partition's content) or the whole-disk content.
 
-    ``mounts``: device path -> mount point, for the devices that are mounted.
+    Each partition is probed through the disk at the offset the table gives, never through
+    its kernel node alone: a partition the kernel has no node for (a disk attached without
+    partition scan, a table written with ``--no-reread``), or a stale one, still shows what
+    it holds. ``mounts``: device path -> mount point, for the devices that are mounted.
+    ``kernel``: the kernel's partitions (``kernel_partitions``), to mark stale nodes.
     """
     from dataclasses import replace
 
     mounts = mounts or {}
+    flush_cache(disk.path)
     table = read_table(disk.path)
+    if table is not None and table.label == "dos" and not table.partitions:
+        # A FAT boot sector ends with 55 AA like an MBR: sfdisk reads a whole-disk vfat as an
+        # empty msdos table. blkid tells them apart.
+        whole = probe_content(disk.path)
+        if whole.usage == "filesystem":
+            return replace(disk, content=whole)
     if table is None:
         return replace(disk, content=probe_content(disk.path, mounts.get(disk.path)))
-    parts = tuple(replace(p, content=probe_content(p.node, mounts.get(p.node)) if os.path.exists(p.node)
-                          else Content())
-                  for p in table.partitions)
-    return replace(disk, table=replace(table, partitions=parts),
+    ss = table.sector_size
+    parts = []
+    for p in table.partitions:
+        ok = node_agrees(p, ss, kernel) if kernel is not None else True
+        if p.extended:
+            content = Content(type="extended partition", usage="partition table")
+        else:
+            content = probe_content(disk.path, mounts.get(p.node) if ok else None,
+                                    offset=p.start * ss, size=p.size * ss)
+        parts.append(replace(p, content=content, node_ok=ok))
+    free = tuple((start, probe_content(disk.path, offset=start * ss, size=(end - start) * ss))
+                 for start, end in free_starts(table, disk.size))
+    return replace(disk, table=replace(table, partitions=tuple(parts), free=free),
                    content=Content(type=table.label, usage="partition table"))
 
 

@@ -116,6 +116,13 @@ class LoopRig:
                 self.write_files(dev, disk.files)
         return dev
 
+    def attach_image(self, img: str) -> str:
+        """Attach an existing image again (with partition scan)."""
+        dev = run(["losetup", "--find", "--show", "--partscan", img]).strip()
+        self.loops.append(dev)
+        self.images[dev] = img
+        return dev
+
     def sync(self, dev: str) -> None:
         table = blockdev.read_table(dev)
         have = blockdev.kernel_partitions("/", os.path.basename(dev))

@@ -302,3 +302,8 @@ def test_a_device_mounted_after_the_plan_is_not_formatted(rig, tmp_path) -> None
     with pytest.raises(stage.DiskToolError, match="became busy"):
         stage.apply(changes[0], root, ctx)
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="old", files=KEEP)]))
+    # Refused before anything changed: not even the in-progress partition type was set
+    # (it would let the next boot format the partition without a flag).
+    from ros_init.disks.layout import GPT_TYPES
+    from ros_init.system import blockdev
+    assert blockdev.read_table(dev).partitions[0].type == GPT_TYPES["linux"]

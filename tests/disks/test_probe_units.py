@@ -88,6 +88,48 @@ def test_list_disks_from_a_fake_sysfs(tmp_path) -> None:
     assert blockdev.kernel_partitions(str(tmp_path), "vdb") == {1: (0, 0)}
 
 
+def test_btrfs_members_and_loop_backing_are_busy_in_a_fake_sysfs(tmp_path) -> None:
+    """mountinfo shows btrfs as 0:NN: its members come from /sys/fs/btrfs; a partition
+    backing a loop device has no holders entry but a backing_file naming it."""
+    def put(rel: str, text: str) -> None:
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n")
+
+    for name, num in (("vdb", "254:16"), ("vdc", "254:32")):
+        put(f"sys/block/{name}/size", str(1 << 21))
+        put(f"sys/block/{name}/dev", num)
+    put("sys/block/vdb/vdb1/partition", "1")
+    put("sys/block/vdb/vdb1/dev", "254:17")
+    put("sys/block/vdb/vdb2/partition", "2")
+    put("sys/block/vdb/vdb2/dev", "254:18")
+    put("sys/fs/btrfs/1234-abcd/devices/vdb1", "")
+    put("sys/fs/btrfs/1234-abcd/devices/vdc", "")
+    put("proc/self/mountinfo", "22 1 0:40 / /data rw - btrfs /dev/vdb1 rw")
+    put("proc/swaps", "Filename Type Size Used Priority")
+    usage = blockdev.Usage.read(str(tmp_path))
+    assert usage.btrfs == {"vdb1": "/data", "vdc": "/data"}  # every member, by the mounted source's name
+    disks = {d.name: d for d in blockdev.list_disks(str(tmp_path), probe=False)}
+    assert ("/dev/vdb1", "mounted on /data (a btrfs member)") in disks["vdb"].in_use
+    assert disks["vdc"].in_use and "btrfs member" in disks["vdc"].in_use[0][1]
+    assert not any(dev == "/dev/vdb2" for dev, _ in disks["vdb"].in_use)
+
+
+def test_a_stale_node_does_not_agree_with_the_table() -> None:
+    p = blockdev.Partition(2, "/dev/vdb2", 4096, 2048, "83")
+    assert blockdev.node_agrees(p, 512, {2: (4096, 2048)})
+    assert not blockdev.node_agrees(p, 512, {2: (4096, 4096)})  # stale size
+    assert not blockdev.node_agrees(p, 512, {})  # no node
+    assert blockdev.node_agrees(p, 4096, {2: (4096 * 8, 2048 * 8)})  # 4K sectors vs 512-byte sysfs units
+    ext = blockdev.Partition(2, "/dev/vdb2", 4096, 20480, "5")
+    assert ext.extended and blockdev.node_agrees(ext, 512, {2: (4096, 2)})  # the kernel shows 1 KiB of it
+
+
+def test_parse_blkid_udev_decodes_labels() -> None:
+    text = "ID_FS_LABEL=d_nn_es\nID_FS_LABEL_ENC=d\\xc3\\xb6nn\\xc3\\xa9es\\x20x\nID_FS_TYPE=ext4\nID_FS_USAGE=filesystem\n"
+    assert blockdev.parse_blkid_udev(text) == {"TYPE": "ext4", "USAGE": "filesystem", "LABEL": "dönnées x"}
+
+
 def test_udev_label_encoding_round_trip() -> None:
     for label in ["data", "my data", "a/b", "ünï", "x\\y"]:
         assert blockdev.decode_udev_name(blockdev.encode_udev_name(label)) == label

@@ -20,12 +20,12 @@ RAW = Content(data=True)
 
 
 def disk(name: str = "vdb", parts: tuple[tuple[int, int, str | None, Content], ...] | None = None,
-         content: Content | None = None, **kw) -> Disk:
+         content: Content | None = None, table_free: tuple[tuple[int, Content], ...] = (), **kw) -> Disk:
     table = None
     if parts is not None:
         table = Table("gpt", 512, 2048, tuple(
             Partition(n, f"/dev/{name}{n}", start * 2048, 64 * 2048, GPT_TYPES["linux"], f"pu-{n}", label, c)
-            for n, (start, _, label, c) in enumerate(parts, 1)))
+            for n, (start, _, label, c) in enumerate(parts, 1)), free=table_free)
     return Disk(name, f"/dev/{name}", 1024 * M, table=table,
                 content=Content(type="gpt", usage="partition table") if table else (content or Content()), **kw)
 
@@ -60,6 +60,18 @@ CASES = [
                                         {"device": "/dev/vdb", "wipe_table": True}]}, [disk()], ["already laid out"]),
     ("ambiguous-match", {"disks": [{"match": {"min_size": "100M"}, "wipe_table": True}]},
      [disk("vdb"), disk("vdc")], ["2 disks match"]),
+    ("mkfs-option-names-another-disk", {"disks": [{"device": "/dev/vdb", "partitions": [
+        {"label": "A", "filesystem": {"format": "btrfs", "options": ["-d", "raid1", "-m", "raid1", "/dev/vdc"]}}]}]},
+     [disk()], ["filesystem.options[1]", "single and dup"]),
+    ("xfs-logdev", {"filesystems": [{"device": "/dev/vdb1", "format": "xfs", "wipe_filesystem": True,
+                                     "options": ["-l", "logdev=/dev/vdc"]}]}, [DATA_DISK], ["options[1]", "/dev/vdc"]),
+    ("emoji-partition-name", {"disks": [{"device": "/dev/vdb", "partitions": [{"label": "data\U0001F600"}]}]},
+     [disk()], ["partitions[0].label", "Basic Multilingual Plane"]),
+    ("zero-type-guid", {"disks": [{"device": "/dev/vdb", "partitions": [
+        {"label": "A", "type": "00000000-0000-0000-0000-000000000000"}]}]}, [disk()], ["all-zero"]),
+    ("leftover-in-free-space", {"disks": [{"device": "/dev/vdb", "partitions": [
+        {"number": 1, "label": "DATA"}, {"label": "NEW", "size": "64M"}]}]},
+     [disk(parts=((1, 64, "DATA", EXT4),), table_free=((66 * 2048, EXT4),))], ["free space", "not empty"]),
     ("host-root-disk", {"disks": [{"device": "/dev/vdb", "wipe_table": True}]},
      [disk(parts=((1, 64, "ROOT", EXT4),), in_use=(("/dev/vdb1", "mounted on /"),))], ["mounted on /"]),
 ]
