@@ -138,6 +138,22 @@ class LspClient:
             raise LspError(f"no diagnostics for {uri} within {self.timeout}s")
         return self.diagnostics[uri]
 
+    def open_all(self, docs: dict[str, str], settle: float = 0.5) -> dict[str, list[dict]]:
+        """Open many documents at once (the server debounces each validation: one by one, a
+        corpus takes minutes); the diagnostics of each once the server has gone quiet."""
+        for uri, text in docs.items():
+            self.notify("textDocument/didOpen", {"textDocument": {"uri": uri, "languageId": "yaml",
+                                                                  "version": 1, "text": text}})
+        waiting = set(docs)
+        deadline = time.monotonic() + self.timeout + 0.2 * len(docs)
+        while time.monotonic() < deadline:
+            try:
+                waiting.discard(self._diag_events.get(timeout=settle))
+            except queue.Empty:
+                if not waiting:
+                    return {uri: self.diagnostics[uri] for uri in docs}
+        raise LspError(f"no diagnostics for {len(waiting)} documents, e.g. {sorted(waiting)[:3]}")
+
     def completion(self, uri: str, line: int, character: int) -> list[dict]:
         result = self.request("textDocument/completion", {"textDocument": {"uri": uri},
                                                           "position": {"line": line, "character": character}})
