@@ -151,3 +151,40 @@ def test_warnings_of_validate_are_no_editor_errors(yamlls, text):
     assert not [f for f in _findings(text) if f.severity == "error"]
     _, diags = _open(yamlls, text)
     assert _schema_errors(diags) == []
+
+
+def test_the_modeline_alone_selects_the_schema(schema_files, tmp_path):
+    # No yaml.schemas mapping: the comment after #cloud-config is enough (docs/editors.md).
+    from editors.lsp import LspClient
+    from editors.tools import yamlls_argv
+
+    client = LspClient(yamlls_argv("2.0.0"), tmp_path, {"yaml": {"validate": True, "schemaStore": {"enable": False}}})
+    try:
+        text = (f"#cloud-config\n# yaml-language-server: $schema={schema_files['editor'].as_uri()}\n"
+                "hostnme: node1\n")
+        diags = client.open((tmp_path / "user-data").as_uri(), text)
+        assert [d["message"] for d in diags] == ["unknown key; did you mean `hostname`?"]
+    finally:
+        client.close()
+
+
+def test_the_plain_schema_offers_what_the_editor_schema_hides(yamlls, schema_files, tmp_path):
+    # The measurement behind docs/editors.md: completion in a users item, source vs editor schema.
+    from editors.lsp import LspClient
+    from editors.tools import yamlls_argv
+    from ros_init.config.schema import schema_path
+
+    text = "#cloud-config\nusers:\n  - name: alice\n    \n"
+    uri, _ = _open(yamlls, text)
+    editor_keys = {i["label"] for i in yamlls.completion(uri, 3, 4) if i.get("kind") == 10}
+    settings = {"yaml": {"validate": True, "schemaStore": {"enable": False},
+                         "schemas": {f"file://{schema_path()}": ["*.yaml"]}}}
+    client = LspClient(yamlls_argv("2.0.0"), tmp_path, settings)
+    try:
+        plain_uri = (tmp_path / "plain.yaml").as_uri()
+        client.open(plain_uri, text)
+        plain_keys = {i["label"] for i in client.completion(plain_uri, 3, 4) if i.get("kind") == 10}
+    finally:
+        client.close()
+    print(f"users item completion: {len(plain_keys)} keys with the source schema, {len(editor_keys)} with the editor's")
+    assert editor_keys < plain_keys and len(plain_keys) - len(editor_keys) >= 15
