@@ -168,23 +168,22 @@ def test_the_modeline_alone_selects_the_schema(schema_files, tmp_path):
         client.close()
 
 
-def test_the_plain_schema_offers_what_the_editor_schema_hides(yamlls, schema_files, tmp_path):
+def test_the_plain_schema_offers_what_the_editor_schema_hides(schema_files, tmp_path):
     # The measurement behind docs/editors.md: completion in a users item, source vs editor schema.
     from editors.lsp import LspClient
     from editors.tools import yamlls_argv
     from ros_init.config.schema import schema_path
 
     text = "#cloud-config\nusers:\n  - name: alice\n    \n"
-    uri, _ = _open(yamlls, text)
-    editor_keys = {i["label"] for i in yamlls.completion(uri, 3, 4) if i.get("kind") == 10}
-    settings = {"yaml": {"validate": True, "schemaStore": {"enable": False},
-                         "schemas": {f"file://{schema_path()}": ["*.yaml"]}}}
-    client = LspClient(yamlls_argv("2.0.0"), tmp_path, settings)
-    try:
-        plain_uri = (tmp_path / "plain.yaml").as_uri()
-        client.open(plain_uri, text)
-        plain_keys = {i["label"] for i in client.completion(plain_uri, 3, 4) if i.get("kind") == 10}
-    finally:
-        client.close()
-    print(f"users item completion: {len(plain_keys)} keys with the source schema, {len(editor_keys)} with the editor's")
-    assert editor_keys < plain_keys and len(plain_keys) - len(editor_keys) >= 15
+    found = {}
+    for name, path in (("plain", schema_path()), ("editor", str(schema_files["editor"]))):
+        settings = {"yaml": {"validate": True, "schemaStore": {"enable": False}, "schemas": {f"file://{path}": ["*.yaml"]}}}
+        client = LspClient(yamlls_argv("2.0.0"), tmp_path, settings)
+        try:
+            uri = (tmp_path / f"{name}.yaml").as_uri()
+            client.open(uri, text)
+            found[name] = {i["label"] for i in client.completion(uri, 3, 4) if i.get("kind") == 10}
+        finally:
+            client.close()
+    print(f"users item completion: {len(found['plain'])} keys with the source schema, {len(found['editor'])} with the editor's")
+    assert found["editor"] < found["plain"] and len(found["plain"]) - len(found["editor"]) >= 15
