@@ -109,3 +109,49 @@ def test_near_misses_match_one_slip(key, data):
 def test_near_misses_is_a_valid_regex_for_any_key(key):
     pattern = re.compile(f"^(?:{near_misses(key)})$")
     assert pattern.match(key)
+
+
+def _corpus_instances():
+    import csv
+
+    from editors.tools import compat_corpus
+    from ros_init.config.yamlsource import load_document
+
+    corpus = compat_corpus()
+    with open(corpus / "verdicts.tsv", newline="") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            doc = load_document((corpus / row["file"]).read_bytes(), row["file"])
+            if doc.ok and isinstance(doc.data, dict):
+                yield row["file"], json.loads(json.dumps(doc.data, default=str))
+
+
+def test_variants_are_valid_schemas_and_never_stricter_than_the_source():
+    import jsonschema
+
+    source, editor, portable = load_schema(), editor_schema(load_schema()), portable_schema(load_schema())
+    for schema in (editor, portable):
+        jsonschema.Draft202012Validator.check_schema(schema)
+    check = {name: jsonschema.Draft202012Validator(s) for name, s in
+             (("source", source), ("editor", editor), ("portable", portable))}
+    count = 0
+    for name, data in _corpus_instances():
+        ok = {k: v.is_valid(data) for k, v in check.items()}
+        assert ok["portable"] == ok["source"], name  # the same rules without the annotations
+        assert ok["editor"] or not ok["source"], name  # the editor only ever widens
+        count += 1
+    assert count > 400
+
+
+def test_the_command_prints_the_variants():
+    import os
+    import subprocess
+    import sys
+
+    run = [os.path.join(os.path.dirname(sys.executable), "ros-init"), "schema"]  # as installed
+    for flag, make in (("--editor", editor_schema), ("--portable", portable_schema)):
+        r = subprocess.run([*run, flag], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and json.loads(r.stdout) == make(load_schema())
+    r = subprocess.run([*run, "--settings", "--portable"], capture_output=True, text=True, timeout=60)
+    assert json.loads(r.stdout)["$id"].endswith("settings.v1.portable.json")
+    r = subprocess.run([*run, "--editor", "--portable"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "not allowed with" in r.stderr
