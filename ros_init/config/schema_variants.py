@@ -147,11 +147,12 @@ def _yaml11_scalars(node: Schema) -> Schema:
     types = t if isinstance(t, list) else [t] if isinstance(t, str) else []
     plain = "string" not in types and not {"pattern", "enum", "const"} & node.keys()
     if plain and "boolean" in types:
+        # errorMessage too: a wrong type must not read "Expected one of boolean, string"
         return {**node, "type": [*types, "string"], "pattern": _YAML11_BOOL_PATTERN,
-                "patternErrorMessage": _BOOL_MESSAGE}
+                "patternErrorMessage": _BOOL_MESSAGE, "errorMessage": _BOOL_MESSAGE}
     if plain and "integer" in types:  # 1_000, 0b101, 1:30 (sexagesimal) are integers in YAML 1.1 only
         return {**node, "type": [*types, "string"], "pattern": _YAML11_INT_PATTERN,
-                "patternErrorMessage": "expected an integer"}
+                "patternErrorMessage": "expected an integer", "errorMessage": "expected an integer"}
     key = "enum" if "enum" in node else "const" if "const" in node else None
     if key is None:
         return node

@@ -187,3 +187,10 @@ def test_the_plain_schema_offers_what_the_editor_schema_hides(schema_files, tmp_
             client.close()
     print(f"users item completion: {len(found['plain'])} keys with the source schema, {len(found['editor'])} with the editor's")
     assert found["editor"] < found["plain"] and len(found["plain"]) - len(found["editor"]) >= 15
+
+
+def test_a_wrong_type_is_named_without_the_yaml11_widening(yamlls):
+    text = "#cloud-config\nusers:\n  - name: alice\n    lock_passwd: [x]\nnetwork:\n  version: 2\n  ethernets:\n    eth0:\n      mtu: [1]\n"
+    _, diags = _open(yamlls, text)
+    messages = {d["range"]["start"]["line"]: d["message"] for d in diags}
+    assert messages[3].startswith("expected true or false") and messages[8] == "expected an integer", diags
