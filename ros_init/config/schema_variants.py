@@ -94,11 +94,63 @@ def portable_schema(source: Schema) -> Schema:
     def fix(node: Schema) -> Schema:
         if node.get("format") == "file-mode":
             node = _file_mode(node, 0o7777, None)
-        return _strip_x(node)
+        return _typed_conditional_properties(_typed_branches(_strip_x(node), _types_allowed(node)))
 
     out = _map_schema(source, fix)
     assert isinstance(out, dict)
     out["$id"] = _variant_id(source, "portable")
+    return out
+
+
+def _typed_conditional_properties(node: Schema) -> Schema:
+    """In ``allOf: [{if, then: {properties: {k: {maxLength}}}}]``, give ``k`` the type the
+    object's own ``properties`` give it (equivalent: both apply) for Ajv's strictTypes."""
+    props = node.get("properties")
+    if not isinstance(props, dict) or not isinstance(node.get("allOf"), list):
+        return node
+    typed = {k: v["type"] for k, v in props.items() if isinstance(v, dict) and isinstance(v.get("type"), str)}
+
+    def fill(branch: object) -> object:
+        if not isinstance(branch, dict) or not isinstance(branch.get("properties"), dict):
+            return branch
+        fixed = {k: {"type": typed[k], **v} if isinstance(v, dict) and k in typed and "type" not in v
+                 and "$ref" not in v else v for k, v in branch["properties"].items()}
+        return {**branch, "properties": fixed}
+
+    rules = [{**r, **{b: fill(r[b]) for b in ("then", "else") if b in r}} if isinstance(r, dict) else r
+             for r in node["allOf"]]
+    return {**node, "allOf": rules}
+
+
+def _types_allowed(node: Schema) -> list[str] | None:
+    """The JSON types a node admits when it says so plainly (``type``, or anyOf of typed branches)."""
+    t = node.get("type")
+    if isinstance(t, str):
+        return [t]
+    if isinstance(t, list):
+        return list(t)
+    branches = node.get("anyOf")
+    if isinstance(branches, list) and branches and all(isinstance(b, dict) and isinstance(b.get("type"), str)
+                                                       for b in branches):
+        return [b["type"] for b in branches]
+    return None
+
+
+def _typed_branches(node: Schema, allowed: list[str] | None) -> Schema:
+    """``if: {type: X}`` then/else branches with the type they apply to written out.
+
+    Equivalent (a then-branch only sees X; an else-branch only the one other type the node
+    allows) and it spares Ajv's strictTypes its "missing type" notes at load time."""
+    cond = node.get("if")
+    if not (isinstance(cond, dict) and set(cond) == {"type"} and isinstance(cond["type"], str)):
+        return node
+    out = dict(node)
+    then, other = out.get("then"), out.get("else")
+    if isinstance(then, dict) and "type" not in then:
+        out["then"] = {"type": cond["type"], **then}
+    rest = [t for t in allowed or [] if t != cond["type"]]
+    if isinstance(other, dict) and "type" not in other and rest:
+        out["else"] = {"type": rest[0], **other} if len(rest) == 1 else _typed_branches(other, rest)
     return out
 
 
