@@ -3,7 +3,8 @@
 Behaviour that depends on a field (is it a secret? how do lists of it merge?) is read from
 the schema's ``x-*`` annotations through this module, so it is data, not code. Loading uses
 the package folder directly (no importlib.resources: it costs more than the whole validation
-of a typical config at start-up).
+of a typical config at start-up). The editor and portable variants that ``ros-init schema``
+prints are generated from the same file by ``schema_variants`` (imported only for them).
 """
 
 from __future__ import annotations
