@@ -8,6 +8,7 @@ later run. Tests skip only when node/npm are missing or the registry cannot be r
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -36,7 +37,8 @@ def node_modules() -> Path:
     if not node or not npm:
         pytest.skip("needs node and npm (.ci/apt-packages.txt lists nodejs and npm; ./dev test installs them as root)")
     CACHE.mkdir(parents=True, exist_ok=True)
-    stamp = CACHE / (".installed-" + json.dumps(PACKAGES, sort_keys=True).encode().hex()[:40])
+    digest = hashlib.sha256(json.dumps(PACKAGES, sort_keys=True).encode()).hexdigest()[:16]
+    stamp = CACHE / f".installed-{digest}"  # new pins, new install
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not stamp.exists():
