@@ -72,7 +72,12 @@ def _map_schema(node: object, fn: Callable[[Schema], Schema]) -> object:
 
 
 def _strip_x(node: Schema) -> Schema:
-    return {k: v for k, v in node.items() if not k.startswith("x-")}
+    """Without ros-init's keywords; ``x-deprecated`` stays as the standard ``deprecated``
+    annotation (JetBrains IDEs strike such keys through; validators only annotate)."""
+    out = {k: v for k, v in node.items() if not k.startswith("x-")}
+    if node.get("x-deprecated"):
+        out["deprecated"] = True
+    return out
 
 
 def _file_mode(node: Schema, integer_max: int, message_key: str | None) -> Schema:

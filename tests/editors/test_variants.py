@@ -54,8 +54,10 @@ def test_do_not_suggest_exactly_the_keys_that_do_not_act():
         for key, sub in s_props.items():
             quiet = bool({"x-ignored", "x-deprecated"} & walker.deref(sub).keys())
             assert bool(e_props[key].get("doNotSuggest")) == quiet, (path, key)
-    assert "doNotSuggest" not in ed["$defs"]["user"]["properties"]["hashed_passwd"]
-    assert ed["$defs"]["user"]["properties"]["lock-passwd"]["doNotSuggest"] is True
+    user = ed["$defs"]["user"]["properties"]
+    assert "doNotSuggest" not in user["hashed_passwd"] and "deprecated" not in user["hashed_passwd"]
+    assert user["lock-passwd"]["doNotSuggest"] is True and user["lock-passwd"]["deprecated"] is True
+    assert portable_schema(src)["$defs"]["user"]["properties"]["lock-passwd"]["deprecated"] is True
 
 
 def _expand(body: object) -> object:
