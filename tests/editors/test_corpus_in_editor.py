@@ -15,7 +15,7 @@ from ros_init.config.validate import validate_bytes
 ERROR = 1
 
 
-def test_documents_validate_accepts_have_no_editor_error(yamlls):
+def test_documents_validate_accepts_have_no_editor_error(yamlls_current):
     corpus = compat_corpus()
     with open(corpus / "verdicts.tsv", newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
@@ -23,11 +23,11 @@ def test_documents_validate_accepts_have_no_editor_error(yamlls):
     for i, row in enumerate(rows):
         raw = (corpus / row["file"]).read_bytes()
         if not any(f.severity == "error" for f in validate_bytes(raw, row["file"])):
-            uri = (yamlls.workspace / f"corpus{i:04d}.cloud-config.yaml").as_uri()
+            uri = (yamlls_current.workspace / f"corpus{i:04d}.cloud-config.yaml").as_uri()
             docs[uri], names[uri] = raw.decode("utf-8"), row["file"]
     assert len(docs) > 200
     wrong, unparsed = [], []
-    for uri, diags in yamlls.open_all(docs).items():
+    for uri, diags in yamlls_current.open_all(docs).items():
         if any(d.get("severity") == ERROR and d.get("source") == "YAML" for d in diags):
             unparsed.append((names[uri], [d["message"] for d in diags if d.get("source") == "YAML"]))
             continue

@@ -50,11 +50,11 @@ def documents(draw) -> str:
 
 @settings(max_examples=4, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.lists(documents(), min_size=60, max_size=60))
-def test_no_editor_error_where_validate_accepts(yamlls, docs):
-    batch = {(yamlls.workspace / f"gen{next(_ids)}.cloud-config.yaml").as_uri(): d for d in docs}
+def test_no_editor_error_where_validate_accepts(yamlls_current, docs):
+    batch = {(yamlls_current.workspace / f"gen{next(_ids)}.cloud-config.yaml").as_uri(): d for d in docs}
     accepted = {uri for uri, text in batch.items()
                 if not any(f.severity == "error" for f in validate_bytes(text.encode(), "doc.yaml"))}
-    published = yamlls.open_all(batch)
+    published = yamlls_current.open_all(batch)
     wrong = [(batch[uri], [d["message"] for d in published[uri] if d.get("severity") == ERROR])
              for uri in accepted if any(d.get("severity") == ERROR for d in published[uri])]
     assert wrong == []
