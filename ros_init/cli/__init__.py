@@ -78,6 +78,11 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help=COMMANDS["schema"][1], description=COMMANDS["schema"][1])
     p.add_argument("--settings", action="store_true", help="the schema of the image settings")
+    variant = p.add_mutually_exclusive_group()
+    variant.add_argument("--editor", action="store_true",
+                         help="the variant for editors (yaml-language-server): messages, hover text, completion hints")
+    variant.add_argument("--portable", action="store_true",
+                         help="the variant for strict validators (Ajv): no x-* keywords, no custom format")
 
     p = sub.add_parser("fetch", help=COMMANDS["fetch"][1], description=COMMANDS["fetch"][1])
     _add_root(p)

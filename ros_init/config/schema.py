@@ -3,7 +3,8 @@
 Behaviour that depends on a field (is it a secret? how do lists of it merge?) is read from
 the schema's ``x-*`` annotations through this module, so it is data, not code. Loading uses
 the package folder directly (no importlib.resources: it costs more than the whole validation
-of a typical config at start-up).
+of a typical config at start-up). The editor and portable variants that ``ros-init schema``
+prints are generated from the same file by ``schema_variants`` (imported only for them).
 """
 
 from __future__ import annotations
@@ -101,7 +102,14 @@ class SchemaWalker:
 
 
 def cli_main(args: object) -> int:
+    """Print the schema as shipped, or its editor or portable variant (docs/editors.md)."""
     name = "settings" if getattr(args, "settings", False) else "cloud-config"
+    if getattr(args, "editor", False) or getattr(args, "portable", False):
+        from ros_init.config import schema_variants
+
+        make = schema_variants.editor_schema if getattr(args, "editor", False) else schema_variants.portable_schema
+        sys.stdout.write(json.dumps(make(load_schema(name)), indent=2, ensure_ascii=False) + "\n")
+        return 0
     with open(schema_path(name), encoding="utf-8") as fh:
         sys.stdout.write(fh.read())
     return 0
