@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import sys
 
+from ros_init.config.compat import FOREIGN_SECTIONS, header_kind, template_placeholder
 from ros_init.config.schema import SchemaWalker, load_schema
-from ros_init.config.yamlsource import MAX_BYTES, ParsedDocument, join_path, load_document
+from ros_init.config.yamlsource import MAX_BYTES, BinaryText, ParsedDocument, join_path, load_document
 from ros_init.core.findings import Finding, Location
 
 _TYPE_NAMES = {
@@ -23,7 +24,6 @@ _TYPE_NAMES = {
 }
 _MAX_UNKNOWN_KEYS = 50  # per mapping; a hostile file with 100k keys must not cost minutes
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
-_HEADER = "#cloud-config"
 
 
 class _Err:
@@ -160,6 +160,8 @@ class Validator:
     def check(self, value: object, node: object, path: str, secret: bool) -> list[_Err]:
         n = self.walker.deref(node)
         secret = secret or bool(n.get("x-secret"))
+        if isinstance(value, BinaryText) and not n.get("x-binary"):
+            value = value.as_bytes()  # `!!binary` is bytes for cloud-init too; only x-binary keys take it
         errs: list[_Err] = []
         if "x-ignored" in n:
             key = path.rsplit(".", 1)[-1]
@@ -190,7 +192,9 @@ class Validator:
             errs.extend(self._check_object(value, n, path, secret))  # type: ignore[arg-type]
         if "format" in n and vt in ("string", "integer"):
             bad = _check_format(n["format"], value, self.doc.plain_scalars.get(path))
-            if bad:
+            if bad and template_placeholder(value):
+                errs.append(_template_warning(value, n, path, secret))
+            elif bad:
                 sev, msg = bad
                 if secret:
                     msg = f"not a valid {n['format']}"
@@ -279,10 +283,15 @@ class Validator:
         if "maxLength" in n and len(value) > n["maxLength"]:
             errs.append(_Err(path, "length", f"must be at most {n['maxLength']} characters long (found {len(value)})"))
         if "pattern" in n and not re.search(n["pattern"], value):
+            if template_placeholder(value):
+                errs.append(_template_warning(value, n, path, secret))
+                return errs
             msg = n.get("x-message") or _pattern_hint(n["pattern"])
             if not secret:
                 msg = f"`{_show(value)}` {msg}" if not n.get("x-message") else f"{msg} (found `{_show(value)}`)"
-            errs.append(_Err(path, "pattern", msg))
+            # x-severity: a format check cloud-init's schema does not make is a warning here
+            # (an error under --strict), said with what it would do at boot.
+            errs.append(_Err(path, "pattern", msg, severity=n.get("x-severity", "error")))
         return errs
 
     def _check_number(self, value: float, n: dict, path: str) -> list[_Err]:
@@ -358,6 +367,8 @@ class Validator:
         return errs
 
     def _unknown_key(self, key: str, props: dict, child: str) -> _Err:
+        if child == key and key in FOREIGN_SECTIONS:
+            return _Err(child, "unknown-key", FOREIGN_SECTIONS[key], at_key=True)
         known = [k for k in props if "x-ignored" not in self.walker.deref(props[k])] or list(props)
         hint = _did_you_mean(key, list(props))
         if hint:
@@ -386,6 +397,17 @@ class Validator:
                 if e.code == "type" and e.path == path:
                     expected.extend(e.expected)
         return [self._type_error(value, tuple(expected), path, secret)]
+
+
+def _template_warning(value: str, n: dict, path: str, secret: bool) -> _Err:
+    """A value that fails its format because it still holds ``${x}`` / ``{{ x }}``: cloud-init
+    accepts it (its schema checks no format there), so it is a warning that names the cause."""
+    shown = "" if secret else f" `{_show(template_placeholder(value) or '')}`"
+    msg = (f"looks like an unrendered template variable{shown}: render it before boot, or make the user-data"
+           " a `## template: jinja` document")
+    if n.get("x-at-boot"):
+        msg += f"; as it is, {n['x-at-boot']}"
+    return _Err(path, "template", msg, severity="warning")
 
 
 def _duplicate_entries(items: list, key: str, path: str) -> list[_Err]:
@@ -442,10 +464,14 @@ def _did_you_mean(word: str, choices: list[str]) -> str | None:
 
 # -- documents and files ---------------------------------------------------------------------
 def header_findings(text_first_line: str, source: str) -> list[Finding]:
-    """The ``#cloud-config`` first line: missing is a warning, misspelled an error."""
+    """The ``#cloud-config`` first line: missing is a warning, misspelled an error.
+
+    The rule is cloud-init's: a case-insensitive prefix after leading whitespace, so
+    ``#Cloud-Config`` and ``#cloud-config (1)`` are headers and ``# cloud-config`` is not.
+    """
     line = text_first_line.strip()
     loc = Location(source, 1, 1)
-    if line == _HEADER:
+    if header_kind(line) == "cloud-config":
         return []
     if line.startswith("#!"):
         return [Finding("error", "header", "", "this is a script (#!), not a cloud-config: scripts are run as"

@@ -21,6 +21,22 @@ MAX_INDENT = 1000  # a line indented further than this is refused before parsing
 _TAG = "tag:yaml.org,2002:"
 
 
+class BinaryText(str):
+    """A ``!!binary`` scalar kept as its base64 text.
+
+    cloud-init documents ``content: !!binary |`` in ``write_files``; keeping the text (not
+    bytes) lets the value merge, redact and serialise like any string, while the type tells
+    the files stage (and the validator, everywhere else) that YAML meant bytes.
+    """
+
+    __slots__ = ()
+
+    def as_bytes(self) -> bytes:
+        import base64
+
+        return base64.b64decode("".join(self.split()))
+
+
 class ParsedDocument:
     """One parsed YAML document.
 
@@ -339,6 +355,15 @@ class _Builder:
         tag = node.tag  # type: ignore[attr-defined]
         if tag == _TAG + "str":
             return node.value  # type: ignore[attr-defined]
+        if tag == _TAG + "binary":
+            import binascii
+
+            text = "".join(node.value.split())  # type: ignore[attr-defined]
+            try:
+                BinaryText(text).as_bytes()
+            except (binascii.Error, ValueError):
+                self.fail("yaml-syntax", "!!binary value is not valid base64", path, node.start_mark)  # type: ignore[attr-defined]
+            return BinaryText(text)
         try:
             value = self.loader.construct_object(node, deep=True)  # type: ignore[attr-defined]
         except Exception as exc:  # a constructor error is a finding, never a traceback
