@@ -61,8 +61,9 @@ def test_unsupported_mime_part_names_the_part():
 
 @pytest.mark.parametrize("data,why", [
     (b"#include\nhttp://x/y\n", "#include"),
-    (b"#cloud-boothook\necho\n", "bootcmd"),
-    (b"## template: jinja\n#cloud-config\n", "Jinja"),
+    (b"#cloud-boothook\n#!/usr/bin/python3\nprint(1)\n", "boothook for `python3` is refused"),
+    (b"#part-handler\ndef list_types(): pass\n", "Python code"),
+    (b"## template: jinja\n#cloud-config\nhostname: {{ v1.nope }}\n", r"gce user-data:3: undefined template variable"),
     (b"hostname: a\n", "not a supported format"),
     (b"\x00\x01\x02binary", "not a supported format"),
 ])
