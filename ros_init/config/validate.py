@@ -520,6 +520,12 @@ def validate_data(data: object, positions: dict[str, Location] | None, source: s
 
 
 def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> list[Finding]:
+    if schema == "cloud-config" and raw[:64].lstrip().startswith((b"#", b"\xef\xbb\xbf")):
+        from ros_init.config.validate_parts import validate_userdata
+
+        other = validate_userdata(raw, source)  # archive, jsonp, include, template, boothook
+        if other is not None:
+            return sort_findings(other)
     doc = load_document(raw, source)
     first = None
     if schema == "cloud-config":

@@ -9,7 +9,6 @@ files on behalf of whoever wrote the user-data, and other schemes are not HTTP.
 from __future__ import annotations
 
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
 from ros_init.sources.host import Host
 
@@ -20,25 +19,11 @@ class IncludeError(Exception):
     """An include that could not be fetched; the message holds the URL without secrets."""
 
 
-def check_url(url: str) -> str | None:
-    """Why ``url`` may not be included, or None when it may (pure)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "not a URL"
-    if parts.scheme.lower() not in ("http", "https"):
-        scheme = parts.scheme or "no scheme"
-        return (f"{scheme}: URLs are refused (only http:// and https:// are fetched: a file: URL would read the"
-                " node's own files)")
-    if not parts.hostname:
-        return "the URL has no host"
-    return None
-
-
 def http_fetcher(host: Host, deadline: float) -> Fetch:
     """A fetch function for ``ros_init.sources.userdata.decode`` bound to ``deadline``."""
 
     def fetch(url: str, what: str) -> bytes:
+        from ros_init.config.parts import check_url
         from ros_init.sources.httpfetch import DEFAULT_MAX_SIZE, FetchError, request, safe_url
 
         why = check_url(url)

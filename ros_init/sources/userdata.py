@@ -6,7 +6,7 @@ leading whitespace), gzip (detected by its magic), MIME multipart and
 ``Merge-Type`` header is its merge directive), ``#cloud-config-jsonp`` (RFC 6902 patches,
 applied to the merged config by ``ros_init.config.merge``), ``#include`` /
 ``#include-once`` (URLs fetched through the one HTTP client: ``ros_init.sources.include``),
-``## template: jinja`` (rendered with cloud-init's instance data: ``ros_init.sources.template``),
+``## template: jinja`` (rendered with cloud-init's instance data: ``ros_init.config.template``),
 ``#cloud-boothook`` (a shell script run early at every boot: turned into a ``bootcmd`` entry),
 and ``#!`` scripts (run once per instance by the commands stage). Parts of one payload that
 carry ``merge_how`` / ``merge_type`` are folded cloud-init's way (``ros_init.config.mergehow``).
@@ -23,6 +23,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ros_init.config.parts import (
+    PREFIX,
+    REFUSED,
+    UNTYPED,
+    FormatError,
+    archive_parts,
+    boothook_command,
+    check_patch,
+    unknown_part_reason,
+)
 from ros_init.core.model import ConfigDocument, Layer, Script
 
 LOG = logging.getLogger("ros_init.sources.userdata")
@@ -50,12 +60,6 @@ class Context:
     fetch: Callable[[str, str], bytes] | None = None
     launch_index: int | None = None
     parts: int = 0  # parts decoded so far, across includes (MAX_PARTS)
-
-
-_REFUSED = {
-    "part-handler": "#part-handler is refused: it runs Python code inside the configurator; use a #! script part",
-}
-_SHELLS = ("sh", "bash", "dash", "ash", "ksh", "zsh")
 
 
 def _gunzip(data: bytes, source: str) -> bytes:
@@ -136,9 +140,13 @@ def _decode(data: bytes, source: str, layer: Layer, yaml_without_header: bool, c
     elif kind == "jinja":
         _add(out, _decode(_render(data, source, ctx), source, layer, yaml_without_header, ctx, depth + 1))
     elif kind == "cloud-boothook":
-        out.configs.append(_boothook(head.split(b"\n", 1)[1] if b"\n" in head else b"", source, layer))
-    elif kind in _REFUSED:
-        raise UserDataError(f"{source}: {_REFUSED[kind]}")
+        body = head.split(b"\n", 1)[1] if b"\n" in head else b""
+        try:
+            out.configs.append(ConfigDocument(source=source, layer=layer, data={"bootcmd": [boothook_command(body)]}))
+        except FormatError as exc:
+            raise UserDataError(f"{source}: {exc}") from None
+    elif kind in REFUSED:
+        raise UserDataError(f"{source}: {REFUSED[kind]}")
     elif _looks_mime(head):
         _decode_mime(head, source, layer, ctx, depth, out)
     elif yaml_without_header:
@@ -179,26 +187,11 @@ def _jsonp(head: bytes, source: str, layer: Layer) -> ConfigDocument:
                           patches=list(parsed.data))  # type: ignore[arg-type]
 
 
-def check_patch(ops: object) -> str | None:
-    """Why ``ops`` is not an RFC 6902 patch, or None (``jsonpatch`` checks each operation)."""
-    if not isinstance(ops, list):
-        return "expected a list of operations like [{op: add, path: /runcmd/-, value: ls}]"
-    import jsonpatch
-
-    for i, op in enumerate(ops):
-        if not isinstance(op, dict) or not isinstance(op.get("op"), str) or not isinstance(op.get("path"), str):
-            return f"operation {i}: expected a mapping with `op` and `path`"
-        try:
-            jsonpatch.JsonPatch([op])._get_operation(op)
-        except (jsonpatch.InvalidJsonPatch, jsonpatch.JsonPointerException, TypeError) as exc:
-            return f"operation {i}: {exc}"
-    return None
-
-
 def _include(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, out: Decoded, *, once: bool) -> None:
     """``#include``: one URL per line (comments and blank lines skipped); each body is user-data."""
+    from ros_init.config.parts import check_url
     from ros_init.sources.httpfetch import safe_url
-    from ros_init.sources.include import IncludeError, check_url
+    from ros_init.sources.include import IncludeError
 
     lines = head.decode("utf-8", errors="replace").split("\n")[1:]
     for n, raw_line in enumerate(lines, 2):
@@ -223,7 +216,7 @@ def _include(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, o
 
 
 def _render(data: bytes, source: str, ctx: Context) -> bytes:
-    from ros_init.sources.template import TemplateError, render, split_header
+    from ros_init.config.template import TemplateError, render, split_header
 
     split = split_header(data.lstrip(b" \t\r\n"))
     if split is None:
@@ -236,60 +229,25 @@ def _render(data: bytes, source: str, ctx: Context) -> bytes:
         raise UserDataError(f"{source}{at}: {exc}") from None
 
 
-def _boothook(body: bytes, source: str, layer: Layer) -> ConfigDocument:
-    """A boothook runs early at every boot: a shell ``bootcmd`` entry (same phase and log)."""
-    text = body.decode("utf-8", errors="replace").lstrip("\r\n")
-    interp = "/bin/sh"
-    if text.startswith("#!"):
-        shebang = text.split("\n", 1)[0][2:].strip().split()
-        prog = shebang[0] if shebang else "/bin/sh"
-        if prog.endswith("/env") and len(shebang) > 1:
-            prog = shebang[1]
-        name = prog.rsplit("/", 1)[-1]
-        if name not in _SHELLS:
-            raise UserDataError(f"{source}: a #cloud-boothook for `{name}` is refused: boothooks run as shell bootcmd"
-                                " entries at every boot; use a #! script part (once per instance) or bootcmd")
-        interp = prog if prog.startswith("/") else f"/bin/{name}"
-    return ConfigDocument(source=source, layer=layer, data={"bootcmd": [[interp, "-c", text]]})
-
-
-_PART_TYPES = {
-    "text/cloud-config": "cloud-config", "text/cloud-config-jsonp": "cloud-config-jsonp",
-    "text/cloud-config-archive": "cloud-config-archive", "text/x-shellscript": "script",
-    "text/x-shellscript-per-instance": "script", "text/x-shellscript-per-once": "script",
-    "text/x-shellscript-per-boot": "cloud-boothook", "text/cloud-boothook": "cloud-boothook",
-    "text/x-include-url": "include", "text/x-include-once-url": "include-once", "text/jinja2": "jinja",
-    "text/part-handler": "part-handler",
-}
-_PREFIX = {"cloud-config": b"#cloud-config\n", "cloud-config-jsonp": b"#cloud-config-jsonp\n",
-           "cloud-config-archive": b"#cloud-config-archive\n", "include": b"#include\n",
-           "include-once": b"#include-once\n", "jinja": b"## template: jinja\n", "cloud-boothook": b"#cloud-boothook\n"}
-
-
 def _part(payload: bytes, ctype: str | None, name: str, where: str, layer: Layer, ctx: Context, depth: int,
           out: Decoded, merge_type: str | None = None) -> None:
     """One MIME or archive part, dispatched by its type (or, untyped, by its content)."""
     from ros_init.config.compat import header_kind
+    from ros_init.config.parts import part_kind
 
     _count(ctx, where)
     if payload[:2] == b"\x1f\x8b" or ctype in ("application/gzip", "application/x-gzip"):
         payload = _gunzip(payload, where)
-    kind = _PART_TYPES.get(ctype or "")
-    if ctype in (None, "", "text/plain", "application/octet-stream", "application/gzip", "application/x-gzip"):
-        kind = header_kind(payload)
-        if kind is None and not _looks_mime(payload.lstrip()):
-            raise UserDataError(f"{where}: a part without a known type or header is not a supported format")
-    elif kind is None:
-        raise UserDataError(f"{where}: part type {ctype} is not supported (text/cloud-config, text/x-shellscript,"
-                            " text/cloud-config-jsonp, text/cloud-boothook, text/x-include-url, text/jinja2 ...)")
+    kind = part_kind(ctype, payload)
+    if kind is None and not (ctype in UNTYPED and _looks_mime(payload.lstrip())):
+        # cloud-init has no handler for it either and goes on without it: so does ros-init, saying so
+        LOG.warning("%s: %s: part ignored, as cloud-init ignores it", where, unknown_part_reason(ctype))
+        return
     if kind == "script":
         out.scripts.append(Script(source=where, name=_script_name(name), content=payload))
         return
-    if kind == "cloud-boothook" and not header_kind(payload):
-        out.configs.append(_boothook(payload, where, layer))
-        return
-    if kind in _PREFIX and header_kind(payload) != kind:
-        payload = _PREFIX[kind] + payload  # the type says what the content is; it may lack the header
+    if kind in PREFIX and header_kind(payload) != kind:
+        payload = PREFIX[kind] + payload  # the type says what the content is; it may lack the header
     sub = _decode(payload, where, layer, False, ctx, depth + 1)
     if merge_type and kind == "cloud-config":
         for doc in sub.configs:
@@ -299,45 +257,22 @@ def _part(payload: bytes, ctype: str | None, name: str, where: str, layer: Layer
 
 
 def _archive(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, out: Decoded) -> None:
-    """``#cloud-config-archive``: a YAML list of parts, each a string or a mapping with
-    ``content`` and optional ``type``, ``filename``, ``launch-index``."""
-    for i, item in enumerate(archive_parts(head, source), 1):
-        content, ctype, filename, index = item
-        if index is not None and ctx.launch_index is not None and index != ctx.launch_index:
-            continue  # cloud-init's launch-index filter
-        where = f"{source} part {i}" + (f" ({filename})" if filename else "")
-        _part(content, ctype, filename or f"part-{i:03d}", where, layer, ctx, depth, out)
-
-
-def archive_parts(head: bytes, source: str) -> list[tuple[bytes, str | None, str | None, int | None]]:
-    """(content, type, filename, launch-index) of each archive part; UserDataError when malformed."""
+    """``#cloud-config-archive``: a YAML list of parts (``ros_init.config.parts.archive_parts``)."""
     from ros_init.config.yamlsource import load_document
 
     parsed = load_document(head, source)
     errors = [f for f in parsed.findings if f.severity == "error"]
     if errors:
         raise UserDataError("; ".join(f.render() for f in errors))
-    items = parsed.data
-    if items is None:
-        return []
-    if not isinstance(items, list):
-        raise UserDataError(f"{source}: #cloud-config-archive must be a list of parts")
-    out = []
-    for i, item in enumerate(items):
-        if isinstance(item, str):
-            out.append((item.encode(), None, None, None))
-            continue
-        loc = parsed.location(f"[{i}]")
-        at = f"{source}:{loc.line}:{loc.column}" if loc else source
-        if not isinstance(item, dict) or not isinstance(item.get("content"), str):
-            raise UserDataError(f"{at}: archive part {i + 1} needs a string `content`")
-        ctype, filename, index = item.get("type"), item.get("filename"), item.get("launch-index")
-        if ctype is not None and not isinstance(ctype, str):
-            raise UserDataError(f"{at}: archive part {i + 1}: `type` must be a MIME type string")
-        if index is not None and (not isinstance(index, int) or isinstance(index, bool)):
-            raise UserDataError(f"{at}: archive part {i + 1}: `launch-index` must be an integer")
-        out.append((item["content"].encode(), ctype, str(filename) if filename is not None else None, index))
-    return out
+    try:
+        parts = archive_parts(parsed, source)
+    except FormatError as exc:
+        raise UserDataError(f"{exc.location or source}: {exc}") from None
+    for i, part in enumerate(parts, 1):
+        if part.launch_index is not None and ctx.launch_index is not None and part.launch_index != ctx.launch_index:
+            continue  # cloud-init's launch-index filter
+        where = f"{source} part {i}" + (f" ({part.filename})" if part.filename else "")
+        _part(part.content, part.type, part.filename or f"part-{i:03d}", where, layer, ctx, depth, out)
 
 
 # -- merge directives --------------------------------------------------------------------------
@@ -427,6 +362,6 @@ def source_context(host: Any, deadline: float, instance_data: dict[str, Any] | N
 
 def is_template(data: bytes) -> bool:
     """Cheap: does this user-data need instance data (a ``## template: jinja`` header)?"""
-    from ros_init.sources.template import split_header
+    from ros_init.config.template import split_header
 
     return split_header(data.lstrip(b" \t\r\n")) is not None

@@ -15,6 +15,10 @@ from typing import Any
 
 HEADER = re.compile(rb"^\s*##\s*template:\s*jinja[ \t]*\r?\n", re.IGNORECASE)
 MAX_OUTPUT = 16 * 1024 * 1024
+# What a variable renders as in ``validate`` (no instance data there): a plain YAML scalar that is
+# also a valid host and user name, so that the rendered document parses; findings at values
+# holding it are about the placeholder, not the config, and are dropped.
+PLACEHOLDER = "ros-init-template-value"
 
 
 class TemplateError(Exception):
@@ -43,13 +47,22 @@ def _template_line(tb: Any) -> int | None:
     return line
 
 
-def render(body: bytes, variables: dict[str, Any], *, header_lines: int = 1) -> bytes:
-    """The rendered template. Raises TemplateError with the user-data line of the problem."""
+def render(body: bytes, variables: dict[str, Any], *, header_lines: int = 1, placeholders: bool = False) -> bytes:
+    """The rendered template. Raises TemplateError with the user-data line of the problem.
+
+    ``placeholders`` (for ``validate``, where no instance data exists): an undefined variable
+    renders as ``PLACEHOLDER`` instead of being an error.
+    """
     import jinja2
     from jinja2.sandbox import SandboxedEnvironment
 
+    class Placeholder(jinja2.ChainableUndefined):
+        def __str__(self) -> str:
+            return PLACEHOLDER
+
     text = body.decode("utf-8", errors="replace")
-    env = SandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True)
+    env = SandboxedEnvironment(undefined=Placeholder if placeholders else jinja2.StrictUndefined, autoescape=False,
+                               keep_trailing_newline=True)
     try:
         template = env.from_string(text)
     except jinja2.TemplateSyntaxError as exc:
