@@ -505,7 +505,26 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
                                     f" `hostname: node1`), found {_describe(doc.data, True)}", doc.location("")))
         else:
             findings.extend(Validator(load_schema(schema), doc).run())
+            if schema == "cloud-config":
+                findings.extend(_merge_how_findings(doc))
     return sort_findings(findings)
+
+
+def _merge_how_findings(doc: ParsedDocument) -> list[Finding]:
+    """A merge directive cloud-init would refuse is an error here too (the user-data would
+    not be used at boot)."""
+    from ros_init.config import mergehow
+
+    out = []
+    for key in ("merge_how", "merge_type"):
+        value = doc.data.get(key) if isinstance(doc.data, dict) else None
+        if value is None:
+            continue
+        try:
+            mergehow.parse(value)
+        except mergehow.MergeHowError as exc:
+            out.append(Finding("error", "merge-how", key, str(exc), doc.location(key)))
+    return out
 
 
 def validate_data(data: object, positions: dict[str, Location] | None, source: str,
