@@ -244,6 +244,9 @@ class Validator:
             names.remove(_TYPE_NAMES["integer"])
         want = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         msg = f"expected {want}, found {_describe(value, secret)}"
+        if "boolean" in expected and _type_of(value) == "integer" and value in (0, 1) and not secret:
+            # `ssh_pwauth: 1`: the fix is the boolean, not quoting the number
+            return f"{msg}: write {'true' if value else 'false'} (YAML reads {value} as a number, not a boolean)"
         raw = self.doc.plain_scalars.get(path)
         if raw is not None:
             shown = "the value" if secret else f"`{raw}`"
@@ -504,7 +507,11 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
             findings.append(Finding("error", "type", "", "the top level must be a mapping of keys (like"
                                     f" `hostname: node1`), found {_describe(doc.data, True)}", doc.location("")))
         else:
-            findings.extend(Validator(load_schema(schema), doc).run())
+            from ros_init.config.indent import explain_indentation, schema_allows
+
+            validator = Validator(load_schema(schema), doc)
+            findings.extend(explain_indentation(validator.run(), doc.data, doc.key_positions,
+                                                schema_allows(validator.walker, doc.data)))
             if schema == "cloud-config":
                 findings.extend(_merge_how_findings(doc))
     return sort_findings(findings)
@@ -539,7 +546,7 @@ def validate_data(data: object, positions: dict[str, Location] | None, source: s
 
 
 def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> list[Finding]:
-    if schema == "cloud-config" and raw[:64].lstrip().startswith((b"#", b"\xef\xbb\xbf")):
+    if schema == "cloud-config" and header_kind(raw[:64].lstrip(b"\xef\xbb\xbf")) not in (None, "cloud-config", "script"):
         from ros_init.config.validate_parts import validate_userdata
 
         other = validate_userdata(raw, source)  # archive, jsonp, include, template, boothook

@@ -220,10 +220,19 @@ def load_document(raw: bytes | str, source: str) -> ParsedDocument:
         if exc.context and "expected a single document" in exc.context:
             problem = "more than one YAML document (---) in the file: a config is one document"
         at = ""
-        if mark is not None:
-            lines = text.split("\n")
-            if mark.line < len(lines):
-                at = lines[mark.line][mark.column: mark.column + 1]
+        lines = text.split("\n")
+        if "could not find expected ':'" in problem and exc.context_mark is not None:
+            mark = exc.context_mark  # where the key without ':' starts: the culprit, not the line after it
+        if mark is not None and mark.line < len(lines):
+            at = lines[mark.line][mark.column: mark.column + 1]
+        from ros_init.config.indent import syntax_hint
+
+        hint = syntax_hint(lines, mark.line + 1, problem) if mark is not None else None
+        if hint is not None:  # one finding that says what to indent, on the line to fix
+            line, col, message = hint
+            doc.findings.append(Finding("error", "indentation", "", f"{message} (YAML: {problem})",
+                                        Location(source, line, col)))
+            return doc
         doc.findings.append(Finding("error", "yaml-syntax", "", _syntax_message(problem, exc.context, at),
                                     _loc(source, mark) if mark else Location(source, 1, 1)))
         return doc

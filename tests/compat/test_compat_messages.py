@@ -55,3 +55,47 @@ def test_rancheros_v1_and_coreos_sections_are_explained():
     assert [(f.path, f.severity) for f in found] == [("rancher", "error"), ("coreos", "error")]
     assert "RancherOS v1" in found[0].message and "rancherd" in found[0].message
     assert "CoreOS" in found[1].message
+
+
+def _found(text: str) -> list[str]:
+    from ros_init.config.validate import validate_bytes
+
+    return [f.render() for f in validate_bytes(text.encode(), "f")]
+
+
+def test_ssh_pwauth_1_suggests_true():
+    [msg] = _found("#cloud-config\nssh_pwauth: 1\n")
+    assert msg.startswith("f:2:13: error: ssh_pwauth:") and "write true" in msg and "quote" not in msg
+
+
+def test_missing_colon_is_located_on_the_culprit_line():
+    [msg] = _found("#cloud-config\nhostname: a\nruncmd\n  - ls\nusers: []\n")
+    assert msg.startswith("f:3:1: error: could not find expected ':'")
+
+
+@pytest.mark.parametrize("text,where,column", [
+    ("#cloud-config\nwrite_files:\n- path: /a\n content: x\n", "f:4:2", 3),  # less than the item's keys
+    ("#cloud-config\nwrite_files:\n  - path: /a\n  content: x\n", "f:4:3", 5),  # at the dash
+    ("#cloud-config\nwrite_files:\n- path: /a\n  content: x\n- path: /b\ncontent: y\n  permissions: '0644'\n",
+     "f:6:1", 3),  # out of the item, the next line then breaks the YAML
+])
+def test_a_list_item_key_that_lost_its_indent_is_one_finding(text, where, column):
+    [msg] = _found(text)
+    assert msg.startswith(f"{where}: error: indentation: `") and f"indent it to column {column}" in msg
+
+
+@pytest.mark.parametrize("text,message", [
+    ("#cloud-config\ngrowpart:\n  mode: auto\ndevices: ['/']\n",
+     "f:4:1: error: devices: indentation: `devices` is not a top-level key but one of `growpart` (line 2):"
+     " indent it under `growpart`"),
+    ("#cloud-config\nwrite_files:\n- path: /a\ncontent: x\n",
+     "f:4:1: error: content: indentation: `content` is not a top-level key but one of the last item of `write_files`"
+     " (line 2): indent it like `path` (line 3, column 3)"),
+])
+def test_a_key_one_level_too_high_is_one_indentation_finding(text, message):
+    assert _found(text) == [message]
+
+
+def test_a_really_unknown_key_stays_unknown():
+    [msg] = _found("#cloud-config\ngrowpart:\n  mode: auto\nfrobnicate: 1\n")
+    assert "unknown key `frobnicate`" in msg
