@@ -383,7 +383,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
     from ros_init.accounts.defaultuser import resolve
 
-    config = resolve(config, ctx.settings)  # the image's default user, by cloud-init's rule
+    config = resolve(config, ctx.settings, warn=True)  # the image's default user, by cloud-init's rule
     users = read_users(config)
     groups = read_groups(config)
     passwords, expire = read_chpasswd(config)

@@ -54,10 +54,14 @@ def wanted(users: object) -> bool:
     return False
 
 
-def resolve(config: Config, settings: dict[str, Any]) -> Config:
-    """``config`` with the image's default user written into ``users`` (pure; a new dict)."""
+def resolve(config: Config, settings: dict[str, Any], *, warn: bool = False) -> Config:
+    """``config`` with the image's default user written into ``users`` (a new dict; ``warn``:
+    log what is not applied, for the one stage that owns accounts)."""
     base = image_default_user(settings)
     if base is None:
+        if warn and config.get("password") is not None:
+            log.warning("password: ignored: the image settings define no default_user (use users[].passwd or"
+                        " chpasswd.users)")
         return config
     users = config.get("users")
     items = users if isinstance(users, list) else ([] if users is None else None)
@@ -71,7 +75,7 @@ def resolve(config: Config, settings: dict[str, Any]) -> Config:
     others = [u for u in items if _name(u) != DEFAULT]
     if not wanted(items):
         out["users"] = others
-        if "password" in config:
+        if warn and "password" in config:
             log.warning("password: not applied: `users` leaves out the default user %s", base["name"])
         return out
     entry = dict(base)
