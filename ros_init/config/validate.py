@@ -546,7 +546,9 @@ def validate_data(data: object, positions: dict[str, Location] | None, source: s
 
 
 def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> list[Finding]:
-    if schema == "cloud-config" and header_kind(raw[:64].lstrip(b"\xef\xbb\xbf")) not in (None, "cloud-config", "script"):
+    head = raw[:64].lstrip(b"\xef\xbb\xbf")
+    if schema == "cloud-config" and (header_kind(head) not in (None, "cloud-config", "script")
+                                     or head.lstrip()[:13].lower() in (b"content-type:", b"mime-version:")):
         from ros_init.config.validate_parts import validate_userdata
 
         other = validate_userdata(raw, source)  # archive, jsonp, include, template, boothook
@@ -555,7 +557,7 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> lis
     doc = load_document(raw, source)
     first = None
     if schema == "cloud-config":
-        first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
+        first = raw.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
     return validate_document(doc, schema, first_line=first)
 
 

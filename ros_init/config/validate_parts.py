@@ -30,6 +30,8 @@ def validate_userdata(raw: bytes, source: str, depth: int = 0) -> list[Finding] 
     from ros_init.config.compat import header_kind
 
     kind = header_kind(raw.lstrip(b"\xef\xbb\xbf"))
+    if kind is None and raw.lstrip()[:13].lower() in (b"content-type:", b"mime-version:"):
+        return _mime(raw, source, depth)
     if kind not in _HANDLED:
         return None
     if depth > 4:
@@ -196,3 +198,57 @@ def _scalars(value: object, path: str):
             yield from _scalars(v, join_path(path, i))
     else:
         yield path, value
+
+
+def _mime(raw: bytes, source: str, depth: int) -> list[Finding]:
+    """MIME multipart user-data: each part checked like an archive part, located at the line
+    where its content starts in the file (base64 parts: at that line only)."""
+    from email import message_from_bytes
+
+    from ros_init.config.parts import part_kind
+
+    msg = message_from_bytes(raw)
+    leaves = [p for p in (msg.walk() if msg.is_multipart() else [msg]) if not p.is_multipart()]
+    findings: list[Finding] = []
+    text = raw.decode("utf-8", errors="replace")
+    cursor = 0  # parts appear in the file in order: each is searched after the one before
+    for i, part in enumerate(leaves, 1):
+        payload = part.get_payload(decode=True) or b""
+        raw_body = part.get_payload()
+        offset = -1
+        if isinstance(raw_body, str) and raw_body.strip():
+            for sep in ("\n\n", "\r\n\r\n"):  # a body starts after its headers' blank line
+                found = text.find(sep + raw_body, cursor)
+                if found >= 0:
+                    offset = found + len(sep)
+                    break
+        if offset >= 0:
+            cursor = offset + len(raw_body)
+        start = text.count("\n", 0, offset) + 1 if offset >= 0 else 1
+        at = Location(source, start, 1)
+        kind = part_kind(part.get_content_type(), payload)
+        if kind is None:
+            findings.append(Finding("warning", "format", "", f"MIME part {i} ({part.get_content_type()}):"
+                                    f" {unknown_part_reason(part.get_content_type())}: ignored at boot (as cloud-init"
+                                    " ignores it)", at))
+            continue
+        if kind == "script" or payload[:2] == b"\x1f\x8b":
+            continue
+        shift = 0
+        if kind in PREFIX and header_kind_of(payload) != kind:
+            payload, shift = PREFIX[kind] + payload, -1
+        sub = validate_userdata(payload, source, depth + 1)
+        if sub is None:
+            from ros_init.config.validate import validate_bytes
+
+            sub = validate_bytes(payload, source)
+        verbatim = part.get("Content-Transfer-Encoding", "").lower() not in ("base64", "quoted-printable")
+        for f in sub:
+            loc = f.location
+            if loc is not None and verbatim and offset >= 0:
+                loc = Location(source, start + loc.line + shift - 1, loc.column)
+            elif loc is not None:
+                loc = at
+            findings.append(Finding(f.severity, f.code, f.path, f.message if verbatim else f"{f.message} (MIME part {i})",
+                                    loc))
+    return findings

@@ -57,3 +57,24 @@ def test_jinja_template_is_checked_with_placeholders_and_located():
 def test_boothooks_and_part_handlers(raw, ok):
     errors = [f for f in validate_bytes(raw, "ud") if f.severity == "error"]
     assert (errors == []) is ok
+
+
+def test_mime_parts_are_checked_where_they_are_in_the_file():
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    msg = MIMEMultipart()
+    msg.attach(MIMEText("#cloud-config\nhostname: a\nusers:\n- name: x\n  shel: y\n", "cloud-config"))
+    msg.attach(MIMEText("#!/bin/sh\necho\n", "x-shellscript"))
+    msg.attach(MIMEText("x", "html"))
+    raw = msg.as_bytes()
+    lines = raw.decode().split("\n")
+    found = validate_bytes(raw, "ud")
+    [err] = [f for f in found if f.severity == "error"]
+    assert lines[err.location.line - 1].strip() == "shel: y" and err.location.column == 3
+    [warn] = [f for f in found if f.severity == "warning"]
+    assert "text/html" in warn.message and lines[warn.location.line - 1] == "x"
+
+
+def test_leading_blank_lines_before_the_header_are_fine():
+    assert validate_bytes(b"\n\n  #cloud-config\nhostname: a\n", "ud") == []
