@@ -19,6 +19,20 @@ MAX_OUTPUT = 16 * 1024 * 1024
 # also a valid host and user name, so that the rendered document parses; findings at values
 # holding it are about the placeholder, not the config, and are dropped.
 PLACEHOLDER = "ros-init-template-value"
+# The v1 names a template may use here (``ros_init.sources.instancedata`` gives them; the ones
+# a datasource does not know are left out). ``validate`` warns about any other ``v1.x``.
+V1_NAMES = ("availability_zone", "cloud_id", "cloud_name", "distro", "instance_id", "kernel_release", "local_hostname",
+            "machine", "platform", "public_ssh_keys", "python_version", "region", "subplatform", "variant")
+
+
+def unknown_v1_names(text: str) -> list[tuple[int, int, str]]:
+    """(line, column, name) of each ``v1.name`` in a template that is not one of V1_NAMES."""
+    out = []
+    for n, line in enumerate(text.split("\n"), 1):
+        for m in re.finditer(r"\bv1\.([A-Za-z_][A-Za-z0-9_-]*)", line):
+            if m.group(1) not in V1_NAMES:
+                out.append((n, m.start() + 1, m.group(1)))
+    return out
 
 
 class TemplateError(Exception):

@@ -171,7 +171,17 @@ def _jinja(raw: bytes, source: str, depth: int) -> list[Finding]:
         from ros_init.config.validate import validate_bytes
 
         sub = validate_bytes(rendered, source)
-    from ros_init.config.template import PLACEHOLDER
+    import difflib
+
+    from ros_init.config.template import PLACEHOLDER, V1_NAMES, unknown_v1_names
+
+    out_v1 = []
+    for line, col, name in unknown_v1_names(body.decode("utf-8", errors="replace")):
+        close = difflib.get_close_matches(name.replace("-", "_"), V1_NAMES, n=1, cutoff=0.7)
+        hint = f"; did you mean `v1.{close[0]}`?" if close else f" (known: {', '.join(V1_NAMES)})"
+        out_v1.append(Finding("warning", "template", "", f"`v1.{name}` is not instance data ros-init gives: the"
+                              f" template would stop at boot with an undefined variable{hint}",
+                              Location(source, line + header_lines, col)))
     from ros_init.config.yamlsource import load_document
 
     data = load_document(rendered, source).data
@@ -183,7 +193,7 @@ def _jinja(raw: bytes, source: str, depth: int) -> list[Finding]:
         loc = f.location
         out.append(Finding(f.severity, f.code, f.path, f.message,
                            Location(loc.file, loc.line + header_lines, loc.column) if loc else None))
-    return out
+    return out_v1 + out
 
 
 def _scalars(value: object, path: str):

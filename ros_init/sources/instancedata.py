@@ -15,12 +15,20 @@ def instance_data(*, cloud_name: str, platform: str, meta: dict[str, Any] | None
                   instance_id: str | None = None, local_hostname: str | None = None, region: str | None = None,
                   availability_zone: str | None = None, public_ssh_keys: list[str] | None = None,
                   subplatform: str | None = None) -> dict[str, Any]:
-    """Pure: ``{"v1": {...}, "ds": {"meta_data": ...}}`` with cloud-init's key names."""
-    v1: dict[str, Any] = {"cloud_name": cloud_name, "platform": platform, "distro": "rancheros"}
-    v1["cloud_id"] = cloud_name
+    """``{"v1": {...}, "ds": {"meta_data": ...}}`` with cloud-init's key names (the machine's
+    architecture and kernel come from this host: the node itself at boot)."""
+    import os
+    import sys
+
+    uname = os.uname()
+    v1: dict[str, Any] = {"cloud_name": cloud_name, "cloud_id": cloud_name, "platform": platform,
+                          "distro": "rancheros", "variant": "rancheros", "machine": uname.machine,
+                          "kernel_release": uname.release,
+                          "python_version": f"{sys.version_info[0]}.{sys.version_info[1]}.{sys.version_info[2]}"}
     for key, value in (("instance_id", instance_id), ("local_hostname", local_hostname), ("region", region),
                        ("availability_zone", availability_zone), ("subplatform", subplatform)):
         if value is not None:
             v1[key] = value
     v1["public_ssh_keys"] = list(public_ssh_keys or [])
     return {"v1": v1, "ds": {"meta_data": dict(meta or {})}}
+

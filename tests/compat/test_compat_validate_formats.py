@@ -78,3 +78,20 @@ def test_mime_parts_are_checked_where_they_are_in_the_file():
 
 def test_leading_blank_lines_before_the_header_are_fine():
     assert validate_bytes(b"\n\n  #cloud-config\nhostname: a\n", "ud") == []
+
+
+def test_jinja_v1_names_ros_init_does_not_give_are_warned_at_their_place():
+    found = validate_bytes(b"## template: jinja\n#cloud-config\nhostname: {{ v1.regoin }}-{{ v1.local_hostname }}\n",
+                           "ud")
+    assert [f.render() for f in found] == [
+        "ud:3:14: warning: `v1.regoin` is not instance data ros-init gives: the template would stop at boot with an"
+        " undefined variable; did you mean `v1.region`?"]
+
+
+def test_instance_data_gives_every_name_validate_accepts():
+    from ros_init.config.template import V1_NAMES
+    from ros_init.sources.instancedata import instance_data
+
+    v1 = instance_data(cloud_name="aws", platform="ec2", instance_id="i-1", local_hostname="h", region="r",
+                       availability_zone="r1a", subplatform="imds", public_ssh_keys=["k"])["v1"]
+    assert set(V1_NAMES) == set(v1)
