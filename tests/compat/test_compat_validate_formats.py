@@ -42,7 +42,7 @@ def test_include_lines_are_checked_not_fetched():
 
 def test_jinja_template_is_checked_with_placeholders_and_located():
     raw = (b"## template: jinja\n#cloud-config\nhostname: {{ v1.local_hostname }}\nusers:\n"
-           b"- name: {{ ds.meta_data.user }}\n  uid: {{ v1.uid }}\n  shel: /bin/sh\n")
+           b"- name: {{ ds.meta_data.user }}\n  uid: {{ ds.meta_data.uid }}\n  shel: /bin/sh\n")
     assert _render(raw) == ["ud:7:3: error: users[0].shel: unknown key `shel`; did you mean `shell`?"]
     syntax = _render(b"## template: jinja\n#cloud-config\nhostname: {{ v1.x }\n")
     assert syntax[0].startswith("ud:3:1: error: Jinja syntax error")
