@@ -199,6 +199,13 @@ def import_yaml():  # -> the yaml module
             cache.setdefault((str, _YAML_NON_PRINTABLE, 0), re.compile(_YAML_NON_PRINTABLE_FAST))
     import yaml
 
+    if not getattr(yaml, "_ros_init_binary", False):  # a BinaryText dumps back as the !!binary it came from
+        def represent(dumper: object, data: BinaryText) -> object:
+            return dumper.represent_scalar("tag:yaml.org,2002:binary", str(data))  # type: ignore[attr-defined]
+
+        for cls in {yaml.representer.SafeRepresenter, yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+            cls.add_representer(BinaryText, represent)
+        yaml._ros_init_binary = True  # type: ignore[attr-defined]
     return yaml
 
 

@@ -246,3 +246,15 @@ def test_include_deadline_is_the_datasource_deadline(tmp_path, config_server):
         decode(f"#include\n{config_server.url}/hang\n".encode(), "ud",
                context=source_context(host, time.monotonic() + 1.0))
     assert time.monotonic() - start < 1.5
+
+
+def test_binary_content_goes_through_fetch_and_its_saved_copy(tmp_path, capsys):
+    user_data = "#cloud-config\nwrite_files:\n- path: /etc/blob\n  content: !!binary |\n    AAECAwQ=\n"
+    root = _node(tmp_path, {"meta-data": "instance-id: iid-b\n", "user-data": user_data})
+    code, out = _cli(capsys, "fetch", "--root", str(root))
+    assert code == 0, out
+    saved = (root / "run/ros-init/fetch/merged.yaml").read_text()
+    assert yaml.safe_load(saved)["write_files"][0]["content"] == b"\x00\x01\x02\x03\x04"
+    code, out = _cli(capsys, "run", "--phase", "boot", "--root", str(root))
+    assert code == 0, out
+    assert (root / "etc/blob").read_bytes() == b"\x00\x01\x02\x03\x04"
