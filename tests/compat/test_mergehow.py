@@ -157,3 +157,18 @@ def test_merge_documents_applies_jsonp_to_the_config_merged_so_far():
     assert merge_documents(docs) == {"runcmd": ["a", "b"]}
     bad = docs[:2] + [ConfigDocument("ud jsonp", Layer.USER, {}, patches=[{"op": "remove", "path": "/nope"}])]
     assert merge_documents(bad) == {"hostname": "m", "runcmd": ["a"]}  # not applied, nothing half-done
+
+
+def test_mime_merge_type_header_is_the_part_directive():
+    from email.mime.multipart import MIMEMultipart
+    from email.mime.text import MIMEText
+
+    from ros_init.sources.userdata import decode
+
+    msg = MIMEMultipart()
+    msg.attach(MIMEText("#cloud-config\nruncmd: [a]\nhostname: one\n", "cloud-config"))
+    second = MIMEText("#cloud-config\nruncmd: [b]\nhostname: two\n", "cloud-config")
+    second.add_header("Merge-Type", "list(append)+dict(no_replace,recurse_list)+str()")
+    msg.attach(second)
+    [doc] = decode(msg.as_bytes(), "ud").configs
+    assert doc.data == {"runcmd": ["a", "b"], "hostname": "one"}  # no_replace keeps the first hostname
