@@ -102,12 +102,11 @@ def check_patch(ops: object) -> str | None:
         return "expected a list of operations like [{op: add, path: /runcmd/-, value: ls}]"
     import jsonpatch
 
-    patch = jsonpatch.JsonPatch([])
     for i, op in enumerate(ops):
         if not isinstance(op, dict) or not isinstance(op.get("op"), str) or not isinstance(op.get("path"), str):
             return f"operation {i}: expected a mapping with `op` and `path`"
         try:
-            patch._get_operation(op)
+            jsonpatch.JsonPatch([op])  # the constructor checks each operation's shape
         except (jsonpatch.InvalidJsonPatch, jsonpatch.JsonPointerException, TypeError, KeyError) as exc:
             return f"operation {i}: {exc}"
     return None
