@@ -507,11 +507,13 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
             findings.append(Finding("error", "type", "", "the top level must be a mapping of keys (like"
                                     f" `hostname: node1`), found {_describe(doc.data, True)}", doc.location("")))
         else:
-            from ros_init.config.indent import explain_indentation, schema_allows
-
             validator = Validator(load_schema(schema), doc)
-            findings.extend(explain_indentation(validator.run(), doc.data, doc.key_positions,
-                                                schema_allows(validator.walker, doc.data)))
+            found = validator.run()
+            if any(f.code == "unknown-key" for f in found):  # maybe a key that lost its indent
+                from ros_init.config.indent import explain_indentation, schema_allows
+
+                found = explain_indentation(found, doc.data, doc.key_positions, schema_allows(validator.walker, doc.data))
+            findings.extend(found)
             if schema == "cloud-config":
                 findings.extend(_merge_how_findings(doc))
     return sort_findings(findings)
@@ -520,13 +522,13 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
 def _merge_how_findings(doc: ParsedDocument) -> list[Finding]:
     """A merge directive cloud-init would refuse is an error here too (the user-data would
     not be used at boot)."""
-    from ros_init.config import mergehow
-
     out = []
     for key in ("merge_how", "merge_type"):
         value = doc.data.get(key) if isinstance(doc.data, dict) else None
         if value is None:
             continue
+        from ros_init.config import mergehow
+
         try:
             mergehow.parse(value)
         except mergehow.MergeHowError as exc:
