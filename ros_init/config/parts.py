@@ -9,9 +9,6 @@ bad input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from urllib.parse import urlsplit
-
 from ros_init.core.findings import Location
 
 # MIME type of a part (MIME multipart, #cloud-config-archive) -> the kind its header names.
@@ -42,13 +39,15 @@ class FormatError(ValueError):
         self.location = location
 
 
-@dataclass
 class ArchivePart:
-    content: bytes
-    type: str | None
-    filename: str | None
-    launch_index: int | None
-    path: str  # `[3].content`: where the content is in the archive document
+    """One part of a ``#cloud-config-archive``; ``path`` is where its content is in the archive
+    (``[3].content``). A plain class: this module is on the boot path, and cheap to import."""
+
+    __slots__ = ("content", "type", "filename", "launch_index", "path")
+
+    def __init__(self, content: bytes, type: str | None, filename: str | None, launch_index: int | None,
+                 path: str) -> None:
+        self.content, self.type, self.filename, self.launch_index, self.path = content, type, filename, launch_index, path
 
 
 def part_kind(ctype: str | None, content: bytes) -> str | None:
@@ -114,6 +113,8 @@ def check_patch(ops: object) -> str | None:
 
 def check_url(url: str) -> str | None:
     """Why ``url`` may not be included, or None when it may."""
+    from urllib.parse import urlsplit
+
     try:
         parts = urlsplit(url)
         host = parts.hostname
