@@ -203,7 +203,8 @@ def _include(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, o
         if why:
             raise UserDataError(f"{where}: {why}")
         if ctx.fetch is None:
-            raise UserDataError(f"{where}: #include needs the network (no HTTP client given here)")
+            raise UserDataError(f"{where}: #include is not fetched for this source's user-data (it is for seed"
+                                " volumes, config URLs, local files, EC2 and GCE)")
         _count(ctx, source)
         try:
             body = ctx.fetch(url, f"#include {where}")
