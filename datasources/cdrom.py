@@ -71,10 +71,10 @@ def detect(host: Host) -> bool:
 def fetch(host: Host, deadline: float) -> Documents | None:
     for d in seed_dirs(host):
         seed = Root(host.root.resolve(d))
-        return read_seed(seed, f"seed folder {d}", host)
+        return read_seed(seed, f"seed folder {d}", host, deadline)
     for vol in volumes(host):
         with open_volume(vol, host, deadline) as path:
-            return read_seed(Root(path), f"volume {vol.device} ({vol.label})", host)
+            return read_seed(Root(path), f"volume {vol.device} ({vol.label})", host, deadline)
     return None
 
 
@@ -91,14 +91,17 @@ def _read(seed: Root, name: str, where: str) -> bytes | None:
         raise DatasourceError(f"{where} {name}: cannot read: {exc}") from None
 
 
-def read_seed(seed: Root, where: str, host: Host) -> Documents | None:
-    """Documents of one seed; the format is decided by the files present."""
+def read_seed(seed: Root, where: str, host: Host, deadline: float | None = None) -> Documents | None:
+    """Documents of one seed; the format is decided by the files present. ``deadline`` bounds
+    the ``#include`` URLs its user-data may name (default: the settings' deadline from now)."""
+    if deadline is None:
+        deadline = host.clock() + float(host.settings.get("deadline") or 30)
     if seed.exists(f"{_CD}/meta_data.json"):
-        return _configdrive(seed, where)
+        return _configdrive(seed, where, host, deadline)
     if seed.exists("ros-init.yaml"):
-        return _nocloud(seed, f"ros-init {where}", host, main="ros-init.yaml")
+        return _nocloud(seed, f"ros-init {where}", host, deadline, main="ros-init.yaml")
     if any(seed.exists(n) for n in _NOCLOUD):
-        return _nocloud(seed, f"nocloud {where}", host)
+        return _nocloud(seed, f"nocloud {where}", host, deadline)
     return None
 
 
@@ -128,9 +131,10 @@ def public_keys(value: object) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _nocloud(seed: Root, where: str, host: Host, main: str = "user-data") -> Documents:
+def _nocloud(seed: Root, where: str, host: Host, deadline: float, main: str = "user-data") -> Documents:
     from ros_init.network.convert import NetconvError, to_v2
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import decode, source_context
 
     docs = Documents(source=where)
     raw = {n: _read(seed, n, where) for n in (*_NOCLOUD, main)}
@@ -150,12 +154,15 @@ def _nocloud(seed: Root, where: str, host: Host, main: str = "user-data") -> Doc
                          network)
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta-data", Layer.METADATA, md))
+    ctx = source_context(host, deadline, instance_data(
+        cloud_name="nocloud", platform="nocloud", meta=meta, instance_id=docs.instance_id,
+        local_hostname=md.get("hostname"), public_ssh_keys=md.get("ssh_authorized_keys")))
     if raw["vendor-data"]:
-        vd = decode(raw["vendor-data"], f"{where} vendor-data", Layer.VENDOR)
+        vd = decode(raw["vendor-data"], f"{where} vendor-data", Layer.VENDOR, context=ctx)
         docs.configs += vd.configs
         docs.scripts += vd.scripts
     if raw[main]:
-        ud = decode(raw[main], f"{where} {main}", Layer.USER, yaml_without_header=main.endswith(".yaml"))
+        ud = decode(raw[main], f"{where} {main}", Layer.USER, yaml_without_header=main.endswith(".yaml"), context=ctx)
         docs.configs += ud.configs
         docs.scripts += ud.scripts
     return docs
@@ -170,9 +177,10 @@ def _json(data: bytes | None, where: str) -> object:
         raise DatasourceError(f"{where}: not valid JSON: {exc}") from None
 
 
-def _configdrive(seed: Root, where: str) -> Documents:
+def _configdrive(seed: Root, where: str, host: Host, deadline: float) -> Documents:
     from ros_init.network.convert import NetconvError, configdrive_to_v2
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import decode, source_context
 
     where = f"configdrive {where}"
     docs = Documents(source=where)
@@ -195,15 +203,19 @@ def _configdrive(seed: Root, where: str) -> Documents:
     md = metadata_config(meta.get("hostname") or meta.get("name"), list(dict.fromkeys(keys)), network)
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta_data.json", Layer.METADATA, md))
+    ctx = source_context(host, deadline, instance_data(
+        cloud_name="openstack", platform="openstack", meta=meta, instance_id=docs.instance_id,
+        local_hostname=md.get("hostname"), availability_zone=meta.get("availability_zone"),
+        public_ssh_keys=md.get("ssh_authorized_keys")))
     vd = _json(raw["vendor_data.json"], f"{where} vendor_data.json")
     if isinstance(vd, dict):
         vd = vd.get("cloud-init")
     if isinstance(vd, str) and vd.strip():
-        dec = decode(vd.encode(), f"{where} vendor_data.json", Layer.VENDOR)
+        dec = decode(vd.encode(), f"{where} vendor_data.json", Layer.VENDOR, context=ctx)
         docs.configs += dec.configs
         docs.scripts += dec.scripts
     if raw["user_data"]:
-        ud = decode(raw["user_data"], f"{where} user_data", Layer.USER)
+        ud = decode(raw["user_data"], f"{where} user_data", Layer.USER, context=ctx)
         docs.configs += ud.configs
         docs.scripts += ud.scripts
     return docs

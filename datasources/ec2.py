@@ -101,7 +101,8 @@ class ImdsClient:
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.network.convert import NetconvError, ec2_macs_to_v2
     from ros_init.sources.httpfetch import FetchError, connection_refused
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import decode, is_template, source_context
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
@@ -163,7 +164,17 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         user_data = client.get("latest/user-data")
         if user_data:
             docs.raw["user-data"] = user_data
-            ud = decode(user_data, "ec2 user-data", Layer.USER)
+            extra = {}
+            if is_template(user_data):  # placement is asked for only when a template may use it
+                az = client.text("latest/meta-data/placement/availability-zone")
+                extra = {"availability_zone": az,
+                         "region": client.text("latest/meta-data/placement/region") or (az[:-1] if az else None)}
+            ctx = source_context(host, deadline, instance_data(
+                cloud_name="aws", platform="ec2", instance_id=iid, local_hostname=hostname,
+                public_ssh_keys=md.get("ssh_authorized_keys"),
+                meta={"instance-id": iid, "local-hostname": hostname, **{k.replace("_", "-"): v for k, v in extra.items()}},
+                **extra))
+            ud = decode(user_data, "ec2 user-data", Layer.USER, context=ctx)
             docs.configs += ud.configs
             docs.scripts += ud.scripts
         return docs

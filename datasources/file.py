@@ -48,7 +48,7 @@ def detect(host: Host) -> bool:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.userdata import decode, source_context
 
     files = candidates(host)
     if not files:
@@ -67,7 +67,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         if data is None:
             continue
         docs.raw[path.lstrip("/").replace("/", "_")] = data
-        decoded = decode(data, path, Layer.USER, yaml_without_header=True)
+        decoded = decode(data, path, Layer.USER, yaml_without_header=True, context=source_context(host, deadline))
         docs.configs += decoded.configs
         docs.scripts += decoded.scripts
     return docs

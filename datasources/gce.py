@@ -94,7 +94,8 @@ class MetadataClient:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources.httpfetch import FetchError, connection_refused
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import decode, source_context
 
     base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
     if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
@@ -140,7 +141,13 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             except (binascii.Error, ValueError):
                 raise DatasourceError("gce: user-data is marked base64 but does not decode") from None
         docs.raw["user-data"] = data
-        ud = decode(data, "gce user-data", Layer.USER)
+        zone = str(inst.get("zone") or "").rsplit("/", 1)[-1] or None
+        ctx = source_context(host, deadline, instance_data(
+            cloud_name="gce", platform="gce", instance_id=str(inst["id"]), local_hostname=inst.get("hostname"),
+            availability_zone=zone, region=zone.rsplit("-", 1)[0] if zone else None,
+            public_ssh_keys=md.get("ssh_authorized_keys"),
+            meta={k: v for k, v in inst.items() if k != "attributes"}))
+        ud = decode(data, "gce user-data", Layer.USER, context=ctx)
         docs.configs += ud.configs
         docs.scripts += ud.scripts
     return docs

@@ -66,7 +66,7 @@ def _get(host: Host, url: str, deadline: float, what: str, pin: str | None) -> b
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources.httpfetch import safe_url
     from ros_init.sources.netroute import ask_for_network_phase, is_local
-    from ros_init.sources.userdata import decode
+    from ros_init.sources.userdata import decode, source_context
 
     docs = Documents(source="http")
     url, origin = _url(host)
@@ -84,7 +84,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             raise DatasourceError(f"config URL ({origin}): {safe_url(url)} answered HTTP 404")
         docs.source = f"http {safe_url(url)}"
         docs.raw["config"] = body
-        dec = decode(body, f"{safe_url(url)}", Layer.USER, yaml_without_header=True)
+        dec = decode(body, f"{safe_url(url)}", Layer.USER, yaml_without_header=True,
+                     context=source_context(host, deadline))
         docs.configs += dec.configs
         docs.scripts += dec.scripts
     return docs
@@ -121,8 +122,14 @@ def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> No
             raise DatasourceError(str(exc)) from None
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta-data", Layer.METADATA, md))
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import source_context
+
+    ctx = source_context(host, deadline, instance_data(
+        cloud_name="nocloud", platform="nocloud-net", meta=meta, instance_id=docs.instance_id,
+        local_hostname=md.get("hostname"), public_ssh_keys=md.get("ssh_authorized_keys")))
     for name, layer in (("vendor-data", Layer.VENDOR), ("user-data", Layer.USER)):
         if raw[name]:
-            dec = decode(raw[name], f"{where} {name}", layer)
+            dec = decode(raw[name], f"{where} {name}", layer, context=ctx)
             docs.configs += dec.configs
             docs.scripts += dec.scripts

@@ -18,6 +18,7 @@ import stat
 from typing import Any, NamedTuple
 
 from ros_init.accounts.lookup import OwnerError, resolve_owner
+from ros_init.config.yamlsource import BinaryText
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root, RootError
 
@@ -69,6 +70,8 @@ def decode_content(content: Any, encoding: str | None) -> bytes:
         raw = b""
     elif isinstance(content, bytes):
         raw = content
+    elif isinstance(content, BinaryText):  # `content: !!binary |` (cloud-init's form): bytes
+        raw = content.as_bytes()
     else:
         raw = str(content).encode("utf-8", errors="surrogateescape")
     parts = enc.split("+")

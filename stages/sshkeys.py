@@ -234,8 +234,10 @@ def _skip(target: str, message: str) -> Change:
 
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     """authorized_keys of each user with keys in the config, and the sshd drop-in."""
+    from ros_init.accounts.defaultuser import resolve
+
     changes: list[Change] = []
-    wanted = keys_by_user(config)
+    wanted = keys_by_user(resolve(config, ctx.settings))  # top-level keys: to the default user if any
     passwd = Table.parse("passwd", root.read_text("/etc/passwd") or "") if wanted else None
     settings = _settings(ctx)
     cache: dict[str, tuple[list[str], int] | str] = {}

@@ -381,6 +381,9 @@ def _skel(root: Root) -> tuple[tuple[str, bool, int], ...]:
 
 def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
+    from ros_init.accounts.defaultuser import resolve
+
+    config = resolve(config, ctx.settings, warn=True)  # the image's default user, by cloud-init's rule
     users = read_users(config)
     groups = read_groups(config)
     passwords, expire = read_chpasswd(config)

@@ -193,9 +193,10 @@ def user_items(config: Config, *, warn: bool = True) -> list[tuple[str, dict[str
         raise UsersConfigError("users: expected a list, a comma-separated string or an object")
     out: list[tuple[str, dict[str, Any]]] = []
     for path, item in found:
-        if item == "default":
-            if warn:
-                log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
+        if item == "default" or (isinstance(item, dict) and item.get("name") == "default"):
+            if warn:  # with a default user in the image settings, defaultuser.resolve replaced it
+                log.warning("%s: 'default' (the image's default user) is ignored: the image settings define no"
+                            " default_user", path)
             continue
         if isinstance(item, str):
             item = {"name": item}

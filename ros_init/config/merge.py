@@ -7,7 +7,8 @@ their schema: ``keyed`` (one entry per key, a later entry merged over the earlie
 ``union`` (de-duplicated), ``append`` (the later list's new items after the earlier ones),
 ``replace`` or no annotation (the later list replaces the earlier one). Keyed lists keep one
 entry per key even within one document, so merging a document with itself changes nothing.
-Each document is first put in canonical form (``ros_init.config.normalize``: alias keys renamed,
+A ``#cloud-config-jsonp`` document (``patches``) applies its RFC 6902 operations to the
+config merged so far, at its place in that order. Each document is first put in canonical form (``ros_init.config.normalize``: alias keys renamed,
 every form of ``users`` as a list of mappings). Inputs are never mutated.
 """
 
@@ -29,9 +30,33 @@ def merge_documents(docs: Sequence[ConfigDocument], schema: str | dict = "cloud-
     walker = SchemaWalker(schema_doc)
     out: Config = {}
     for doc in sorted(docs, key=lambda d: d.layer):  # sorted() is stable: same layer keeps order
-        if isinstance(doc.data, dict):
+        if getattr(doc, "patches", None) is not None:
+            out = _patched(out, doc.patches, doc.source, schema_doc)  # type: ignore[arg-type]
+        elif isinstance(doc.data, dict):
             out = merge_values(out, normalize(doc.data, schema_doc), [walker.root], walker)
     return out
+
+
+def _patched(config: Config, ops: list, source: str, schema_doc: dict) -> Config:
+    """A ``#cloud-config-jsonp`` document: its RFC 6902 operations applied to the config merged
+    so far. An operation that does not apply (a path that is not there) skips the whole patch
+    with a logged warning, as cloud-init does; the config is never left half-patched."""
+    import logging
+
+    import jsonpatch
+
+    from ros_init.config.normalize import normalize
+
+    try:
+        result = jsonpatch.JsonPatch(ops).apply(config, in_place=False)
+    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
+        logging.getLogger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: %s", source, exc)
+        return config
+    if not isinstance(result, dict):
+        logging.getLogger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: the result is not"
+                                                           " a mapping", source)
+        return config
+    return normalize(result, schema_doc)
 
 
 def provenance(docs: Sequence[ConfigDocument]) -> dict[str, list[str]]:

@@ -5,8 +5,8 @@ on the raw files, and this module rewrites each document before it is merged:
 - deprecated key spellings marked ``x-alias-of`` in the schema become the canonical key
   (``lock-passwd`` -> ``lock_passwd``; the canonical key wins if both are given);
 - ``users`` in every accepted form (``"a, b"``, ``[a, {name: b}]``, ``{a: {...}, b: true}``,
-  nested lists of names) becomes a list of user mappings; cloud-init's ``default`` user is
-  dropped (ros-init has no distro default user; validate warns about it).
+  nested lists of names) becomes a list of user mappings; cloud-init's ``default`` user stays
+  as ``{name: default}`` (the image's default user: ``ros_init.accounts.defaultuser``).
 Pure: the input is not modified.
 """
 
@@ -57,7 +57,7 @@ def normalize_users(users: object) -> list:
 
     def add_name(name: str) -> None:
         name = name.strip()
-        if name and name != "default":
+        if name:
             out.append({"name": name})
 
     if isinstance(users, str):
@@ -65,7 +65,7 @@ def normalize_users(users: object) -> list:
             add_name(name)
     elif isinstance(users, dict):
         for name, spec in users.items():
-            if spec is False or name == "default":
+            if spec is False or (name == "default" and not spec):
                 continue
             entry = {"name": str(name)}
             if isinstance(spec, dict):
@@ -83,8 +83,7 @@ def normalize_users(users: object) -> list:
                     else:
                         out.append(name)
             elif isinstance(item, dict):
-                if item.get("name") != "default":
-                    out.append(dict(item))
+                out.append(dict(item))
             else:
                 out.append(item)
     return out

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import sys
 
+from ros_init.config.compat import FOREIGN_SECTIONS, header_kind, template_placeholder
 from ros_init.config.schema import SchemaWalker, load_schema
-from ros_init.config.yamlsource import MAX_BYTES, ParsedDocument, join_path, load_document
+from ros_init.config.yamlsource import MAX_BYTES, BinaryText, ParsedDocument, join_path, load_document
 from ros_init.core.findings import Finding, Location
 
 _TYPE_NAMES = {
@@ -23,7 +24,6 @@ _TYPE_NAMES = {
 }
 _MAX_UNKNOWN_KEYS = 50  # per mapping; a hostile file with 100k keys must not cost minutes
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n"}
-_HEADER = "#cloud-config"
 
 
 class _Err:
@@ -160,6 +160,8 @@ class Validator:
     def check(self, value: object, node: object, path: str, secret: bool) -> list[_Err]:
         n = self.walker.deref(node)
         secret = secret or bool(n.get("x-secret"))
+        if isinstance(value, BinaryText) and not n.get("x-binary"):
+            value = value.as_bytes()  # `!!binary` is bytes for cloud-init too; only x-binary keys take it
         errs: list[_Err] = []
         if "x-ignored" in n:
             key = path.rsplit(".", 1)[-1]
@@ -190,7 +192,9 @@ class Validator:
             errs.extend(self._check_object(value, n, path, secret))  # type: ignore[arg-type]
         if "format" in n and vt in ("string", "integer"):
             bad = _check_format(n["format"], value, self.doc.plain_scalars.get(path))
-            if bad:
+            if bad and template_placeholder(value):
+                errs.append(_template_warning(value, n, path, secret))
+            elif bad:
                 sev, msg = bad
                 if secret:
                     msg = f"not a valid {n['format']}"
@@ -240,6 +244,9 @@ class Validator:
             names.remove(_TYPE_NAMES["integer"])
         want = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
         msg = f"expected {want}, found {_describe(value, secret)}"
+        if "boolean" in expected and _type_of(value) == "integer" and value in (0, 1) and not secret:
+            # `ssh_pwauth: 1`: the fix is the boolean, not quoting the number
+            return f"{msg}: write {'true' if value else 'false'} (YAML reads {value} as a number, not a boolean)"
         raw = self.doc.plain_scalars.get(path)
         if raw is not None:
             shown = "the value" if secret else f"`{raw}`"
@@ -279,10 +286,15 @@ class Validator:
         if "maxLength" in n and len(value) > n["maxLength"]:
             errs.append(_Err(path, "length", f"must be at most {n['maxLength']} characters long (found {len(value)})"))
         if "pattern" in n and not re.search(n["pattern"], value):
+            if template_placeholder(value):
+                errs.append(_template_warning(value, n, path, secret))
+                return errs
             msg = n.get("x-message") or _pattern_hint(n["pattern"])
             if not secret:
                 msg = f"`{_show(value)}` {msg}" if not n.get("x-message") else f"{msg} (found `{_show(value)}`)"
-            errs.append(_Err(path, "pattern", msg))
+            # x-severity: a format check cloud-init's schema does not make is a warning here
+            # (an error under --strict), said with what it would do at boot.
+            errs.append(_Err(path, "pattern", msg, severity=n.get("x-severity", "error")))
         return errs
 
     def _check_number(self, value: float, n: dict, path: str) -> list[_Err]:
@@ -358,6 +370,8 @@ class Validator:
         return errs
 
     def _unknown_key(self, key: str, props: dict, child: str) -> _Err:
+        if child == key and key in FOREIGN_SECTIONS:
+            return _Err(child, "unknown-key", FOREIGN_SECTIONS[key], at_key=True)
         known = [k for k in props if "x-ignored" not in self.walker.deref(props[k])] or list(props)
         hint = _did_you_mean(key, list(props))
         if hint:
@@ -386,6 +400,17 @@ class Validator:
                 if e.code == "type" and e.path == path:
                     expected.extend(e.expected)
         return [self._type_error(value, tuple(expected), path, secret)]
+
+
+def _template_warning(value: str, n: dict, path: str, secret: bool) -> _Err:
+    """A value that fails its format because it still holds ``${x}`` / ``{{ x }}``: cloud-init
+    accepts it (its schema checks no format there), so it is a warning that names the cause."""
+    shown = "" if secret else f" `{_show(template_placeholder(value) or '')}`"
+    msg = (f"looks like an unrendered template variable{shown}: render it before boot, or make the user-data"
+           " a `## template: jinja` document")
+    if n.get("x-at-boot"):
+        msg += f"; as it is, {n['x-at-boot']}"
+    return _Err(path, "template", msg, severity="warning")
 
 
 def _duplicate_entries(items: list, key: str, path: str) -> list[_Err]:
@@ -442,10 +467,14 @@ def _did_you_mean(word: str, choices: list[str]) -> str | None:
 
 # -- documents and files ---------------------------------------------------------------------
 def header_findings(text_first_line: str, source: str) -> list[Finding]:
-    """The ``#cloud-config`` first line: missing is a warning, misspelled an error."""
+    """The ``#cloud-config`` first line: missing is a warning, misspelled an error.
+
+    The rule is cloud-init's: a case-insensitive prefix after leading whitespace, so
+    ``#Cloud-Config`` and ``#cloud-config (1)`` are headers and ``# cloud-config`` is not.
+    """
     line = text_first_line.strip()
     loc = Location(source, 1, 1)
-    if line == _HEADER:
+    if header_kind(line) == "cloud-config":
         return []
     if line.startswith("#!"):
         return [Finding("error", "header", "", "this is a script (#!), not a cloud-config: scripts are run as"
@@ -478,8 +507,33 @@ def validate_document(doc: ParsedDocument, schema: str = "cloud-config", *, firs
             findings.append(Finding("error", "type", "", "the top level must be a mapping of keys (like"
                                     f" `hostname: node1`), found {_describe(doc.data, True)}", doc.location("")))
         else:
-            findings.extend(Validator(load_schema(schema), doc).run())
+            validator = Validator(load_schema(schema), doc)
+            found = validator.run()
+            if any(f.code == "unknown-key" for f in found):  # maybe a key that lost its indent
+                from ros_init.config.indent import explain_indentation, schema_allows
+
+                found = explain_indentation(found, doc.data, doc.key_positions, schema_allows(validator.walker, doc.data))
+            findings.extend(found)
+            if schema == "cloud-config":
+                findings.extend(_merge_how_findings(doc))
     return sort_findings(findings)
+
+
+def _merge_how_findings(doc: ParsedDocument) -> list[Finding]:
+    """A merge directive cloud-init would refuse is an error here too (the user-data would
+    not be used at boot)."""
+    out = []
+    for key in ("merge_how", "merge_type"):
+        value = doc.data.get(key) if isinstance(doc.data, dict) else None
+        if value is None:
+            continue
+        from ros_init.config import mergehow
+
+        try:
+            mergehow.parse(value)
+        except mergehow.MergeHowError as exc:
+            out.append(Finding("error", "merge-how", key, str(exc), doc.location(key)))
+    return out
 
 
 def validate_data(data: object, positions: dict[str, Location] | None, source: str,
@@ -494,10 +548,18 @@ def validate_data(data: object, positions: dict[str, Location] | None, source: s
 
 
 def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> list[Finding]:
+    head = raw[:64].lstrip(b"\xef\xbb\xbf")
+    if schema == "cloud-config" and (header_kind(head) not in (None, "cloud-config", "script")
+                                     or head.lstrip()[:13].lower() in (b"content-type:", b"mime-version:")):
+        from ros_init.config.validate_parts import validate_userdata
+
+        other = validate_userdata(raw, source)  # archive, jsonp, include, template, boothook
+        if other is not None:
+            return sort_findings(other)
     doc = load_document(raw, source)
     first = None
     if schema == "cloud-config":
-        first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
+        first = raw.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
     return validate_document(doc, schema, first_line=first)
 
 

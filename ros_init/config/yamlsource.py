@@ -21,6 +21,22 @@ MAX_INDENT = 1000  # a line indented further than this is refused before parsing
 _TAG = "tag:yaml.org,2002:"
 
 
+class BinaryText(str):
+    """A ``!!binary`` scalar kept as its base64 text.
+
+    cloud-init documents ``content: !!binary |`` in ``write_files``; keeping the text (not
+    bytes) lets the value merge, redact and serialise like any string, while the type tells
+    the files stage (and the validator, everywhere else) that YAML meant bytes.
+    """
+
+    __slots__ = ()
+
+    def as_bytes(self) -> bytes:
+        import base64
+
+        return base64.b64decode("".join(self.split()))
+
+
 class ParsedDocument:
     """One parsed YAML document.
 
@@ -183,6 +199,13 @@ def import_yaml():  # -> the yaml module
             cache.setdefault((str, _YAML_NON_PRINTABLE, 0), re.compile(_YAML_NON_PRINTABLE_FAST))
     import yaml
 
+    if not getattr(yaml, "_ros_init_binary", False):  # a BinaryText dumps back as the !!binary it came from
+        def represent(dumper: object, data: BinaryText) -> object:
+            return dumper.represent_scalar("tag:yaml.org,2002:binary", str(data))  # type: ignore[attr-defined]
+
+        for cls in {yaml.representer.SafeRepresenter, yaml.SafeDumper, getattr(yaml, "CSafeDumper", yaml.SafeDumper)}:
+            cls.add_representer(BinaryText, represent)
+        yaml._ros_init_binary = True  # type: ignore[attr-defined]
     return yaml
 
 
@@ -204,10 +227,19 @@ def load_document(raw: bytes | str, source: str) -> ParsedDocument:
         if exc.context and "expected a single document" in exc.context:
             problem = "more than one YAML document (---) in the file: a config is one document"
         at = ""
-        if mark is not None:
-            lines = text.split("\n")
-            if mark.line < len(lines):
-                at = lines[mark.line][mark.column: mark.column + 1]
+        lines = text.split("\n")
+        if "could not find expected ':'" in problem and exc.context_mark is not None:
+            mark = exc.context_mark  # where the key without ':' starts: the culprit, not the line after it
+        if mark is not None and mark.line < len(lines):
+            at = lines[mark.line][mark.column: mark.column + 1]
+        from ros_init.config.indent import syntax_hint
+
+        hint = syntax_hint(lines, mark.line + 1, problem) if mark is not None else None
+        if hint is not None:  # one finding that says what to indent, on the line to fix
+            line, col, message = hint
+            doc.findings.append(Finding("error", "indentation", "", f"{message} (YAML: {problem})",
+                                        Location(source, line, col)))
+            return doc
         doc.findings.append(Finding("error", "yaml-syntax", "", _syntax_message(problem, exc.context, at),
                                     _loc(source, mark) if mark else Location(source, 1, 1)))
         return doc
@@ -339,6 +371,15 @@ class _Builder:
         tag = node.tag  # type: ignore[attr-defined]
         if tag == _TAG + "str":
             return node.value  # type: ignore[attr-defined]
+        if tag == _TAG + "binary":
+            import binascii
+
+            text = "".join(node.value.split())  # type: ignore[attr-defined]
+            try:
+                BinaryText(text).as_bytes()
+            except (binascii.Error, ValueError):
+                self.fail("yaml-syntax", "!!binary value is not valid base64", path, node.start_mark)  # type: ignore[attr-defined]
+            return BinaryText(text)
         try:
             value = self.loader.construct_object(node, deep=True)  # type: ignore[attr-defined]
         except Exception as exc:  # a constructor error is a finding, never a traceback

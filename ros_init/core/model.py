@@ -40,6 +40,7 @@ class ConfigDocument:
     data: Config
     positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each value is
     key_positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each key is
+    patches: list[dict[str, Any]] | None = field(default=None, repr=False)  # #cloud-config-jsonp: RFC 6902 ops
 
 
 @dataclass

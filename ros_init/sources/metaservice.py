@@ -182,7 +182,8 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
     """The Documents of a platform source: metadata layer (hostname, fqdn, keys, network and
     ``extra``), vendor-data in the vendor layer, user-data in the user layer."""
     from ros_init.sources.host import LOG as logger
-    from ros_init.sources.userdata import UserDataError, decode
+    from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.userdata import Context, UserDataError, decode
 
     docs = Documents(source=f"{name} {where}", instance_id=instance_id)
     md: dict[str, Any] = {}
@@ -201,13 +202,17 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
     if md:
         docs.configs.append(ConfigDocument(f"{name} metadata", Layer.METADATA, md))
     docs.raw.update(raw or {})
+    # Jinja user-data gets cloud-init's v1 instance data (no #include here: no HTTP client is given)
+    ctx = Context(instance_data=instance_data(cloud_name=name, platform=name, instance_id=instance_id,
+                                              local_hostname=md.get("hostname"),
+                                              public_ssh_keys=md.get("ssh_authorized_keys")))
     vendor = vendor_data if isinstance(vendor_data, list) else [vendor_data]
     parts = [(v, "vendor-data" + (str(i + 1) if i else ""), Layer.VENDOR) for i, v in enumerate(vendor)]
     for data, what, layer in (*parts, (user_data, "user-data", Layer.USER)):
         if data and data.strip():
             docs.raw[what] = data
             try:
-                dec = decode(data, f"{name} {what}", layer)
+                dec = decode(data, f"{name} {what}", layer, context=ctx)
             except UserDataError as exc:
                 if layer != Layer.VENDOR:
                     raise

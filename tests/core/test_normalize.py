@@ -10,7 +10,7 @@ from ros_init.core.model import ConfigDocument, Layer
 def test_users_forms():
     assert normalize_users("a, b") == [{"name": "a"}, {"name": "b"}]
     assert normalize_users(["default", "c", ["d", "e"], {"name": "f", "shell": "/bin/sh"}]) == [
-        {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f", "shell": "/bin/sh"}]
+        {"name": "default"}, {"name": "c"}, {"name": "d"}, {"name": "e"}, {"name": "f", "shell": "/bin/sh"}]
     assert normalize_users({"g": {"gecos": "G"}, "h": True, "i": False}) == [{"name": "g", "gecos": "G"}, {"name": "h"}]
 
 

@@ -36,7 +36,8 @@ def test_yaml11_plain_scalars_are_remembered():
 def test_syntax_error_is_located_and_explained():
     doc = load_document("users:\n  - name: a\n   shell: x\n", "s.yaml")
     [f] = doc.findings
-    assert f.severity == "error" and f.code == "yaml-syntax" and f.location.line == 3
+    assert f.severity == "error" and f.code == "indentation" and f.location.line == 3
+    assert "indent it to column 5" in f.message  # a list item's key not aligned with `name`
 
 
 def test_tabs_are_explained():

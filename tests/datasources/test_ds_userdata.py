@@ -51,18 +51,21 @@ def test_mime_multipart_merges_configs_and_keeps_scripts():
     assert "part 1" in out.configs[0].source
 
 
-def test_unsupported_mime_part_names_the_part():
+def test_a_mime_part_no_handler_takes_is_skipped_with_a_warning_naming_it(caplog):
+    """cloud-init goes on without such a part; so does ros-init, and says which and why."""
     msg = MIMEMultipart()
-    msg.attach(MIMEText("#cloud-config\n{}\n", "cloud-config"))
+    msg.attach(MIMEText("#cloud-config\nhostname: a\n", "cloud-config"))
     msg.attach(MIMEText("x", "html"))
-    with pytest.raises(UserDataError, match=r"src part 2 .*text/html"):
-        decode(msg.as_bytes(), "src")
+    out = decode(msg.as_bytes(), "src")
+    assert [c.data for c in out.configs] == [{"hostname": "a"}]
+    assert "src part 2" in caplog.text and "text/html" in caplog.text and "ignored" in caplog.text
 
 
 @pytest.mark.parametrize("data,why", [
     (b"#include\nhttp://x/y\n", "#include"),
-    (b"#cloud-boothook\necho\n", "bootcmd"),
-    (b"## template: jinja\n#cloud-config\n", "Jinja"),
+    (b"#cloud-boothook\n#!/usr/bin/python3\nprint(1)\n", "boothook for `python3` is refused"),
+    (b"#part-handler\ndef list_types(): pass\n", "Python code"),
+    (b"## template: jinja\n#cloud-config\nhostname: {{ v1.nope }}\n", r"gce user-data:3: undefined template variable"),
     (b"hostname: a\n", "not a supported format"),
     (b"\x00\x01\x02binary", "not a supported format"),
 ])

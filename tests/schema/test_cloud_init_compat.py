@@ -12,7 +12,7 @@ SCHEMA = load_schema()
 # The cloud-init top-level keys ros-init implements; every other one must be x-ignored.
 IMPLEMENTED = {
     "hostname", "fqdn", "preserve_hostname", "manage_etc_hosts", "users", "groups", "ssh_authorized_keys",
-    "ssh_pwauth", "chpasswd", "write_files", "runcmd", "bootcmd", "growpart",
+    "ssh_pwauth", "chpasswd", "write_files", "runcmd", "bootcmd", "growpart", "merge_how", "merge_type", "password",
 }
 
 

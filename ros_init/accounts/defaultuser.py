@@ -1,0 +1,95 @@
+"""The image's default user (settings ``default_user``, cloud-init's ``system_info.default_user``).
+
+cloud-init's rule, made explicit in the config before the users and SSH-key stages read it:
+
+- the default user is created when ``users`` is absent, names nobody, or lists ``default``;
+  a ``users`` list that names others without ``default`` leaves it out;
+- a ``default`` entry with other keys (``{name: default, groups: [x]}``) overrides the
+  image's values; an entry with the default user's own name is merged over it too;
+- it comes first in ``users``, so top-level ``ssh_authorized_keys`` (metadata public keys
+  included) go to it (the sshkeys stage gives them to the first user);
+- top-level ``password`` (cloud-init: the default user's password, clear text) sets its
+  password and unlocks password login.
+
+Without ``default_user`` in the settings nothing changes: ``default`` is ignored with a
+warning and top-level keys go to the first user, else root (ros-init's rule).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ros_init.core.model import Config
+
+log = logging.getLogger("ros_init.accounts")
+
+DEFAULT = "default"
+
+
+def image_default_user(settings: dict[str, Any]) -> dict[str, Any] | None:
+    """The settings' default user as a user object, or None when the image has none."""
+    du = settings.get("default_user")
+    if not isinstance(du, dict) or not isinstance(du.get("name"), str) or not du["name"].strip():
+        return None
+    return {k: v for k, v in du.items() if v is not None}
+
+
+def _name(item: object) -> object:
+    return item.get("name") if isinstance(item, dict) else item
+
+
+def wanted(users: object) -> bool:
+    """cloud-init's rule: is the default user created for this ``users`` value? (pure)"""
+    if users is None:
+        return True
+    if isinstance(users, list):
+        names = [_name(u) for u in users]
+        return not names or DEFAULT in names
+    if isinstance(users, str):
+        names = [n.strip() for n in users.split(",") if n.strip()]
+        return not names or DEFAULT in names
+    if isinstance(users, dict):
+        return not users or bool(users.get(DEFAULT))
+    return False
+
+
+def resolve(config: Config, settings: dict[str, Any], *, warn: bool = False) -> Config:
+    """``config`` with the image's default user written into ``users`` (a new dict; ``warn``:
+    log what is not applied, for the one stage that owns accounts)."""
+    base = image_default_user(settings)
+    if base is None:
+        if warn and config.get("password") is not None:
+            log.warning("password: ignored: the image settings define no default_user (use users[].passwd or"
+                        " chpasswd.users)")
+        return config
+    users = config.get("users")
+    items = users if isinstance(users, list) else ([] if users is None else None)
+    if items is None:  # not normalized (a raw string or mapping): normalize it first
+        from ros_init.config.normalize import normalize_users
+
+        items = normalize_users(users)
+        if not isinstance(items, list):
+            return config
+    out = dict(config)
+    others = [u for u in items if _name(u) != DEFAULT]
+    if not wanted(items):
+        out["users"] = others
+        if warn and "password" in config:
+            log.warning("password: not applied: `users` leaves out the default user %s", base["name"])
+        return out
+    entry = dict(base)
+    for u in items:
+        if isinstance(u, dict) and _name(u) == DEFAULT:
+            entry.update({k: v for k, v in u.items() if k != "name"})
+    same = [u for u in others if isinstance(u, dict) and _name(u) == entry["name"]]
+    for u in same:
+        entry.update(u)
+    password = config.get("password")
+    if isinstance(password, str) and password and "passwd" not in entry and "plain_text_passwd" not in entry:
+        entry["plain_text_passwd"] = password  # cloud-init's `password:` is clear text for the default user
+        if not any("lock_passwd" in u for u in same):
+            entry["lock_passwd"] = False
+    out["users"] = [entry] + [u for u in others if not (isinstance(u, dict) and _name(u) == entry["name"])]
+    out.pop("password", None)
+    return out
