@@ -1,6 +1,6 @@
 """The stages, as data.
 
-Adding a stage is one module in this folder (``NAME``, ``plan``, ``apply``; optional
+Adding a stage is one module in this folder (``NAME``, ``parse``, ``plan``, ``apply``; optional
 ``STOP_AFTER_FAILED_STEP``) plus one line in ``STAGES``. The engine reads the phases, the
 order and the dependencies from here, so it imports only the stages of the phase it runs:
 the initramfs does not pay for the users stage, nor the boot phase for the disks stage.
@@ -26,6 +26,8 @@ class StageEntry(NamedTuple):
 
 
 STAGES: tuple[StageEntry, ...] = (
+    # bootcmd first, as cloud-init runs it before write_files and the users
+    StageEntry("bootcmd", ("boot",), 5, (), "ros_init.stages.bootcmd"),
     StageEntry("users", ("boot",), 10, (), "ros_init.stages.users"),
     StageEntry("sshkeys", ("boot",), 20, (), "ros_init.stages.sshkeys"),
     StageEntry("hostname", ("initramfs", "boot"), 30, (), "ros_init.stages.hostname"),

@@ -120,12 +120,18 @@ def _differs(root: Root, path: str, data: bytes, mode: int) -> bool:
     return stat.S_IMODE(st.st_mode) != mode or root.read_bytes(path) != data
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    """Pure: the writes and removals that bring the target's network files to the config."""
+def parse(config: Config) -> NetworkModel | None:
+    """Pure: the ``network:`` section as a model; None when networking is disabled."""
     network = config.get("network")
     if is_disabled(network):
+        return None
+    return parse_network(network)
+
+
+def plan(model: NetworkModel | None, root: Root, ctx: StageContext) -> list[Change]:
+    """Pure: the writes and removals that bring the target's network files to the config."""
+    if model is None:
         return []
-    model = parse_network(network)
     files: dict[str, tuple[bytes, int]] = {}
     renderer = "none"
     if model.interfaces:

@@ -23,6 +23,7 @@ import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
 from ros_init.accounts.passwd_db import (
@@ -379,11 +380,25 @@ def _skel(root: Root) -> tuple[tuple[str, bool, int], ...]:
     return tuple(out)
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
-    users = read_users(config)
-    groups = read_groups(config)
+class UsersSpec(NamedTuple):
+    """``users``, ``groups`` and ``chpasswd`` read and checked (passwords: never printed)."""
+
+    users: tuple[UserSpec, ...]
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    passwords: tuple[PasswordSet, ...]
+    expire: bool
+
+
+def parse(config: Config) -> UsersSpec:
+    """Pure: the three sections in one shape, every value that the account files cannot
+    hold refused with its path (the one users normaliser, ``normalize_users``, first)."""
     passwords, expire = read_chpasswd(config)
+    return UsersSpec(tuple(read_users(config)), tuple(read_groups(config)), tuple(passwords), expire)
+
+
+def plan(spec: UsersSpec, root: Root, ctx: StageContext) -> list[Change]:
+    """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
+    users, groups, passwords, expire = list(spec.users), list(spec.groups), list(spec.passwords), spec.expire
     if not users and not groups and not passwords and not root.listdir(SUDOERS_DIR):
         return []
     texts = {k: root.read_bytes(p) for k, p in PATHS.items()}

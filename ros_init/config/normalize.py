@@ -6,7 +6,9 @@ on the raw files, and this module rewrites each document before it is merged:
   (``lock-passwd`` -> ``lock_passwd``; the canonical key wins if both are given);
 - ``users`` in every accepted form (``"a, b"``, ``[a, {name: b}]``, ``{a: {...}, b: true}``,
   nested lists of names) becomes a list of user mappings; cloud-init's ``default`` user is
-  dropped (ros-init has no distro default user; validate warns about it).
+  dropped (ros-init has no distro default user; validate warns about it), and so is a
+  dict-form user whose value is false (``{bob: "no"}``: do not create bob). This is the one
+  users normaliser: the users and sshkeys stages read users through it too.
 Pure: the input is not modified.
 """
 
@@ -45,6 +47,14 @@ def _aliases(value: object, nodes: list[dict], walker: SchemaWalker) -> object:
     return value
 
 
+_FALSE_WORDS = ("false", "no", "off", "0", "")
+
+
+def _declined(spec: object) -> bool:
+    """A dict-form value saying "do not create this user": null, false, "no", "off" ..."""
+    return spec is None or spec is False or (isinstance(spec, str) and spec.strip().lower() in _FALSE_WORDS)
+
+
 def normalize_users(users: object) -> list:
     """Every accepted form of ``users`` as a list of mappings with a ``name``.
 
@@ -65,8 +75,8 @@ def normalize_users(users: object) -> list:
             add_name(name)
     elif isinstance(users, dict):
         for name, spec in users.items():
-            if spec is False or name == "default":
-                continue
+            if name == "default" or _declined(spec):
+                continue  # cloud-init's dict form: a false value means "do not create"
             entry = {"name": str(name)}
             if isinstance(spec, dict):
                 entry.update({k: v for k, v in spec.items() if k != "name"})

@@ -26,7 +26,7 @@ FOLDER = "/etc/sysconfig/network"
 NETCONFIG = f"{FOLDER}/config"
 MARKER = "# Written by ros-init from the network config; rewritten at every boot."
 MODE = 0o644
-_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*$")
+_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*\Z")
 
 
 
