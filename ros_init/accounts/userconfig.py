@@ -181,7 +181,7 @@ def user_items(config: Config, *, warn: bool = True) -> list[tuple[str, dict[str
     found: list[tuple[str, Any]] = [(f"users[{i}]", item) for i, item in enumerate(normalize_users(raw))]
     out: list[tuple[str, dict[str, Any]]] = []
     for path, item in found:
-        if item == "default":
+        if item == "default" or isinstance(item, dict) and item.get("name") == "default":
             if warn:
                 log.warning("%s: 'default' (the distribution's default user) is ignored: ros-init has none", path)
             continue

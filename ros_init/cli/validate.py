@@ -11,15 +11,15 @@ from ros_init.core.findings import Finding
 
 
 def stage_findings(doc: ParsedDocument) -> list[Finding]:
-    """The stages' findings for a document the schema accepts: put in the canonical form
-    the merge gives it, then parsed by every stage, located in the file."""
-    from ros_init.config.merge import merge_documents
+    """What ``run`` finds beyond the schema check of the file: the document merged (in the
+    canonical form the merge gives it) and validated, then parsed by every stage. The same
+    function as ``run`` (``engine.inputs.build_config``), so the two cannot disagree."""
     from ros_init.core.model import ConfigDocument, Layer
-    from ros_init.engine.specs import parse_specs
+    from ros_init.engine.inputs import build_config
 
-    config = merge_documents([ConfigDocument(doc.source, Layer.USER, doc.data)])  # type: ignore[arg-type]
-    return parse_specs(config, doc.location)[1]
-
+    document = ConfigDocument(doc.source, Layer.USER, doc.data, doc.positions, doc.key_positions,  # type: ignore[arg-type]
+                              doc.plain_scalars)
+    return build_config([document])[1]
 
 
 def _read_input(name: str) -> bytes:

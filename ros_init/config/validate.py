@@ -507,8 +507,12 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
     if schema == "cloud-config":
         first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
     findings = validate_document(doc, schema, first_line=first)
-    if semantic is not None and isinstance(doc.data, dict) and not any(f.severity == "error" for f in findings):
-        findings = sort_findings(findings + semantic(doc))
+    if semantic is not None and isinstance(doc.data, dict) and doc.ok:
+        # ``semantic`` is what run checks (the file, then the merge of it); the file's own
+        # findings that run decides on the merged config alone (required keys) come from it.
+        extra = semantic(doc)
+        findings = sort_findings([f for f in findings if f.code != "required" or f in extra]
+                                 + [f for f in extra if f not in findings])
     return findings
 
 

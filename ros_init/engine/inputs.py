@@ -11,6 +11,8 @@ from ros_init.core.model import Config, ConfigDocument, Finding, Layer, Script
 from ros_init.core.root import Root, RootError
 from ros_init.engine.errors import describe_error
 
+CROSS_DOCUMENT = frozenset({"required"})  # finding codes decided on the merged config only
+
 
 @dataclass
 class Inputs:
@@ -133,8 +135,18 @@ def build_config(documents: Sequence[ConfigDocument]) -> tuple[Config, list[Find
     located = ParsedDocument(source, config)
     _merged_positions(documents, SchemaWalker(load_schema()), located)
     try:
-        findings = validate_data(config, located.positions, source, key_positions=located.key_positions,
-                                 plain_scalars=located.plain_scalars)
+        # Each document as written (what `ros-init validate` checks of a file, exactly
+        # located), then the merged config (what the merge made of them: its errors only).
+        # A missing required key is a question for the merged config alone: the image
+        # defaults may give the role and the user-data the token.
+        findings = [f for doc in documents
+                    for f in validate_data(doc.data, doc.positions, doc.source, key_positions=doc.key_positions,
+                                           plain_scalars=doc.plain_scalars)
+                    if f.code not in CROSS_DOCUMENT]
+        seen = {(f.path, f.message) for f in findings}
+        findings += [f for f in validate_data(config, located.positions, source, key_positions=located.key_positions,
+                                              plain_scalars=located.plain_scalars)
+                     if f.severity == "error" and (f.path, f.message) not in seen]
     except FileNotFoundError:  # the config schema is not installed (development trees)
         findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
     if any(f.severity == "error" for f in findings):
