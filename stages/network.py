@@ -19,7 +19,6 @@ wicked's netconfig file.
 from __future__ import annotations
 
 import logging
-import os
 import stat
 
 from ros_init.core.model import Change, Config, StageContext
@@ -55,7 +54,7 @@ def detect_renderers(root: Root) -> tuple[set[str], str | None]:
     alias = None
     st = root.lstat(_ALIAS)
     if st is not None and stat.S_ISLNK(st.st_mode):
-        target = os.readlink(root.resolve(_ALIAS, follow_last=False))
+        target = root.readlink(_ALIAS) or ""
         alias = _ALIAS_TARGETS.get(target.rsplit("/", 1)[-1])
     return present, alias
 
