@@ -19,19 +19,19 @@ never runs any (``StageContext.run_commands``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
 import stat
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
-from ros_init.state import once
+
+if TYPE_CHECKING:
+    from ros_init.state import once
 
 NAME = "commands"
 STOP_AFTER_FAILED_STEP = True
@@ -61,6 +61,9 @@ class CommandPlan(NamedTuple):
 
 
 def _key(kind: str, value: Any) -> str:
+    import hashlib
+    import json
+
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
@@ -144,6 +147,8 @@ def wanted_items(spec: CommandsSpec, ctx: StageContext) -> list[tuple[str, str, 
 
 
 def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
+    from ros_init.state import once  # plan and apply only: validate imports this module for parse
+
     changes = []
     boot = once.boot_id()
     mode, why = where_to_run(root, ctx) if ctx.dry_run else ("", None)
@@ -241,6 +246,8 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> str:
+    from ros_init.state import once
+
     cp: CommandPlan = change.payload
     mode, why = where_to_run(root, ctx)
     if mode == "skip":

@@ -23,7 +23,6 @@ import stat
 
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
-from ros_init.network import networkd, networkmanager, wicked
 from ros_init.network.model import NetworkModel, is_disabled, parse_network
 
 NAME = "network"
@@ -41,7 +40,10 @@ _EVIDENCE = {
 _ALIAS = "/etc/systemd/system/network.service"
 _ALIAS_TARGETS = {"NetworkManager.service": "networkmanager", "wicked.service": "wicked",
                   "systemd-networkd.service": "networkd"}
-_MANAGED_FOLDERS = (networkmanager.FOLDER, networkd.FOLDER, wicked.FOLDER)
+def _managed_folders() -> tuple[str, ...]:
+    from ros_init.network import networkd, networkmanager, wicked
+
+    return (networkmanager.FOLDER, networkd.FOLDER, wicked.FOLDER)
 
 
 class NetworkStageError(Exception):
@@ -83,6 +85,7 @@ def choose_renderer(setting: str, present: set[str], alias: str | None) -> str:
 def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]],
                   netconfig: str | None) -> dict[str, tuple[bytes, int]]:
     """Pure: every file the model needs with this renderer, root-relative path -> (bytes, mode)."""
+    from ros_init.network import networkd, networkmanager, wicked
     if not model.interfaces:
         return {}
     if renderer == "networkmanager":
@@ -102,6 +105,8 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
 
 
 def _is_managed(path: str, root: Root) -> bool:
+    from ros_init.network import networkd, networkmanager, wicked
+
     if networkmanager.is_managed(path) or networkd.is_managed(path):
         return True
     if wicked.may_be_managed(path):
@@ -142,6 +147,8 @@ def plan(model: NetworkModel | None, root: Root, ctx: StageContext) -> list[Chan
             if not names[iface.id] and renderer == "wicked":
                 log.warning("network: %s: no interface present matches %s; not configured this boot",
                             iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
+        from ros_init.network import wicked
+
         netconfig = root.read_text(wicked.NETCONFIG) if renderer == "wicked" else None
         files = desired_files(model, renderer, names, netconfig)
 
@@ -151,7 +158,7 @@ def plan(model: NetworkModel | None, root: Root, ctx: StageContext) -> list[Chan
         if _differs(root, path, data, mode):
             changes.append(Change(NAME, "write-file", path, f"write {path} ({renderer}, mode {mode:04o})",
                                   payload=(data, mode)))
-    for folder in _MANAGED_FOLDERS:
+    for folder in _managed_folders():
         for name in root.listdir(folder):
             path = f"{folder}/{name}"
             if path not in files and _is_managed(path, root):

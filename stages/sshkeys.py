@@ -18,7 +18,6 @@ is removed (ros-init then leaves sshd's own setting alone).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -26,7 +25,6 @@ import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
@@ -196,6 +194,8 @@ def fetch_keys(http: Any, base: str, user: str, deadline: float, timeout: float,
     Bounded: ``timeout`` seconds at most, never past ``deadline`` (the phase's), the answer
     cut at ``limit`` bytes.
     """
+    from urllib.parse import quote
+
     url = f"{base.rstrip('/')}/{quote(user, safe='')}.keys"
     until = min(deadline, time.monotonic() + timeout)
     try:
@@ -243,6 +243,8 @@ class KeysWrite:
 
 
 def _digest(data: bytes | None) -> str | None:
+    import hashlib
+
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 

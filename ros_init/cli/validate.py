@@ -19,7 +19,7 @@ def stage_findings(doc: ParsedDocument) -> list[Finding]:
 
     document = ConfigDocument(doc.source, Layer.USER, doc.data, doc.positions, doc.key_positions,  # type: ignore[arg-type]
                               doc.plain_scalars)
-    return build_config([document])[1]
+    return build_config([document], documents_checked=True)[1]  # validate_bytes checked the file itself
 
 
 def _read_input(name: str) -> bytes:

@@ -507,7 +507,8 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
     if schema == "cloud-config":
         first = raw.split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
     findings = validate_document(doc, schema, first_line=first)
-    if semantic is not None and isinstance(doc.data, dict) and doc.ok:
+    if semantic is not None and isinstance(doc.data, dict) and not any(
+            f.severity == "error" and f.code != "required" for f in findings):
         # ``semantic`` is what run checks (the file, then the merge of it); the file's own
         # findings that run decides on the merged config alone (required keys) come from it.
         extra = semantic(doc)

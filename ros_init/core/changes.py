@@ -12,7 +12,6 @@ Payloads may hold secrets (file contents): they are never printed, logged or com
 
 from __future__ import annotations
 
-import hashlib
 import stat
 from typing import NamedTuple
 
@@ -58,6 +57,8 @@ class ChangedSincePlanned(RuntimeError):
 
 
 def digest(data: bytes | None) -> str | None:
+    import hashlib  # lazily: validate imports the stages (for parse) but hashes nothing
+
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 

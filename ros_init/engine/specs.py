@@ -41,6 +41,8 @@ def parse_specs(config: Config, locate: Callable[[str], Location | None] | None 
     for entry in STAGES:
         if names is not None and entry.name not in names:
             continue
+        if entry.keys and not any(k in config for k in entry.keys):
+            continue  # nothing of it in the config: nothing to refuse (planned with an empty section)
         try:
             parse = importlib.import_module(entry.module).parse
         except Exception:  # noqa: S112 - a broken stage module fails its stage in run_phase

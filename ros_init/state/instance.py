@@ -90,9 +90,9 @@ def identify(root: Root, state_dir: str, found_id: str | None = None, found_sour
     """The instance of this run: ``decide`` on the recorded state, with a fresh local id
     for a first boot without one."""
     if token is None:
-        import uuid
+        import os
 
-        token = uuid.uuid4().hex
+        token = os.urandom(16).hex()  # random, as uuid4 (whose import costs a boot more)
     return decide(load(root, state_dir), found_id, found_source, unsure, new_local_id(token))
 
 

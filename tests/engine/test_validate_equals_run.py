@@ -15,6 +15,7 @@ import logging
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from engine.roots import tree_snapshot
 from hypothesis import HealthCheck, event, given, settings
@@ -137,6 +138,16 @@ def test_property_what_validate_accepts_run_accepts_and_what_it_rejects_run_does
 
 
 _SNAPSHOT: dict[Path, dict] = {}
+
+
+@pytest.fixture(autouse=True)
+def _engine_logger_restored():
+    """execute() sets up the engine's logger (level, handler); later tests expect it as it was."""
+    log = logging.getLogger("ros_init")
+    saved = (log.level, list(log.handlers), log.propagate)
+    yield
+    log.setLevel(saved[0])
+    log.handlers[:], log.propagate = saved[1], saved[2]
 
 
 def _scratch(factory) -> Path:
