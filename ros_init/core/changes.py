@@ -88,8 +88,9 @@ def file_reasons(root: Root, path: str, data: bytes, mode: int, uid: int = -1, g
 def apply_payload(root: Root, payload: object) -> None:
     """Perform one of the common changes through ``Root``."""
     if isinstance(payload, WriteFile):
-        if payload.check:
-            current = root.read_bytes(payload.path)
+        if payload.check:  # what is there now: a regular file's content, else nothing (a link is replaced)
+            st = root.lstat(payload.path)
+            current = root.read_bytes(payload.path) if st is not None and stat.S_ISREG(st.st_mode) else None
             if current != payload.data and digest(current) != payload.expected:
                 raise ChangedSincePlanned(f"{payload.path} changed since it was planned; run ros-init again")
         root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid, dir_mode=payload.dir_mode)
