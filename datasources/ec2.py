@@ -22,7 +22,7 @@ NAME = "ec2"
 DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"
 DEFAULT_URL = "http://169.254.169.254"
 TOKEN_TTL = "21600"
-_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")  # i-0abc..., EC2-compatible clouds' ids
+_INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")  # i-0abc..., EC2-compatible clouds' ids
 _MAC_FIELDS = ("device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s", "subnet-ipv6-cidr-blocks")
 
 

@@ -1,5 +1,6 @@
-"""The commands stage: ``bootcmd`` (once per boot), ``runcmd`` and user-data scripts (once
-per instance), in that order, each with a timeout.
+"""The commands stage: ``runcmd`` and user-data scripts (once per instance), in that order,
+each with a timeout. ``bootcmd`` (once per boot) is the ``bootcmd`` stage, which runs first
+in the boot phase with the same machinery (``stages/bootcmd.py``).
 
 A string runs with ``sh -c``, a list as an argv. A command's output goes to the log, line by
 line, prefixed with its label (``runcmd[2] |``); its text is not logged (it may carry a
@@ -18,18 +19,19 @@ never runs any (``StageContext.run_commands``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import re
 import stat
 import time
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
-from ros_init.state import once
+
+if TYPE_CHECKING:
+    from ros_init.state import once
 
 NAME = "commands"
 STOP_AFTER_FAILED_STEP = True
@@ -59,6 +61,9 @@ class CommandPlan(NamedTuple):
 
 
 def _key(kind: str, value: Any) -> str:
+    import hashlib
+    import json
+
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
@@ -86,11 +91,44 @@ def program_name(argv: tuple[str, ...]) -> str:
     return "..."
 
 
-def wanted_items(config: Config, ctx: StageContext) -> list[tuple[str, str, Any, str]]:
+class CommandsSpec(NamedTuple):
+    """The commands of one kind, as (label, argv, entry as given) in run order."""
+
+    kind: str  # "bootcmd" | "runcmd"
+    commands: tuple[tuple[str, tuple[str, ...], Any], ...]
+
+
+def parse_kind(config: Config, kind: str) -> CommandsSpec:
+    """Pure: ``bootcmd`` or ``runcmd`` as argvs; null items and empty lists are skipped."""
+    raw = config.get(kind)
+    if raw is None:
+        return CommandsSpec(kind, ())
+    if not isinstance(raw, list):
+        raise SpecError("expected a list of commands", kind)
+    out = []
+    for i, entry in enumerate(raw):
+        if entry is not None and not isinstance(entry, str | list):
+            raise SpecError("expected a string, a list of strings or null", f"{kind}[{i}]")
+        if isinstance(entry, list) and not all(isinstance(a, str | int | float) and not isinstance(a, bool)
+                                               for a in entry):
+            raise SpecError("an argv holds strings only", f"{kind}[{i}]")
+        if isinstance(entry, str) and "\0" in entry or isinstance(entry, list) and any("\0" in str(a) for a in entry):
+            raise SpecError("holds a NUL byte", f"{kind}[{i}]")
+        argv = to_argv(entry)
+        if argv is not None:
+            out.append((f"{kind}[{i}]", argv, entry))
+    return CommandsSpec(kind, tuple(out))
+
+
+def parse(config: Config) -> CommandsSpec:
+    return parse_kind(config, "runcmd")
+
+
+def wanted_items(spec: CommandsSpec, ctx: StageContext) -> list[tuple[str, str, Any, str]]:
     """(kind, label, entry, guard key) of every command and script, in run order (pure).
 
     A guard key is the content's hash and its occurrence number: inserting a command runs
-    only the new one; an identical command twice runs twice.
+    only the new one; an identical command twice runs twice. Scripts come with runcmd.
     """
     out = []
     seen: dict[str, int] = {}
@@ -100,21 +138,22 @@ def wanted_items(config: Config, ctx: StageContext) -> list[tuple[str, str, Any,
         seen[base] = seen.get(base, 0) + 1
         return f"{base}-{seen[base]}"
 
-    for kind in ("bootcmd", "runcmd"):
-        for i, entry in enumerate(config.get(kind) or []):
-            if to_argv(entry) is not None:
-                out.append((kind, f"{kind}[{i}]", entry, key(kind, entry)))
-    for script in ctx.scripts:
-        out.append(("script", f"script {script.name}", script, key("script", script.content)))
+    for label, _argv, entry in spec.commands:
+        out.append((spec.kind, label, entry, key(spec.kind, entry)))
+    if spec.kind == "runcmd":
+        for script in ctx.scripts:
+            out.append(("script", f"script {script.name}", script, key("script", script.content)))
     return out
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
+    from ros_init.state import once  # plan and apply only: validate imports this module for parse
+
     changes = []
     boot = once.boot_id()
     mode, why = where_to_run(root, ctx) if ctx.dry_run else ("", None)
     skip_note = f"; will be skipped: {why}" if mode == "skip" else ""
-    for kind, label, entry, key in wanted_items(config, ctx):
+    for kind, label, entry, key in wanted_items(spec, ctx):
         if kind == "bootcmd":
             marker = once.boot_marker(ctx.run_dir, boot, key)
             when = "every boot"
@@ -131,7 +170,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
             assert argv is not None
             cp = CommandPlan(kind, label, argv, None, marker)
             what = program_name(argv)
-        changes.append(Change(NAME, "run-command", label, f"run {label}: {what} ({when}{skip_note})", payload=cp))
+        changes.append(Change(spec.kind if kind == "bootcmd" else NAME, "run-command", label,
+                              f"run {label}: {what} ({when}{skip_note})", payload=cp))
     return changes
 
 
@@ -206,6 +246,8 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> str:
+    from ros_init.state import once
+
     cp: CommandPlan = change.payload
     mode, why = where_to_run(root, ctx)
     if mode == "skip":

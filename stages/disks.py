@@ -47,13 +47,20 @@ def fence_from_settings(settings: dict[str, Any]) -> Fence:
     )
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+def parse(config: Config) -> Any:
+    """Pure: ``disks``, ``filesystems`` and ``growpart`` as specs (``layout.parse_config``)."""
+    from ros_init.disks.layout import parse_config
+
+    return parse_config(config)
+
+
+def plan(spec: Any, root: Root, ctx: StageContext) -> list[Change]:
     """Probe the disks, decide, and list every change; raise DiskLayoutError on a refusal."""
-    from ros_init.disks.layout import parse_config, plan_layout
+    from ros_init.disks.layout import plan_layout
     from ros_init.disks.mountunits import render_unit, unit_name, wants_dir
     from ros_init.system import blockdev
 
-    specs, targets, grow = parse_config(config)
+    specs, targets, grow = spec
     if not (specs or targets or grow):
         return []
     fence = fence_from_settings(ctx.settings)

@@ -3,9 +3,12 @@
 Each item is decoded (``encoding``), given its mode (``permissions``, default 0644: a missing
 or misspelled key never yields 0000) and owner (``owner``, default ``root:root``, names
 looked up in the TARGET root's passwd/group), and written atomically through ``Root``
-(parent folders created 0755). ``append: true`` adds the content unless the file already
-contains it, so a second run appends nothing. Items run in the phase they ask for
-(``phase: initramfs``; default boot).
+(parent folders created 0755). Items apply in document order, merged documents included,
+with cloud-init's meaning: an item replaces the file, ``append: true`` adds its content to
+what is there (unless the file already holds it, so a second run appends nothing), and the
+same path given twice is written twice, in turn (the last item sets mode and owner). Items
+run in the phase they ask for (``phase: initramfs``; default boot). ``parse`` decodes every
+item, so a broken one is a config error in ``validate`` and ``run`` alike.
 
 When ros-init does not run as root (``ros-init demo`` as a user), ownership is left as is and
 the summary says so. Summaries name the path, mode, owner and size, never the content.
@@ -19,6 +22,8 @@ from typing import Any, NamedTuple
 
 from ros_init.accounts.lookup import OwnerError, resolve_owner
 from ros_init.config.yamlsource import BinaryText
+from ros_init.core.changes import Refused, WriteFile, apply_payload, digest, file_reasons
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root, RootError
 
@@ -30,23 +35,24 @@ DEFAULT_OWNER = "root:root"
 MAX_DECOMPRESSED = 64 << 20  # gz content of one write_files item, decompressed
 
 
-class FileSpecError(ValueError):
+class FileSpecError(SpecError):
     """A write_files item that cannot be used (its message never holds the content)."""
 
 
-class FilePlan(NamedTuple):
-    """What to write at one path: the pieces of its items, in order, and the last item's
-    mode and owner. ``base_is_current``: the first piece is an append, so the file's current
-    content comes first."""
+class FileItem(NamedTuple):
+    """One ``write_files`` item, decoded. ``data`` may be a secret: never printed."""
 
+    index: int  # position in the merged write_files list
     path: str
-    pieces: tuple[bytes, ...]
-    base_is_current: bool
+    data: bytes
+    append: bool
     mode: int
     owner: str
-    uid: int  # -1: leave as is
-    gid: int
-    error: str | None = None  # the item is broken: apply fails with this
+    phase: str
+
+
+class FilesSpec(NamedTuple):
+    items: tuple[FileItem, ...]
 
 
 def assemble(base: bytes, pieces: tuple[bytes, ...]) -> bytes:
@@ -142,91 +148,113 @@ def normalize(path: str) -> str:
     return "/" + "/".join(p for p in path.split("/") if p not in ("", "."))
 
 
-def items_for_phase(config: Config, phase: str) -> dict[str, list[tuple[int, dict[str, Any]]]]:
-    """The write_files items of ``phase`` grouped by path, in order of first mention. A
-    non-append item discards the items before it for its path (it replaces the file)."""
-    groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for i, it in enumerate(config.get("write_files") or []):
-        if not isinstance(it, dict) or (it.get("phase") or "boot") != phase:
+def _item(i: int, it: Any) -> FileItem:
+    where = f"write_files[{i}]"
+    if not isinstance(it, dict):
+        raise FileSpecError("expected a mapping with a path", where)
+    raw_path = it.get("path")
+    if not isinstance(raw_path, str) or not raw_path.startswith("/"):
+        raise FileSpecError("must be an absolute path", f"{where}.path")
+    if "\0" in raw_path or "\n" in raw_path or ".." in raw_path.split("/"):
+        raise FileSpecError("must be an absolute path without '..' or line breaks", f"{where}.path")
+    path = normalize(raw_path)
+    if path == "/":
+        raise FileSpecError("names the root folder, not a file", f"{where}.path")
+    try:
+        data = decode_content(it.get("content"), it.get("encoding"))
+    except FileSpecError as exc:
+        raise FileSpecError(exc.message, f"{where}.content") from None
+    try:
+        mode = parse_mode(it.get("permissions"))
+    except FileSpecError as exc:
+        raise FileSpecError(exc.message, f"{where}.permissions") from None
+    owner = it.get("owner")
+    owner = DEFAULT_OWNER if owner is None else str(owner)
+    phase = it.get("phase") or "boot"
+    if phase not in ("boot", "initramfs"):
+        raise FileSpecError("expected boot or initramfs", f"{where}.phase")
+    append = it.get("append", False)
+    if not isinstance(append, bool):
+        raise FileSpecError("expected true or false", f"{where}.append")
+    return FileItem(i, path, data, append, mode, owner, phase)
+
+
+def parse(config: Config) -> FilesSpec:
+    """Pure: every write_files item decoded and checked, in document order."""
+    raw = config.get("write_files")
+    if raw is None:
+        return FilesSpec(())
+    if not isinstance(raw, list):
+        raise FileSpecError("expected a list of files", "write_files")
+    return FilesSpec(tuple(_item(i, it) for i, it in enumerate(raw)))
+
+
+def groups_for_phase(spec: FilesSpec, phase: str) -> dict[str, list[FileItem]]:
+    """Pure: the items of ``phase`` that decide each path, in order of first mention.
+
+    Applied in turn, an item that is not an append replaces the file, so the items before
+    it for its path no longer matter (cloud-init writes them and then overwrites them)."""
+    groups: dict[str, list[FileItem]] = {}
+    for it in spec.items:
+        if it.phase != phase:
             continue
-        path = normalize(str(it.get("path") or ""))
-        if not it.get("append"):
-            groups[path] = []
-        groups.setdefault(path, []).append((i, it))
+        if not it.append:
+            groups[it.path] = []
+        groups.setdefault(it.path, []).append(it)
     return groups
 
 
-def _broken(path: str, label: str, why: str) -> Change:
-    return Change(NAME, "write-file", path or label, f"write {path or '(no path)'} ({label}: cannot be written)",
-                  payload=FilePlan(path, (), False, 0, "", -1, -1, error=f"{label}: {why}"))
+def _refused(path: str, label: str, why: str) -> Change:
+    return Change(NAME, "write-file", path, f"write {path} ({label}: cannot be written)",
+                  payload=Refused(path, f"{label}: {why}"))
 
 
-def _plan_path(path: str, group: list[tuple[int, dict[str, Any]]], root: Root, ctx: StageContext) -> Change | None:
-    labels = ", ".join(f"write_files[{i}]" for i, _ in group)
-    pieces = []
+def _plan_path(path: str, group: list[FileItem], root: Root, ctx: StageContext) -> Change | None:
+    labels = ", ".join(f"write_files[{it.index}]" for it in group)
+    last = group[-1]  # applied in turn, the last item sets mode and owner
     try:
-        if not path.startswith("/"):
-            raise FileSpecError("path must be absolute")
-        for _, item in group:
-            pieces.append(decode_content(item.get("content"), item.get("encoding")))
-            parse_mode(item.get("permissions"))
-        last = group[-1][1]  # applied in turn, the last item sets mode and owner
-        mode = parse_mode(last.get("permissions"))
-        owner = str(last.get("owner") if last.get("owner") is not None else DEFAULT_OWNER)
         st = root.lstat(path)
-    except (FileSpecError, RootError) as exc:
-        return _broken(path, labels, str(exc))
+    except RootError as exc:
+        return _refused(path, labels, str(exc))
     except OSError as exc:  # ENAMETOOLONG, EACCES ...: this item fails, the others are written
-        return _broken(path, labels, exc.strerror or str(exc))
+        return _refused(path, labels, exc.strerror or str(exc))
     if st is not None and stat.S_ISDIR(st.st_mode):
-        return _broken(path, labels, "a folder is in the way")
+        return _refused(path, labels, "a folder is in the way")
     uid = gid = -1
     owner_note = ""
-    error = None
     if os.geteuid() == 0:
         try:
-            o = resolve_owner(root, owner)
+            o = resolve_owner(root, last.owner)
             uid, gid = o.uid, o.gid
         except OwnerError as exc:
-            if ctx.dry_run:
-                owner_note = f", owner {owner} not in the target root yet"
-            else:
-                error = f"{labels} {path}: {exc}"
+            if not ctx.dry_run:
+                return _refused(path, labels, f"{path}: {exc}")
+            owner_note = f", owner {last.owner} not in the target root yet"
     else:
         owner_note = ", owner not set: not running as root"
-
-    base_is_current = bool(group[0][1].get("append"))
+    base_is_current = group[0].append
     is_file = st is not None and stat.S_ISREG(st.st_mode)
     current = (root.read_bytes(path) or b"") if is_file else None
-    if base_is_current:
-        desired = assemble(current or b"", tuple(pieces))
-    else:
-        desired = assemble(pieces[0], tuple(pieces[1:]))
-    reasons = []
-    if st is None:
-        reasons.append("create")
-    elif not is_file:
-        reasons.append("replace symlink" if stat.S_ISLNK(st.st_mode) else "replace special file")
-    else:
-        if desired != current:
-            reasons.append("append" if base_is_current else "update content")
-        if stat.S_IMODE(st.st_mode) != mode:
-            reasons.append(f"mode {stat.S_IMODE(st.st_mode):04o} -> {mode:04o}")
-        if uid != -1 and (st.st_uid, st.st_gid) != (uid, gid):
-            reasons.append(f"owner {st.st_uid}:{st.st_gid} -> {uid}:{gid}")
-    if not reasons and error is None:
+    pieces = tuple(it.data for it in group)
+    desired = assemble(current or b"", pieces) if base_is_current else assemble(pieces[0], pieces[1:])
+    reasons = file_reasons(root, path, desired, last.mode, uid, gid)
+    if not reasons:
         return None
+    if base_is_current and "update content" in reasons:
+        reasons[reasons.index("update content")] = "append"
     verb = "append to" if base_is_current else "write"
-    summary = (f"{verb} {path} ({', '.join(reasons) or 'check'}: {mode:04o} {owner}, "
+    summary = (f"{verb} {path} ({', '.join(reasons)}: {last.mode:04o} {last.owner}, "
                f"{sum(len(p) for p in pieces)} bytes{owner_note})")
+    # An append is planned against the content read now: if the file changes before the
+    # write, the step fails and the next run appends to what is there then.
     return Change(NAME, "append-file" if base_is_current else "write-file", path, summary,
-                  payload=FilePlan(path, tuple(pieces), base_is_current, mode, owner, uid, gid, error=error))
+                  payload=WriteFile(path, desired, last.mode, uid, gid, digest(current), check=base_is_current))
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+def plan(spec: FilesSpec, root: Root, ctx: StageContext) -> list[Change]:
     """One change per path of this phase whose file differs from what its items make."""
     changes = []
-    for path, group in items_for_phase(config, ctx.phase).items():
+    for path, group in groups_for_phase(spec, ctx.phase).items():
         change = _plan_path(path, group, root, ctx)
         if change is not None:
             changes.append(change)
@@ -234,17 +262,4 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
-    p: FilePlan = change.payload
-    if p.error:
-        raise FileSpecError(p.error)
-    uid, gid = p.uid, p.gid
-    if os.geteuid() == 0 and uid == -1:  # the owner was unknown at plan time: try again now
-        o = resolve_owner(root, p.owner)
-        uid, gid = o.uid, o.gid
-    if p.base_is_current:  # re-read: the file is what it is now, not what it was at plan time
-        st = root.lstat(p.path)
-        base = (root.read_bytes(p.path) or b"") if st is not None and stat.S_ISREG(st.st_mode) else b""
-        data = assemble(base, p.pieces)
-    else:
-        data = assemble(p.pieces[0], p.pieces[1:])
-    root.write_file(p.path, data, mode=p.mode, uid=uid, gid=gid, dir_mode=0o755)
+    apply_payload(root, change.payload)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import re
 import stat
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
+from ros_init.core.changes import WriteFile, apply_payload
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
@@ -32,17 +33,16 @@ NAME = "hostname"
 HOSTNAME_FILE = "/etc/hostname"
 HOSTS_FILE = "/etc/hosts"
 KERNEL_HOSTNAME = "/proc/sys/kernel/hostname"
-_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _MARKER = "# ros-init: this host's name (manage_etc_hosts)"
 _LOCALHOST_LINES = ("127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback")
 
 
-class HostnameError(ValueError):
+class HostnameError(SpecError):
     """A hostname or fqdn that is not a valid RFC 1123 name; the message names the key."""
 
 
-@dataclass(frozen=True)
-class HostnameSpec:
+class HostnameSpec(NamedTuple):
     short: str  # what /etc/hostname and the kernel get
     fqdn: str | None
     manage_hosts: bool
@@ -62,7 +62,7 @@ def _check(name: Any, key: str) -> str:
     return text
 
 
-def desired(config: Config) -> HostnameSpec | None:
+def parse(config: Config) -> HostnameSpec | None:
     """Pure: the names the config asks for, or None when the stage has nothing to do."""
     if config.get("preserve_hostname") is True:
         return None
@@ -123,12 +123,11 @@ def _file_change(root: Root, path: str, data: bytes, summary: str) -> Change | N
         return None  # also true through a symlink whose target holds the right name
     st = root.stat(path)
     mode = stat.S_IMODE(st.st_mode) if st is not None and stat.S_ISREG(st.st_mode) else 0o644
-    return Change(NAME, "write-file", path, summary, payload=(data, mode))
+    return Change(NAME, "write-file", path, summary, payload=WriteFile(path, data, mode))
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Change]:
     """Pure: the hostname file, the hosts line and the running hostname that differ."""
-    spec = desired(config)
     if spec is None:
         return []
     changes: list[Change | None] = [
@@ -149,9 +148,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Thin: write one file through Root, or set the kernel's hostname."""
-    if change.action == "write-file":
-        data, mode = change.payload
-        root.write_file(change.target, data, mode)
+    if isinstance(change.payload, WriteFile):
+        apply_payload(root, change.payload)
     elif change.action == "set-hostname":
         if not root.is_host:
             raise HostnameError("the running hostname is only set when the target root is /")

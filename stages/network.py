@@ -19,12 +19,10 @@ wicked's netconfig file.
 from __future__ import annotations
 
 import logging
-import os
 import stat
 
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
-from ros_init.network import networkd, networkmanager, wicked
 from ros_init.network.model import NetworkModel, is_disabled, parse_network
 
 NAME = "network"
@@ -42,7 +40,10 @@ _EVIDENCE = {
 _ALIAS = "/etc/systemd/system/network.service"
 _ALIAS_TARGETS = {"NetworkManager.service": "networkmanager", "wicked.service": "wicked",
                   "systemd-networkd.service": "networkd"}
-_MANAGED_FOLDERS = (networkmanager.FOLDER, networkd.FOLDER, wicked.FOLDER)
+def _managed_folders() -> tuple[str, ...]:
+    from ros_init.network import networkd, networkmanager, wicked
+
+    return (networkmanager.FOLDER, networkd.FOLDER, wicked.FOLDER)
 
 
 class NetworkStageError(Exception):
@@ -55,7 +56,7 @@ def detect_renderers(root: Root) -> tuple[set[str], str | None]:
     alias = None
     st = root.lstat(_ALIAS)
     if st is not None and stat.S_ISLNK(st.st_mode):
-        target = os.readlink(root.resolve(_ALIAS, follow_last=False))
+        target = root.readlink(_ALIAS) or ""
         alias = _ALIAS_TARGETS.get(target.rsplit("/", 1)[-1])
     return present, alias
 
@@ -84,6 +85,7 @@ def choose_renderer(setting: str, present: set[str], alias: str | None) -> str:
 def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]],
                   netconfig: str | None) -> dict[str, tuple[bytes, int]]:
     """Pure: every file the model needs with this renderer, root-relative path -> (bytes, mode)."""
+    from ros_init.network import networkd, networkmanager, wicked
     if not model.interfaces:
         return {}
     if renderer == "networkmanager":
@@ -103,6 +105,8 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
 
 
 def _is_managed(path: str, root: Root) -> bool:
+    from ros_init.network import networkd, networkmanager, wicked
+
     if networkmanager.is_managed(path) or networkd.is_managed(path):
         return True
     if wicked.may_be_managed(path):
@@ -120,12 +124,18 @@ def _differs(root: Root, path: str, data: bytes, mode: int) -> bool:
     return stat.S_IMODE(st.st_mode) != mode or root.read_bytes(path) != data
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    """Pure: the writes and removals that bring the target's network files to the config."""
+def parse(config: Config) -> NetworkModel | None:
+    """Pure: the ``network:`` section as a model; None when networking is disabled."""
     network = config.get("network")
     if is_disabled(network):
+        return None
+    return parse_network(network)
+
+
+def plan(model: NetworkModel | None, root: Root, ctx: StageContext) -> list[Change]:
+    """Pure: the writes and removals that bring the target's network files to the config."""
+    if model is None:
         return []
-    model = parse_network(network)
     files: dict[str, tuple[bytes, int]] = {}
     renderer = "none"
     if model.interfaces:
@@ -137,6 +147,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
             if not names[iface.id] and renderer == "wicked":
                 log.warning("network: %s: no interface present matches %s; not configured this boot",
                             iface.id, ", ".join(f"{k}={v}" for k, v in vars(iface.match).items() if v))
+        from ros_init.network import wicked
+
         netconfig = root.read_text(wicked.NETCONFIG) if renderer == "wicked" else None
         files = desired_files(model, renderer, names, netconfig)
 
@@ -146,7 +158,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
         if _differs(root, path, data, mode):
             changes.append(Change(NAME, "write-file", path, f"write {path} ({renderer}, mode {mode:04o})",
                                   payload=(data, mode)))
-    for folder in _MANAGED_FOLDERS:
+    for folder in _managed_folders():
         for name in root.listdir(folder):
             path = f"{folder}/{name}"
             if path not in files and _is_managed(path, root):

@@ -9,9 +9,10 @@ existing file is left alone (an image may ship one).
 from __future__ import annotations
 
 import os
-import stat
-from typing import Any
+from typing import Any, NamedTuple
 
+from ros_init.core.changes import WriteFile, apply_payload, file_reasons
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
@@ -19,6 +20,20 @@ NAME = "rancherd"
 
 CONFIG_PATH = "/etc/rancher/rancherd/config.yaml"
 MODE = 0o600
+
+
+class RancherdSpec(NamedTuple):
+    section: dict[str, Any]  # the rancherd: section as given (may hold the token: never printed)
+
+
+def parse(config: Config) -> RancherdSpec | None:
+    """The ``rancherd:`` section; None when there is none (an image's file is left alone)."""
+    section = config.get("rancherd")
+    if section is None or section == {}:
+        return None
+    if not isinstance(section, dict):
+        raise SpecError("expected a mapping", "rancherd")
+    return RancherdSpec(section)
 
 
 def render(section: dict[str, Any]) -> bytes:
@@ -30,25 +45,13 @@ def render(section: dict[str, Any]) -> bytes:
     return text.encode("utf-8")
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    section = config.get("rancherd")
-    if not isinstance(section, dict) or not section:
+def plan(spec: RancherdSpec | None, root: Root, ctx: StageContext) -> list[Change]:
+    if spec is None:
         return []
+    section = spec.section
     data = render(section)
     owner = (0, 0) if os.geteuid() == 0 else None
-    st = root.lstat(CONFIG_PATH)
-    reasons = []
-    if st is None:
-        reasons.append("create")
-    elif not stat.S_ISREG(st.st_mode):
-        reasons.append("replace non-regular file")
-    else:
-        if root.read_bytes(CONFIG_PATH) != data:
-            reasons.append("update content")
-        if stat.S_IMODE(st.st_mode) != MODE:
-            reasons.append(f"mode {stat.S_IMODE(st.st_mode):04o} -> {MODE:04o}")
-        if owner is not None and (st.st_uid, st.st_gid) != owner:
-            reasons.append(f"owner {st.st_uid}:{st.st_gid} -> root:root")
+    reasons = file_reasons(root, CONFIG_PATH, data, MODE, *(owner or (-1, -1)))
     if not reasons:
         return []
     role = section.get("role")
@@ -56,10 +59,9 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
     who = "root:root" if owner else "owner not set: not running as root"
     summary = (f"write {CONFIG_PATH} ({', '.join(reasons)}: 0600 {who}; "
                f"{'role ' + str(role) + '; ' if isinstance(role, str) else ''}keys: {keys})")
-    return [Change(NAME, "write-file", CONFIG_PATH, summary, payload=(data, owner))]
+    uid, gid = owner if owner else (-1, -1)
+    return [Change(NAME, "write-file", CONFIG_PATH, summary, payload=WriteFile(CONFIG_PATH, data, MODE, uid, gid))]
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
-    data, owner = change.payload
-    uid, gid = owner if owner else (-1, -1)
-    root.write_file(CONFIG_PATH, data, mode=MODE, uid=uid, gid=gid, dir_mode=0o755)
+    apply_payload(root, change.payload)

@@ -6,8 +6,11 @@ One file, not ``authorized_keys.d``: sshd reads only ``.ssh/authorized_keys`` (a
 ``authorized_keys2``) by default, and a second file would need an sshd_config change that
 the image may not carry. ``github:<user>`` and ``gitlab:<user>`` entries are fetched from
 ``<base>/<user>.keys`` during ``plan`` (bounded by the ``ssh_keys.timeout`` setting and a
-size limit), because only then can a second plan see that nothing changed. A failed fetch
-keeps the keys fetched last time for that reference and is recorded as a skipped step.
+size limit, and the phase's deadline), through the one HTTP client handed in
+``ctx.http``, because only then can a second plan see that nothing changed. A failed fetch
+keeps the keys fetched last time for that reference and is logged as a warning: the plan
+then holds no change for it, so a plan after a failed fetch is empty when nothing else
+changed.
 
 ``ssh_pwauth`` writes ``/etc/ssh/sshd_config.d/50-ros-init.conf``; without it, that file
 is removed (ros-init then leaves sshd's own setting alone).
@@ -15,18 +18,18 @@ is removed (ros-init then leaves sshd's own setting alone).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
 import stat
 import time
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import quote
+from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
+from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, file_reasons
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
 
@@ -39,13 +42,13 @@ PWAUTH_DROPIN = "/etc/ssh/sshd_config.d/50-ros-init.conf"
 SSHD_CONFIGS = ("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")
 MAX_KEYS_BYTES = 64 * 1024
 
-_REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})$")
-_KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?$")
+_REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})\Z")
+_KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?\Z")
 
 log = logging.getLogger(__name__)
 
 
-class KeysConfigError(ValueError):
+class KeysConfigError(SpecError):
     """An ssh_authorized_keys or ssh_pwauth value that cannot be used; names its path."""
 
 
@@ -95,6 +98,26 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
     # the config must leave its file too.
     out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
     return {user: list(dict.fromkeys(keys)) for user, keys in out.items()}
+
+
+class SshSpec(NamedTuple):
+    """Key entries per user (lines or github:/gitlab: references), and ``ssh_pwauth``
+    (None: leave sshd's own setting alone)."""
+
+    keys: tuple[tuple[str, tuple[str, ...]], ...]
+    pwauth: bool | None
+
+
+def parse(config: Config) -> SshSpec:
+    """Pure: who gets which keys, and the password-login setting, every entry checked."""
+    value = config.get("ssh_pwauth")
+    if isinstance(value, str):
+        # cloud-init's strings (deprecated in the schema): yes/true, no/false; anything
+        # else ("unchanged") leaves sshd alone, like an absent key.
+        value = {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
+    if value is not None and not isinstance(value, bool):
+        raise KeysConfigError("ssh_pwauth: expected true or false")
+    return SshSpec(tuple((user, tuple(keys)) for user, keys in keys_by_user(config).items()), value)
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
@@ -163,35 +186,34 @@ def managed_block(literal: list[str], fetched: dict[str, list[str]]) -> list[str
 
 
 # -- fetching github:/gitlab: keys ----------------------------------------------------------
-def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES) -> tuple[list[str], int]:
-    """GET ``<base>/<user>.keys``: (valid public key lines, number of lines dropped).
+def fetch_keys(http: Any, base: str, user: str, deadline: float, timeout: float,
+               limit: int = MAX_KEYS_BYTES) -> tuple[list[str], int]:
+    """GET ``<base>/<user>.keys`` through ``http`` (``ros_init.sources.httpfetch.request``):
+    (valid public key lines, number of lines dropped).
 
-    Bounded: ``timeout`` is the whole time allowed, the answer is cut at ``limit`` bytes.
+    Bounded: ``timeout`` seconds at most, never past ``deadline`` (the phase's), the answer
+    cut at ``limit`` bytes.
     """
-    import requests
+    from urllib.parse import quote
 
     url = f"{base.rstrip('/')}/{quote(user, safe='')}.keys"
-    deadline = time.monotonic() + timeout
+    until = min(deadline, time.monotonic() + timeout)
     try:
-        with requests.get(url, timeout=timeout, stream=True, allow_redirects=True) as resp:
-            if resp.status_code == 404:
-                raise KeyFetchError("no such user (HTTP 404)")
-            if resp.status_code != 200:
-                raise KeyFetchError(f"HTTP {resp.status_code}")
-            data = b""
-            for chunk in resp.iter_content(8192):
-                data += chunk
-                if len(data) > limit:
-                    raise KeyFetchError(f"answer larger than {limit // 1024} KiB")
-                if time.monotonic() > deadline:
-                    raise KeyFetchError(f"no complete answer within {timeout:g}s")
-    except requests.Timeout:
-        raise KeyFetchError(f"no answer within {timeout:g}s") from None
-    except requests.RequestException as exc:
-        raise KeyFetchError(f"request failed ({type(exc).__name__})") from None
+        resp = http(url, until, what=f"ssh keys of {user}", timeout=timeout, max_size=limit, retry_refused=False)
+    except Exception as exc:  # httpfetch.FetchError, without importing the client here
+        kind = getattr(exc, "kind", "")
+        if kind == "timeout":
+            raise KeyFetchError(f"no answer within {timeout:g}s") from None
+        if kind == "too-large":
+            raise KeyFetchError(f"answer larger than {limit // 1024} KiB") from None
+        raise KeyFetchError(f"request failed ({kind or type(exc).__name__})") from None
+    if resp.status == 404:
+        raise KeyFetchError("no such user (HTTP 404)")
+    if resp.status != 200:
+        raise KeyFetchError(f"HTTP {resp.status}")
     keys: list[str] = []
     dropped = 0
-    for raw in data.decode("utf-8", "replace").splitlines():
+    for raw in resp.body.decode("utf-8", "replace").splitlines():
         line = raw.strip()
         if not line:
             continue
@@ -221,6 +243,8 @@ class KeysWrite:
 
 
 def _digest(data: bytes | None) -> str | None:
+    import hashlib
+
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 
@@ -232,12 +256,19 @@ def _skip(target: str, message: str) -> Change:
     return Change(NAME, "skip", target, message, payload=message)
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
+def _http(ctx: StageContext) -> Any:
+    if ctx.http is not None:
+        return ctx.http
+    from ros_init.sources.httpfetch import request
+
+    return request
+
+
+def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
     """authorized_keys of each user with keys in the config, and the sshd drop-in."""
-    from ros_init.accounts.defaultuser import resolve
 
     changes: list[Change] = []
-    wanted = keys_by_user(resolve(config, ctx.settings))  # top-level keys: to the default user if any
+    wanted = dict(spec.keys)
     passwd = Table.parse("passwd", root.read_text("/etc/passwd") or "") if wanted else None
     settings = _settings(ctx)
     cache: dict[str, tuple[list[str], int] | str] = {}
@@ -271,15 +302,17 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
             if ref not in cache:
                 site, name = ref.split(":", 1)
                 try:
-                    cache[ref] = fetch_keys(str(settings[f"{site}_url"]), name, float(settings["timeout"]))
+                    cache[ref] = fetch_keys(_http(ctx), str(settings[f"{site}_url"]), name,
+                                            ctx.deadline or time.monotonic() + float(settings["timeout"]),
+                                            float(settings["timeout"]))
                 except KeyFetchError as exc:
                     cache[ref] = str(exc)
             result = cache[ref]
             if isinstance(result, str):
                 kept = old_sections.get(ref, [])
                 fetched[ref] = kept
-                changes.append(_skip(ref, f"{ref}: keys not fetched for {user}: {result}; "
-                                          f"{len(kept)} key(s) fetched earlier kept"))
+                log.warning("%s: keys not fetched for %s: %s; %d key(s) fetched earlier kept",
+                            ref, user, result, len(kept))
             else:
                 fetched[ref], dropped = result
                 if dropped:
@@ -304,7 +337,7 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
                               f"{sum(1 for x in existing.foreign if x.strip() and not x.startswith('#'))} other key(s) kept{note}",
                               payload=KeysWrite(user, ssh_dir, path, data, uid if chown else -1,
                                                 gid if chown else -1, _digest(current))))
-    changes.extend(_plan_pwauth(config, root))
+    changes.extend(_plan_pwauth(spec.pwauth, root))
     return changes
 
 
@@ -313,23 +346,15 @@ def pwauth_text(enabled: bool) -> str:
             f"PasswordAuthentication {'yes' if enabled else 'no'}\n")
 
 
-def _plan_pwauth(config: Config, root: Root) -> list[Change]:
-    value = config.get("ssh_pwauth")
-    if isinstance(value, str):
-        # cloud-init's strings (deprecated in the schema): yes/true, no/false; anything
-        # else ("unchanged") leaves sshd alone, like an absent key.
-        value = {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
-    if value is not None and not isinstance(value, bool):
-        raise KeysConfigError("ssh_pwauth: expected true or false")
-    current = root.read_bytes(PWAUTH_DROPIN)
+def _plan_pwauth(value: bool | None, root: Root) -> list[Change]:
     if value is None:
-        if current is None:
+        if root.lstat(PWAUTH_DROPIN) is None:
             return []
         return [Change(NAME, "remove-file", PWAUTH_DROPIN, f"{PWAUTH_DROPIN}: remove (no ssh_pwauth in the config)",
-                       payload=PWAUTH_DROPIN)]
+                       payload=RemoveFile(PWAUTH_DROPIN))]
     data = pwauth_text(value).encode()
-    st = root.lstat(PWAUTH_DROPIN)
-    if current == data and st is not None and stat.S_IMODE(st.st_mode) == 0o644:
+    owner = 0 if _can_chown() else -1
+    if not file_reasons(root, PWAUTH_DROPIN, data, 0o644, owner, owner):
         return []
     note = ""
     main = next((p for p in SSHD_CONFIGS if root.exists(p)), None)
@@ -337,8 +362,7 @@ def _plan_pwauth(config: Config, root: Root) -> list[Change]:
         note = f" (warning: {main} does not include sshd_config.d)"
     return [Change(NAME, "write-file", PWAUTH_DROPIN,
                    f"{PWAUTH_DROPIN}: PasswordAuthentication {'yes' if value else 'no'}{note}",
-                   payload=KeysWrite("", "", PWAUTH_DROPIN, data, 0 if _can_chown() else -1,
-                                     0 if _can_chown() else -1, _digest(current)))]
+                   payload=WriteFile(PWAUTH_DROPIN, data, 0o644, owner, owner))]
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
@@ -346,17 +370,14 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     payload = change.payload
     if change.action == "skip":
         raise SkipStep(str(payload))
-    if change.action == "remove-file":
-        root.remove(str(payload))
+    if isinstance(payload, WriteFile | RemoveFile):
+        apply_payload(root, payload)
         return
     if not isinstance(payload, KeysWrite):
         raise ValueError(f"sshkeys: unknown change {change.action} {change.target}")
     current = root.read_bytes(payload.path)
     if _digest(current) != payload.expected and current != payload.data:
         raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
-    if not payload.ssh_dir:
-        root.write_file(payload.path, payload.data, 0o644, payload.uid, payload.gid)
-        return
     st = root.lstat(payload.ssh_dir)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise SkipStep(f"{payload.ssh_dir} is not a folder: keys of {payload.user} not written")

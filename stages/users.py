@@ -16,13 +16,13 @@ apply when the user is created only. See docs/stages.md.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import stat
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
 from ros_init.accounts.passwd_db import (
@@ -43,6 +43,7 @@ from ros_init.accounts.userconfig import (
     read_groups,
     read_users,
 )
+from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
@@ -320,28 +321,12 @@ def sudoers_text(user: str, rules: tuple[str, ...]) -> str:
 
 # -- plan and apply -----------------------------------------------------------------------
 @dataclass(frozen=True)
-class FileWrite:
-    """Payload of a write: the whole new content (may hold hashes: never printed)."""
-
-    path: str
-    data: bytes = field(repr=False)
-    mode: int
-    uid: int
-    gid: int
-    expected: str | None  # sha256 of the content planned against; None: file was missing
-
-
-@dataclass(frozen=True)
 class HomeCreate:
     path: str
     uid: int
     gid: int
     mode: int
     skel: tuple[tuple[str, bool, int], ...]  # (relative path, is_folder, mode)
-
-
-def _digest(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 def _can_chown() -> bool:
@@ -379,14 +364,25 @@ def _skel(root: Root) -> tuple[tuple[str, bool, int], ...]:
     return tuple(out)
 
 
-def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
-    """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
-    from ros_init.accounts.defaultuser import resolve
+class UsersSpec(NamedTuple):
+    """``users``, ``groups`` and ``chpasswd`` read and checked (passwords: never printed)."""
 
-    config = resolve(config, ctx.settings, warn=True)  # the image's default user, by cloud-init's rule
-    users = read_users(config)
-    groups = read_groups(config)
+    users: tuple[UserSpec, ...]
+    groups: tuple[tuple[str, tuple[str, ...]], ...]
+    passwords: tuple[PasswordSet, ...]
+    expire: bool
+
+
+def parse(config: Config) -> UsersSpec:
+    """Pure: the three sections in one shape, every value that the account files cannot
+    hold refused with its path (the one users normaliser, ``normalize_users``, first)."""
     passwords, expire = read_chpasswd(config)
+    return UsersSpec(tuple(read_users(config)), tuple(read_groups(config)), tuple(passwords), expire)
+
+
+def plan(spec: UsersSpec, root: Root, ctx: StageContext) -> list[Change]:
+    """Compare the account files, homes and sudoers drop-ins with the config. No writes."""
+    users, groups, passwords, expire = list(spec.users), list(spec.groups), list(spec.passwords), spec.expire
     if not users and not groups and not passwords and not root.listdir(SUDOERS_DIR):
         return []
     texts = {k: root.read_bytes(p) for k, p in PATHS.items()}
@@ -408,8 +404,8 @@ def plan(config: Config, root: Root, ctx: StageContext) -> list[Change]:
         mode, uid, gid = _db_mode(root, kind, d.db)
         what = "; ".join(dict.fromkeys(d.notes[kind])) or "rewrite"
         changes.append(Change(NAME, "write-file", PATHS[kind], f"{PATHS[kind]}: {what}",
-                              payload=FileWrite(PATHS[kind], new, mode, uid if chown else -1,
-                                                gid if chown else -1, _digest(texts[kind]))))
+                              payload=WriteFile(PATHS[kind], new, mode, uid if chown else -1,
+                                                gid if chown else -1, digest(texts[kind]), check=True)))
 
     for kind in ("group", "gshadow", "shadow"):
         db_change(kind)
@@ -437,45 +433,30 @@ def _plan_sudoers(root: Root, sudo: dict[str, tuple[str, ...]], chown: bool) -> 
     for fname, text in wanted.items():
         path = f"{SUDOERS_DIR}/{fname}"
         data = text.encode()
-        st = root.lstat(path)
-        ok = (st is not None and stat.S_ISREG(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o440
-              and (not chown or (st.st_uid, st.st_gid) == (0, 0)) and root.read_bytes(path) == data)
-        if not ok:
+        owner = 0 if chown else -1
+        if file_reasons(root, path, data, 0o440, owner, owner):
             changes.append(Change(NAME, "write-file", path, f"{path}: sudo rules ({len(data.splitlines()) - 1})",
-                                  payload=FileWrite(path, data, 0o440, 0 if chown else -1, 0 if chown else -1,
-                                                    _digest(root.read_bytes(path)) if st is not None and stat.S_ISREG(st.st_mode) else None)))
+                                  payload=WriteFile(path, data, 0o440, owner, owner)))
     for fname in root.listdir(SUDOERS_DIR):
         if fname.startswith(SUDOERS_PREFIX) and fname not in wanted:
             path = f"{SUDOERS_DIR}/{fname}"
             changes.append(Change(NAME, "remove-file", path, f"{path}: remove (no sudo rules in the config)",
-                                  payload=path))
+                                  payload=RemoveFile(path)))
     return changes
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one planned change through Root."""
     payload = change.payload
-    if isinstance(payload, FileWrite):
-        with _account_lock(root) if payload.path in PATHS.values() else contextlib.nullcontext():
-            _write(root, payload)
+    if isinstance(payload, WriteFile) and payload.path in PATHS.values():
+        with _account_lock(root):  # compare-and-swap under shadow-utils' own lock
+            apply_payload(root, payload)
+    elif isinstance(payload, WriteFile | RemoveFile):
+        apply_payload(root, payload)
     elif isinstance(payload, HomeCreate):
         _create_home(root, payload)
-    elif change.action == "remove-file" and isinstance(payload, str):
-        root.remove(payload)
     else:
         raise ValueError(f"users: unknown change {change.action} {change.target}")
-
-
-def _write(root: Root, payload: FileWrite) -> None:
-    current = root.read_bytes(payload.path)
-    if _digest(current) != payload.expected and current != payload.data:
-        raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
-    if current == payload.data:
-        st = root.stat(payload.path)
-        if st is not None and stat.S_IMODE(st.st_mode) == payload.mode and (
-                payload.uid in (-1, st.st_uid) and payload.gid in (-1, st.st_gid)):
-            return
-    root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid)
 
 
 @contextlib.contextmanager
@@ -484,8 +465,7 @@ def _account_lock(root: Root, wait: float = 10.0) -> Iterator[None]:
     (useradd, passwd, chpasswd) also takes: no edit of theirs interleaves with ours."""
     import fcntl
 
-    fd = os.open(root.resolve(PWD_LOCK, follow_last=False),
-                 os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    fd = root.open_lock_file(PWD_LOCK)
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -511,14 +491,7 @@ def _create_home(root: Root, home: HomeCreate) -> None:
     parent = parent or "/"
     root.makedirs(parent)
     tmp = f"{parent.rstrip('/')}/.{name}.ros-init.tmp"
-    tmp_host = root.resolve(tmp, follow_last=False)
-    if os.path.lexists(tmp_host):
-        if os.path.isdir(tmp_host) and not os.path.islink(tmp_host):
-            import shutil
-
-            shutil.rmtree(tmp_host)
-        else:
-            os.unlink(tmp_host)
+    root.remove_tree(tmp)  # a half-built home of a run that was killed
     root.makedirs(tmp, mode=home.mode, uid=home.uid, gid=home.gid)
     for rel, is_dir, mode in home.skel:
         if is_dir:
@@ -527,10 +500,4 @@ def _create_home(root: Root, home: HomeCreate) -> None:
         data = root.read_bytes(f"{SKEL}/{rel}")
         if data is not None:
             root.write_file(f"{tmp}/{rel}", data, mode, home.uid, home.gid)
-    final_host = root.resolve(home.path, follow_last=False)
-    os.rename(tmp_host, final_host)
-    parent_fd = os.open(os.path.dirname(final_host), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(parent_fd)
-    finally:
-        os.close(parent_fd)
+    root.rename(tmp, home.path)

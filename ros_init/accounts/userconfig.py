@@ -15,15 +15,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.accounts.passwd_db import DatabaseError, check_field
+from ros_init.core.findings import SpecError
 from ros_init.core.model import Config
 
-_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?$")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?\Z")
 HASH_RE = re.compile(r"^\$[0-9a-z]+\$")
 
 log = logging.getLogger("ros_init.stages.users")
 
 
-class UsersConfigError(ValueError):
+class UsersConfigError(SpecError):
     """A users/groups/chpasswd value that cannot be applied; the message names its path."""
 
 
@@ -98,9 +99,11 @@ def _opt_str(item: dict[str, Any], key: str, path: str, *, absolute: bool = Fals
     try:
         check_field(value, f"{path}.{key}")
     except DatabaseError as exc:
-        raise UsersConfigError(str(exc)) from None
+        raise UsersConfigError(str(exc).removeprefix(f"{path}.{key} "), f"{path}.{key}") from None
     if absolute and not value.startswith("/"):
         raise UsersConfigError(f"{path}.{key}: must be an absolute path")
+    if absolute and ".." in value.split("/"):
+        raise UsersConfigError(f"{path}.{key}: must not hold '..' (paths are taken inside the target root)")
     return value
 
 
@@ -157,7 +160,6 @@ _ALIASES = {
     "hashed-passwd": "hashed_passwd", "plain-text-passwd": "plain_text_passwd", "create-groups": "create_groups",
     "primary-group": "primary_group", "ssh-authorized-keys": "ssh_authorized_keys",
 }
-_FALSE_WORDS = ("false", "no", "off", "0", "")
 
 
 def user_items(config: Config, *, warn: bool = True) -> list[tuple[str, dict[str, Any]]]:
@@ -168,29 +170,15 @@ def user_items(config: Config, *, warn: bool = True) -> list[tuple[str, dict[str
     scalar). ``default`` and entries without a name (``snapuser`` only) are left out;
     hyphenated keys become their underscore spelling (the underscore one wins).
     """
+    from ros_init.config.normalize import normalize_users
+
     raw = config.get("users")
-    found: list[tuple[str, Any]] = []
     if raw is None:
         return []
-    if isinstance(raw, str):
-        found = [("users", n.strip()) for n in raw.split(",") if n.strip()]
-    elif isinstance(raw, dict):
-        for name, value in raw.items():
-            path = f"users.{name}"
-            if isinstance(value, dict):
-                found.append((path, {**value, "name": name}))
-            elif value is None or value is False or str(value).strip().lower() in _FALSE_WORDS:
-                continue
-            else:
-                found.append((path, name))
-    elif isinstance(raw, list):
-        for i, item in enumerate(raw):
-            if isinstance(item, list):
-                found.extend((f"users[{i}][{j}]", sub) for j, sub in enumerate(item))
-            else:
-                found.append((f"users[{i}]", item))
-    else:
+    if not isinstance(raw, str | dict | list):
         raise UsersConfigError("users: expected a list, a comma-separated string or an object")
+    # The one normaliser (the merge uses it too): a merged config's users are a list already.
+    found: list[tuple[str, Any]] = [(f"users[{i}]", item) for i, item in enumerate(normalize_users(raw))]
     out: list[tuple[str, dict[str, Any]]] = []
     for path, item in found:
         if item == "default" or (isinstance(item, dict) and item.get("name") == "default"):

@@ -34,6 +34,12 @@ def cli_main(args: Any) -> int:
     from ros_init.state.status import summary_line
 
     dry_run = args.command == "plan"
+    if args.config and getattr(args, "cmdline", None):
+        # --config replaces the datasources, and the kernel command line is one of them:
+        # its ros.* overrides would be silently dropped, so say so instead.
+        print(f"ros-init {args.command}: --cmdline reads the datasources' kernel command line, which --config "
+              "replaces: put the ros.* overrides in a config file, or drop --config", file=sys.stderr)
+        return 2
     try:
         root = Root(args.root)
         settings = load_settings(root, args.settings)

@@ -4,11 +4,13 @@ Precedence (lowest first): image defaults < datasource metadata < vendor-data < 
 < kernel command line (``model.Layer``); documents of the same layer apply in the order
 given. Mappings merge deeply and later scalars win. Lists follow the ``x-merge`` annotation of
 their schema: ``keyed`` (one entry per key, a later entry merged over the earlier one),
-``union`` (de-duplicated), ``append`` (the later list's new items after the earlier ones),
+``union`` (de-duplicated), ``append`` (every item of the later list after the earlier ones,
+duplicates kept: ``runcmd``, ``bootcmd``, ``write_files`` apply each item in turn),
 ``replace`` or no annotation (the later list replaces the earlier one). Keyed lists keep one
-entry per key even within one document, so merging a document with itself changes nothing.
-A ``#cloud-config-jsonp`` document (``patches``) applies its RFC 6902 operations to the
-config merged so far, at its place in that order. Each document is first put in canonical form (``ros_init.config.normalize``: alias keys renamed,
+entry per key even within one document, so merging a document with itself changes nothing but
+its ``append`` lists. A ``#cloud-config-jsonp`` document (``patches``) applies its RFC 6902
+operations to the config merged so far, at its place in that order.
+Each document is first put in canonical form (``ros_init.config.normalize``: alias keys renamed,
 every form of ``users`` as a list of mappings). Inputs are never mutated.
 """
 
@@ -88,8 +90,10 @@ def merge_values(base: object, over: object, nodes: list[dict], walker: SchemaWa
         if mode == "keyed":
             key = walker.annotation(nodes, "x-merge-key") or "name"
             return _keyed(base + over, str(key), items, walker)
-        if mode in ("union", "append"):
-            out_list = list(base) if mode == "append" else _unique(base)
+        if mode == "append":  # every item of both, in order: a command or file item given twice applies twice
+            return list(base) + [_normalized(v, items, walker) for v in over]
+        if mode == "union":
+            out_list = _unique(base)
             for item in over:
                 if not any(_same(item, seen) for seen in out_list):
                     out_list.append(copy.deepcopy(item))

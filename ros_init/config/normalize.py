@@ -6,11 +6,16 @@ on the raw files, and this module rewrites each document before it is merged:
   (``lock-passwd`` -> ``lock_passwd``; the canonical key wins if both are given);
 - ``users`` in every accepted form (``"a, b"``, ``[a, {name: b}]``, ``{a: {...}, b: true}``,
   nested lists of names) becomes a list of user mappings; cloud-init's ``default`` user stays
-  as ``{name: default}`` (the image's default user: ``ros_init.accounts.defaultuser``).
+  as ``{name: default}`` (the image's default user: ``ros_init.accounts.defaultuser`` resolves
+  it before the stages parse; without one it is validated and ignored with a warning); a
+  dict-form user whose value is false (``{bob: "no"}``: do not create bob). This is the one
+  users normaliser: the users and sshkeys stages read users through it too.
 Pure: the input is not modified.
 """
 
 from __future__ import annotations
+
+import re
 
 from ros_init.config.schema import SchemaWalker, load_schema
 
@@ -45,6 +50,15 @@ def _aliases(value: object, nodes: list[dict], walker: SchemaWalker) -> object:
     return value
 
 
+_FALSE_WORDS = ("false", "no", "off", "0", "")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?")  # a declined bad name is kept, for validation to report
+
+
+def _declined(spec: object) -> bool:
+    """A dict-form value saying "do not create this user": null, false, "no", "off" ..."""
+    return spec is None or spec is False or (isinstance(spec, str) and spec.strip().lower() in _FALSE_WORDS)
+
+
 def normalize_users(users: object) -> list:
     """Every accepted form of ``users`` as a list of mappings with a ``name``.
 
@@ -55,18 +69,19 @@ def normalize_users(users: object) -> list:
     if not isinstance(users, str | dict | list):
         return users  # type: ignore[return-value]
 
-    def add_name(name: str) -> None:
-        name = name.strip()
-        if name:
-            out.append({"name": name})
+    def add_names(text: str) -> None:
+        names = [name.strip() for name in text.split(",")]
+        if not all(names):  # "a,,b", "": kept as written, for validation to report (never half-read)
+            out.append(text)
+            return
+        out.extend({"name": name} for name in names)
 
     if isinstance(users, str):
-        for name in users.split(","):
-            add_name(name)
+        add_names(users)
     elif isinstance(users, dict):
         for name, spec in users.items():
-            if spec is False or (name == "default" and not spec):
-                continue
+            if _declined(spec) and _NAME.fullmatch(str(name)):
+                continue  # cloud-init's dict form: a false value means "do not create"
             entry = {"name": str(name)}
             if isinstance(spec, dict):
                 entry.update({k: v for k, v in spec.items() if k != "name"})
@@ -74,15 +89,14 @@ def normalize_users(users: object) -> list:
     elif isinstance(users, list):
         for item in users:
             if isinstance(item, str):
-                for name in item.split(","):
-                    add_name(name)
+                add_names(item)
             elif isinstance(item, list):
                 for name in item:
                     if isinstance(name, str):
-                        add_name(name)
+                        add_names(name)
                     else:
                         out.append(name)
-            elif isinstance(item, dict):
+            elif isinstance(item, dict):  # a `default` entry too: validated, then ignored by the stages
                 out.append(dict(item))
             else:
                 out.append(item)

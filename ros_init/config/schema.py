@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 
 SCHEMA_FILES = {"cloud-config": "cloud-config.v1.json", "settings": "settings.v1.json"}
@@ -84,9 +85,7 @@ class SchemaWalker:
                 continue
             pat = b.get("patternProperties")
             if pat:
-                import re
-
-                out.extend(self.deref(s) for p, s in pat.items() if re.search(p, key))
+                out.extend(self.deref(s) for p, s in pat.items() if schema_pattern(p).search(key))
             ap = b.get("additionalProperties")
             if isinstance(ap, dict) and key not in props:
                 out.append(self.deref(ap))
@@ -99,6 +98,39 @@ class SchemaWalker:
                 if name in b:
                     return b[name]
         return None
+
+
+_PATTERNS: dict[str, re.Pattern[str]] = {}
+
+
+def schema_pattern(pattern: str) -> re.Pattern[str]:
+    """``pattern`` compiled with JSON Schema's (ECMA-262) meaning of ``$``: the end of the
+    string. In Python's ``re`` a final ``$`` also matches before a trailing newline, so
+    ``"node\\n"`` would pass ``^...$``; every ``$`` outside a character class becomes ``\\Z``.
+    The schema keeps the portable ``$`` that editors understand."""
+    compiled = _PATTERNS.get(pattern)
+    if compiled is None:
+        out, i, in_class = [], 0, False
+        while i < len(pattern):
+            ch = pattern[i]
+            if ch == "\\":
+                out.append(pattern[i:i + 2])
+                i += 2
+                continue
+            if in_class:
+                in_class = ch != "]"
+            elif ch == "[":
+                in_class = True
+                if pattern[i + 1:i + 2] == "]":  # "[]...]": a literal ']' first
+                    out.append("[]")
+                    i += 2
+                    continue
+            elif ch == "$":
+                ch = "\\Z"
+            out.append(ch)
+            i += 1
+        compiled = _PATTERNS[pattern] = re.compile("".join(out))
+    return compiled
 
 
 def cli_main(args: object) -> int:

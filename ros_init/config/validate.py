@@ -11,11 +11,11 @@ YAML 1.1 traps (``0644``, ``no``), and never the value of a secret field.
 from __future__ import annotations
 
 import re
-import sys
+from collections.abc import Callable
 
 from ros_init.config.compat import FOREIGN_SECTIONS, header_kind, template_placeholder
-from ros_init.config.schema import SchemaWalker, load_schema
-from ros_init.config.yamlsource import MAX_BYTES, BinaryText, ParsedDocument, join_path, load_document
+from ros_init.config.schema import SchemaWalker, load_schema, schema_pattern
+from ros_init.config.yamlsource import BinaryText, ParsedDocument, join_path, load_document
 from ros_init.core.findings import Finding, Location
 
 _TYPE_NAMES = {
@@ -84,8 +84,8 @@ def _describe(value: object, secret: bool) -> str:
     return f"{name} `{_show(value)}`" if t == "string" else f"{name} {_show(value)}"
 
 
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
-_MODE_STR = re.compile(r"^(0o?)?[0-7]{3,4}$")
+_HOSTNAME = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?\Z")
+_MODE_STR = re.compile(r"(0o?)?[0-7]{3,4}\Z")
 
 
 def _check_format(fmt: str, value: object, raw: str | None) -> tuple[str, str] | None:
@@ -111,7 +111,7 @@ def _check_format(fmt: str, value: object, raw: str | None) -> tuple[str, str] |
             return ("error", f"`{shown}` is a decimal number (mode {oct(value)}), not an octal mode:"
                     f" write the mode as a quoted octal string: '{meant}'")
         return None
-    if fmt == "hostname" and isinstance(value, str) and not _HOSTNAME.match(value):
+    if fmt == "hostname" and isinstance(value, str) and not _HOSTNAME.match(value):  # match + \Z: whole string
         return "error", (f"`{_show(value)}` is not a valid host name: letters, digits and '-' only, labels of 1-63"
                          " characters separated by dots, not starting or ending with '-'")
     if fmt in ("ipv4", "ipv6") and isinstance(value, str):
@@ -285,7 +285,7 @@ class Validator:
                              f"must be at least {n['minLength']} characters long"))
         if "maxLength" in n and len(value) > n["maxLength"]:
             errs.append(_Err(path, "length", f"must be at most {n['maxLength']} characters long (found {len(value)})"))
-        if "pattern" in n and not re.search(n["pattern"], value):
+        if "pattern" in n and not schema_pattern(n["pattern"]).search(value):
             if template_placeholder(value):
                 errs.append(_template_warning(value, n, path, secret))
                 return errs
@@ -353,7 +353,7 @@ class Validator:
                 continue
             matched = False
             for pat, sub in patterns.items():
-                if re.search(pat, key):
+                if schema_pattern(pat).search(key):
                     matched = True
                     errs.extend(self.check(item, sub, child, sub_secret))
             if matched:
@@ -537,17 +537,25 @@ def _merge_how_findings(doc: ParsedDocument) -> list[Finding]:
 
 
 def validate_data(data: object, positions: dict[str, Location] | None, source: str,
-                  schema: str = "cloud-config", *, key_positions: dict[str, Location] | None = None) -> list[Finding]:
-    """Findings for already-parsed data (merged configs, settings), located when positions are known."""
+                  schema: str = "cloud-config", *, key_positions: dict[str, Location] | None = None,
+                  plain_scalars: dict[str, str] | None = None) -> list[Finding]:
+    """Findings for already-parsed data (merged configs, settings), located when positions are
+    known; ``plain_scalars`` (unquoted scalars as written) give YAML 1.1 values their meaning
+    (``permissions: 0644`` is mode 0644 with a warning, as in ``validate`` of the file)."""
     doc = ParsedDocument(source, data)
     if positions:
         doc.positions.update(positions)
     if key_positions:
         doc.key_positions.update(key_positions)
+    if plain_scalars:
+        doc.plain_scalars.update(plain_scalars)
     return validate_document(doc, schema)
 
 
-def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> list[Finding]:
+def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
+                   semantic: Callable[[ParsedDocument], list[Finding]] | None = None) -> list[Finding]:
+    """Findings for one file. ``semantic`` checks a document the schema accepts further (the
+    stages' ``parse``, handed in by the CLI: the config layer does not import the stages)."""
     head = raw[:64].lstrip(b"\xef\xbb\xbf")
     if schema == "cloud-config" and (header_kind(head) not in (None, "cloud-config", "script")
                                      or head.lstrip()[:13].lower() in (b"content-type:", b"mime-version:")):
@@ -560,7 +568,15 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config") -> lis
     first = None
     if schema == "cloud-config":
         first = raw.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").lstrip("\ufeff") if raw.strip() else None
-    return validate_document(doc, schema, first_line=first)
+    findings = validate_document(doc, schema, first_line=first)
+    if semantic is not None and isinstance(doc.data, dict) and not any(
+            f.severity == "error" and f.code != "required" for f in findings):
+        # ``semantic`` is what run checks (the file, then the merge of it); the file's own
+        # findings that run decides on the merged config alone (required keys) come from it.
+        extra = semantic(doc)
+        findings = sort_findings([f for f in findings if f.code != "required" or f in extra]
+                                 + [f for f in extra if f not in findings])
+    return findings
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
@@ -569,65 +585,3 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
         return (loc is None, loc.file if loc else "", loc.line if loc else 0, loc.column if loc else 0)
 
     return sorted(findings, key=key)
-
-
-# -- the command -------------------------------------------------------------------------------
-def _read_input(name: str) -> bytes:
-    if name == "-":
-        return sys.stdin.buffer.read(MAX_BYTES + 1)
-    import os
-
-    with open(name, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size > MAX_BYTES:
-            return fh.read(MAX_BYTES + 1)
-        return fh.read()
-
-
-def cli_main(args: object) -> int:
-    schema = "settings" if getattr(args, "as_settings", False) else "cloud-config"
-    strict = bool(getattr(args, "strict", False))
-    fmt = getattr(args, "format", "text")
-    all_findings: list[Finding] = []
-    unreadable = False
-    files = []
-    for name in args.files:  # type: ignore[attr-defined]
-        source = "<stdin>" if name == "-" else name
-        try:
-            raw = _read_input(name)
-        except IsADirectoryError:
-            print(f"ros-init validate: {name}: is a folder, not a file", file=sys.stderr)
-            unreadable = True
-            continue
-        except OSError as exc:
-            print(f"ros-init validate: {name}: cannot read: {exc.strerror}", file=sys.stderr)
-            unreadable = True
-            continue
-        findings = validate_bytes(raw, source, schema)
-        all_findings.extend(findings)
-        files.append((source, findings))
-    errors = sum(f.severity == "error" for f in all_findings)
-    warnings = len(all_findings) - errors
-    invalid = errors > 0 or (strict and warnings > 0)
-    if fmt == "json":
-        import json
-
-        out = {
-            "valid": not invalid and not unreadable,
-            "strict": strict,
-            "files": [{"file": src, "valid": not any(f.severity == "error" or strict for f in fs),
-                       "findings": [f.as_dict() for f in fs]} for src, fs in files],
-            "errors": errors,
-            "warnings": warnings,
-        }
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
-    else:
-        for f in all_findings:
-            sys.stdout.write(f.render() + "\n")
-        for src, fs in files:
-            e = sum(f.severity == "error" for f in fs)
-            w = len(fs) - e
-            state = "invalid" if e or (strict and w) else "valid"
-            print(f"{src}: {state} ({e} error{'s' * (e != 1)}, {w} warning{'s' * (w != 1)})", file=sys.stderr)
-    if unreadable:
-        return 2
-    return 1 if invalid else 0

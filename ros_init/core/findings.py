@@ -45,3 +45,18 @@ class Finding(namedtuple("Finding", "severity code path message location", defau
             "path": self.path,
             "message": self.message,
         }
+
+
+class SpecError(ValueError):
+    """A value a stage's ``parse`` refuses: ``path`` names the element (``users[0].gecos``),
+    the message says why and never holds a secret value. ``validate`` and ``run`` turn it
+    into a located ``Finding`` through the document positions."""
+
+    def __init__(self, message: str, path: str = "") -> None:
+        if not path and ": " in message:  # "users[1].gecos: ..." names its own path
+            head, rest = message.split(": ", 1)
+            if head and " " not in head:
+                path, message = head, rest
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message

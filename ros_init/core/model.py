@@ -41,6 +41,7 @@ class ConfigDocument:
     positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each value is
     key_positions: dict[str, Location] = field(default_factory=dict, repr=False)  # where each key is
     patches: list[dict[str, Any]] | None = field(default=None, repr=False)  # #cloud-config-jsonp: RFC 6902 ops
+    plain_scalars: dict[str, str] = field(default_factory=dict, repr=False)  # unquoted scalars as written (0644)
 
 
 @dataclass
@@ -104,6 +105,8 @@ class StageContext:
     dry_run: bool = False
     scripts: list[Script] = field(default_factory=list)
     run_commands: bool = True  # False: config commands are planned and reported skipped (demo)
+    deadline: float | None = None  # time.monotonic() by which network work of the phase must end
+    http: Any = field(default=None, repr=False)  # ros_init.sources.httpfetch.request (None: imported when needed)
 
 
 class SkipStep(Exception):

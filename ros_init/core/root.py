@@ -295,6 +295,59 @@ class Root:
             return False
         return True
 
+    def remove_tree(self, path: str) -> bool:
+        """Remove ``path`` and, for a folder, everything below it, never following a symlink
+        (file descriptors all the way down); True when something was removed."""
+        import shutil
+
+        res = self._walk(self._split(path), follow_last=False)
+        if not res.name:
+            raise RootError("cannot remove the root folder")
+        pfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            try:
+                st = os.stat(res.name, dir_fd=pfd, follow_symlinks=False)
+            except FileNotFoundError:
+                return False
+            if stat.S_ISDIR(st.st_mode):
+                shutil.rmtree(res.name, dir_fd=pfd)
+            else:
+                os.unlink(res.name, dir_fd=pfd)
+            return True
+        finally:
+            os.close(pfd)
+
+    def rename(self, src: str, dst: str) -> None:
+        """Move ``src`` to ``dst`` atomically (rename(2), both inside the root, the last
+        components never followed), then fsync the destination folder."""
+        s = self._walk(self._split(src), follow_last=False)
+        d = self._walk(self._split(dst), follow_last=False)
+        if not s.name or not d.name:
+            raise RootError("cannot rename the root folder")
+        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+        sfd = os.open(s.parent, flags)
+        try:
+            dfd = os.open(d.parent, flags)
+            try:
+                os.rename(s.name, d.name, src_dir_fd=sfd, dst_dir_fd=dfd)
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+        finally:
+            os.close(sfd)
+
+    def open_lock_file(self, path: str, mode: int = 0o600) -> int:
+        """A write descriptor of ``path`` (created ``mode`` when missing, never through a
+        symlink), for ``fcntl.lockf``; the caller closes it."""
+        res = self._walk(self._split(path), follow_last=False)
+        if not res.name:
+            raise RootError("cannot lock the root folder")
+        pfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            return os.open(res.name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=pfd)
+        finally:
+            os.close(pfd)
+
 
 def _tmp_name(name: str) -> str:
     return f".{name}.ros-init.{os.getpid()}.tmp"

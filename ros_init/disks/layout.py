@@ -67,7 +67,7 @@ GPT_TYPES = {
     "raid": "A19D880F-05FC-4D3B-A006-743F0F84911E",
 }
 DOS_TYPES = {"linux": "83", "swap": "82", "efi": "ef", "lvm": "8e", "raid": "fd"}
-_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$")
+_GUID = re.compile(r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\Z")
 
 
 class DiskLayoutError(Exception):

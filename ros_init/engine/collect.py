@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.config.settings import state_dir as settings_state_dir
-from ros_init.core.model import ConfigDocument, Layer, Script
+from ros_init.core.model import ConfigDocument, Finding, Script
 from ros_init.core.root import Root
 from ros_init.datasources import BY_NAME
 from ros_init.sources.probe import Probed, ProbeOutcome, probe_all
@@ -36,6 +36,7 @@ class Collected:
     instance_source: str | None = None
     instance_reason: str = ""
     raw: dict[str, dict[str, bytes]] = field(default_factory=dict, repr=False)
+    findings: list[Finding] = field(default_factory=list)  # the image defaults' errors
 
 
 def probe_names(settings: dict[str, Any], pinned: list[str] | None) -> tuple[list[str], list[ProbeOutcome]]:
@@ -79,23 +80,6 @@ def ordered_documents(used: list[Probed]) -> list[ConfigDocument]:
     return docs
 
 
-def _image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[ProbeOutcome]]:
-    """The image's default config (Layer.IMAGE), or an error outcome naming it."""
-    from ros_init.core.root import RootError
-    from ros_init.sources.userdata import UserDataError, decode
-
-    path = settings.get("defaults")
-    if not path:
-        return [], []
-    try:
-        data = root.read_bytes(path)
-        if data is None:
-            return [], []
-        return decode(data, path, Layer.IMAGE, yaml_without_header=True).configs, []
-    except (UserDataError, RootError, OSError) as exc:
-        return [], [ProbeOutcome("defaults", "error", 0.0, f"image defaults: {exc}")]
-
-
 def read_cmdline(root: Root) -> str:
     """The target root's ``/proc/cmdline`` (the host's when the root is ``/``)."""
     try:
@@ -116,20 +100,22 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
     deadline = host.clock() + float(settings.get("deadline") or 30)
     probed = probe_all(host, [BY_NAME[n] for n in names], deadline)
     used, identity = choose(probed)
-    defaults, problems = _image_defaults(root, settings)
-    notes += problems
+    from ros_init.engine.inputs import image_defaults
+
+    defaults, findings = image_defaults(root, settings)
+    notes += [ProbeOutcome("defaults", "error", 0.0, f.message) for f in findings]
     documents = defaults + ordered_documents(used)
     scripts = [s for p in used for s in (p.documents.scripts if p.documents else [])]
     state_dir = settings_state_dir(settings)
     unsure = any(p.outcome.outcome in ("error", "timeout") for p in probed)
-    decision = instance.decide(
-        instance.load(root, state_dir),
+    decision = instance.identify(
+        root, state_dir,
         identity.documents.instance_id if identity and identity.documents else None,
         identity.outcome.name if identity else None,
-        unsure, instance.fallback_id(root))
+        unsure)
     raw = {p.outcome.name: dict(p.documents.raw) for p in used if p.documents}
     return Collected(documents, scripts, decision.instance_id, decision.new_instance,
-                     notes + [p.outcome for p in probed], decision.source, decision.reason, raw)
+                     notes + [p.outcome for p in probed], decision.source, decision.reason, raw, findings)
 
 
 SAVE_DIR = "/run/ros-init/fetch"

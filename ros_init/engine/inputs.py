@@ -11,6 +11,8 @@ from ros_init.core.model import Config, ConfigDocument, Finding, Layer, Script
 from ros_init.core.root import Root, RootError
 from ros_init.engine.errors import describe_error
 
+CROSS_DOCUMENT = frozenset({"required"})  # finding codes decided on the merged config only
+
 
 @dataclass
 class Inputs:
@@ -47,18 +49,24 @@ def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tupl
         findings.append(Finding("error", "type", "", f"a config must be a mapping, found {type(data).__name__}",
                                 Location(path, 1, 1)))
         return None, findings
-    return ConfigDocument(path, layer, data, dict(parsed.positions), dict(parsed.key_positions)), findings
+    return ConfigDocument(path, layer, data, dict(parsed.positions), dict(parsed.key_positions),
+                          dict(parsed.plain_scalars)), findings
 
 def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[Finding]]:
+    """The image's default config (``defaults`` setting; Layer.IMAGE), read the way a local
+    drop-in file is (YAML with or without ``#cloud-config``, gzip, MIME): the one loader, for
+    ``--config`` runs, datasource runs and ``ros-init fetch`` alike."""
+    from ros_init.sources.userdata import UserDataError, decode
+
     path = settings.get("defaults") or "/etc/ros-init/defaults.yaml"
     try:
         text = root.read_bytes(path)
-    except (OSError, RootError) as exc:
-        return [], [Finding("error", "read", "", f"cannot read image defaults {path}: {describe_error(exc)}")]
-    if text is None:
-        return [], []
-    doc, findings = load_config_file(root.resolve(path), Layer.IMAGE, text)
-    return ([doc] if doc else []), findings
+        if text is None:
+            return [], []
+        return decode(text, path, Layer.IMAGE, yaml_without_header=True).configs, []
+    except (UserDataError, OSError, RootError) as exc:
+        return [], [Finding("error", "read", "", f"image defaults {path}: {describe_error(exc)}")]
+
 
 def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[str] | None,
                   cmdline_file: str | None = None) -> Inputs:
@@ -73,6 +81,11 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.findings.extend(findings)
             if doc is not None:
                 out.documents.append(doc)
+        from ros_init.state import instance
+
+        decision = instance.identify(root, settings.get("state_dir") or "/var/lib/ros-init")
+        out.instance_id, out.instance_source = decision.instance_id, decision.source
+        out.notes.append(f"instance: {decision.reason}")
         return out
     from ros_init.engine import collect as fetch
     cmdline_text = None
@@ -105,27 +118,75 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.source_problems.append(f"datasource {p.name}: {p.outcome}{detail}")
     if getattr(collected, "instance_reason", ""):
         out.notes.append(f"instance: {collected.instance_reason}")
-    if not any(d.layer == Layer.IMAGE for d in out.documents):
-        docs, findings = image_defaults(root, settings)
-        out.documents[:0] = docs
-        out.findings.extend(findings)
+    out.findings.extend(getattr(collected, "findings", None) or [])  # the image defaults' (collect loads them)
     return out
 
-def build_config(documents: Sequence[ConfigDocument]) -> tuple[Config, list[Finding]]:
-    """Merge by precedence and validate; errors in the findings mean: do not run."""
+def build_config(documents: Sequence[ConfigDocument], *, documents_checked: bool = False,
+                 settings: dict[str, Any] | None = None) -> tuple[Config, list[Finding], dict[str, Any]]:
+    """Merge by precedence, validate, and parse every stage's spec once.
+
+    Errors in the findings mean: do not run. The specs are what the stages plan with. The
+    image's default user (``settings``' ``default_user``) is written into ``users`` before
+    the stages parse, so users and sshkeys see the same accounts.
+    """
+    from ros_init.accounts.defaultuser import resolve
     from ros_init.config.merge import merge_documents
+    from ros_init.config.schema import SchemaWalker, load_schema
+    from ros_init.config.validate import validate_data
+    from ros_init.config.yamlsource import ParsedDocument
+    from ros_init.engine.specs import parse_specs
 
     config = merge_documents(documents)
-    positions: dict[str, Any] = {}
-    key_positions: dict[str, Any] = {}
-    for doc in sorted(documents, key=lambda d: d.layer):
-        positions.update(doc.positions)
-        key_positions.update(doc.key_positions)
     source = documents[-1].source if len(documents) == 1 else "<merged config>"
-    from ros_init.config.validate import validate_data
-
+    located = ParsedDocument(source, config)
+    _merged_positions(documents, SchemaWalker(load_schema()), located)
     try:
-        findings = validate_data(config, positions, source, key_positions=key_positions)
+        # Each document as written (what `ros-init validate` checks of a file, exactly
+        # located), then the merged config (what the merge made of them: its errors only).
+        # A missing required key is a question for the merged config alone: the image
+        # defaults may give the role and the user-data the token.
+        findings = [] if documents_checked else [
+                    f for doc in documents
+                    for f in validate_data(doc.data, doc.positions, doc.source, key_positions=doc.key_positions,
+                                           plain_scalars=doc.plain_scalars)
+                    if f.code not in CROSS_DOCUMENT]
+        seen = {(f.path, f.message) for f in findings}
+        findings += [f for f in validate_data(config, located.positions, source, key_positions=located.key_positions,
+                                              plain_scalars=located.plain_scalars)
+                     if f.severity == "error" and (f.path, f.message) not in seen]
     except FileNotFoundError:  # the config schema is not installed (development trees)
         findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
-    return config, findings
+    if any(f.severity == "error" for f in findings):
+        return config, findings, {}
+    config = resolve(config, settings or {})
+    specs, problems = parse_specs(config, located.location)
+    return config, findings + problems, specs
+
+
+def _merged_positions(documents: Sequence[ConfigDocument], walker: Any, out: Any) -> None:
+    """Where each element of the merged config was written, and its plain scalars (YAML 1.1
+    ``0644``): the documents' own tables, the items of an ``append`` list (write_files,
+    runcmd ...) renumbered as the merge places them after the earlier documents' items."""
+    offsets: dict[str, int] = {}
+    for doc in sorted(documents, key=lambda d: d.layer):
+        shifts: dict[str, int] = {}
+        for key, value in (doc.data.items() if isinstance(doc.data, dict) else ()):
+            if isinstance(value, list) and walker.annotation(walker.child(walker.root, key), "x-merge") == "append":
+                shifts[key] = offsets.get(key, 0)
+                offsets[key] = shifts[key] + len(value)
+            else:
+                offsets.pop(key, None)
+        for src, dst in ((doc.positions, out.positions), (doc.key_positions, out.key_positions),
+                         (doc.plain_scalars, out.plain_scalars)):
+            for path, value in src.items():
+                dst[_shifted(path, shifts)] = value
+
+
+def _shifted(path: str, shifts: dict[str, int]) -> str:
+    head, sep, rest = path.partition("[")
+    if not sep or head not in shifts or not shifts[head]:
+        return path
+    index, close, tail = rest.partition("]")
+    if not close or not index.isdigit():
+        return path
+    return f"{head}[{int(index) + shifts[head]}]{tail}"

@@ -19,7 +19,7 @@ from typing import Any
 
 from ros_init.config.redact import Scrubber, secret_values
 from ros_init.config.settings import state_dir
-from ros_init.core.model import Change, Config, Finding, Layer, SkipStep, StageContext
+from ros_init.core.model import Change, Config, Finding, SkipStep, StageContext
 from ros_init.core.root import Root, RootError
 from ros_init.engine.duties import report_outcome
 from ros_init.engine.errors import describe_error
@@ -40,6 +40,7 @@ def run_phase(
     ctx: StageContext,
     stages: Sequence[Stage],
     *,
+    specs: dict[str, Any] | None = None,
     failure_policy: str = "continue",
     scrub: Scrubber | None = None,
     failed_before: Iterable[str] = (),
@@ -51,6 +52,8 @@ def run_phase(
 
     ``failed_before``: stages that failed in an earlier phase of this boot; the stages that
     require them are skipped (a failure_policy ``stop`` does not look across phases).
+    ``specs``: each stage's parsed config (``engine.specs.parse_specs``); a stage missing
+    from it parses ``config`` itself.
     """
     scrub = scrub or Scrubber()
     t_phase = time.monotonic()
@@ -68,19 +71,21 @@ def run_phase(
             log.warning("%s: skipped, %s", stage.name, reason)
             blocked.add(stage.name)
             continue
-        srec = _run_stage(stage, root, config, ctx, scrub)
+        srec = _run_stage(stage, root, config, ctx, scrub, specs)
         rec.stages.append(srec)
         if srec.result == "failed":
             blocked.add(stage.name)
     rec.duration_ms = _ms(t_phase)
     return rec
 
-def _run_stage(stage: Stage, root: Root, config: Config, ctx: StageContext, scrub: Scrubber) -> StageRecord:
+def _run_stage(stage: Stage, root: Root, config: Config, ctx: StageContext, scrub: Scrubber,
+               specs: dict[str, Any] | None = None) -> StageRecord:
     name = stage.name
     t0 = time.monotonic()
     srec = StageRecord(name, "ok")
     try:
-        changes: list[Change] = list(stage.plan(config, root, ctx))
+        spec = specs[name] if specs is not None and name in specs else stage.parse(config)
+        changes: list[Change] = list(stage.plan(spec, root, ctx))
     except Exception as exc:
         srec.result, srec.error, srec.duration_ms = "failed", scrub(describe_error(exc)), _ms(t0)
         log.error("%s: FAILED to plan: %s", name, srec.error)
@@ -123,6 +128,14 @@ def _run_stage(stage: Stage, root: Root, config: Config, ctx: StageContext, scru
     srec.duration_ms = _ms(t0)
     return srec
 
+def _http(*args: Any, **kwargs: Any) -> Any:
+    """The one HTTP client (``ros_init.sources.httpfetch.request``), imported when a stage
+    first needs the network (github:/gitlab: keys), not on every boot."""
+    from ros_init.sources.httpfetch import request
+
+    return request(*args, **kwargs)
+
+
 @dataclass
 class Outcome:
     code: int
@@ -138,7 +151,7 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     if inputs.problem or any(f.severity == "error" for f in inputs.findings):
         out = Outcome(1, problem=inputs.problem, findings=inputs.findings)
     else:
-        config, findings = build_config(inputs.documents) if inputs.documents else ({}, [])
+        config, findings, specs = build_config(inputs.documents, settings=settings) if inputs.documents else ({}, [], None)
         findings = inputs.findings + findings
         out = Outcome(1, findings=findings) if any(f.severity == "error" for f in findings) else None
     if out is not None:  # nothing runs; the boot must still be able to tell why (ros-init status)
@@ -154,13 +167,14 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     setup_logging(phase, scrub, log_level)
     ctx = StageContext(
         phase=phase,
-        instance_id=inputs.instance_id or once.config_instance_id(
-            [d.data for d in inputs.documents if d.layer != Layer.IMAGE] or config),
+        instance_id=inputs.instance_id,
         settings=settings,
         state_dir=state_dir(settings),
         dry_run=dry_run,
         scripts=list(inputs.scripts),
         run_commands=run_commands,
+        deadline=time.monotonic() + float(settings.get("deadline") or 30),
+        http=_http,
     )
     for note in inputs.notes:
         log.info("%s", note)
@@ -169,7 +183,8 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
     boot = once.boot_id()
     failed_before = (status.failed_in(status.read_status(run_root, status.RUN_STATUS), "initramfs", boot)
                      if phase == "boot" else set())
-    rec = run_phase(root, config, ctx, stages, failure_policy=settings.get("failure_policy", "continue"),
+    rec = run_phase(root, config, ctx, stages, specs=specs,
+                    failure_policy=settings.get("failure_policy", "continue"),
                     scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
                     warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"]
                     + [scrub(p) or "" for p in inputs.source_problems],

@@ -21,10 +21,11 @@ class Stage:
     name: str
     phases: tuple[str, ...]
     order: int
-    plan: Callable[..., Any]
+    plan: Callable[..., Any]  # plan(spec, root, ctx)
     apply: Callable[..., Any]
     requires: tuple[str, ...] = ()
     stop_after_failed_step: bool = False  # a later step may rely on an earlier one (commands, disks)
+    parse: Callable[[Any], Any] = lambda config: config  # parse(config) -> spec
 
 
 class StageLoadError(NamedTuple):
@@ -45,7 +46,7 @@ def load_stages(phase: str | None = None) -> tuple[list[Stage], list[StageLoadEr
         try:
             mod = importlib.import_module(entry.module)
             found.append(Stage(entry.name, entry.phases, entry.order, mod.plan, mod.apply, entry.requires,
-                               bool(getattr(mod, "STOP_AFTER_FAILED_STEP", False))))
+                               bool(getattr(mod, "STOP_AFTER_FAILED_STEP", False)), mod.parse))
         except Exception as exc:  # a broken stage is a failed stage, not a crashed run
             broken.append(StageLoadError(entry.name, f"cannot load stage module: {type(exc).__name__}: {exc}"))
     return order_stages(found), broken

@@ -21,12 +21,12 @@ log = logging.getLogger(__name__)
 Kind = Literal["ethernet", "bond", "vlan", "bridge"]
 
 # Ids end up in file names (ros-init-<id>.nmconnection) and in INI/shell values.
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}\Z")
 # A kernel interface name: at most 15 bytes, no '/', ':' or whitespace.
-_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
-_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
-_DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+$")
-_DRIVER_RE = re.compile(r"^[A-Za-z0-9_*?-]{1,64}$")
+_IFNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,15}\Z")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}\Z")
+_DOMAIN_RE = re.compile(r"^(?=.{1,253}\Z)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\.?)+\Z")
+_DRIVER_RE = re.compile(r"^[A-Za-z0-9_*?-]{1,64}\Z")
 _GLOB_CHARS = set("*?[")
 
 # Bond parameters the renderers know how to express, with their value type.

@@ -28,7 +28,7 @@ NETCONFIG = f"{FOLDER}/config"
 MARKER = "# Written by ros-init from the network config; rewritten at every boot."
 MODE = 0o644
 log = logging.getLogger(__name__)
-_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*$")
+_SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*\Z")
 
 
 

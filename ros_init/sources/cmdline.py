@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 _RESERVED = {"config_url", "datasource", "config"}
-_KEY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
-_INT = re.compile(r"^-?(0|[1-9][0-9]*)$")
+_KEY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\Z")
+_INT = re.compile(r"^-?(0|[1-9][0-9]*)\Z")
 
 
 @dataclass

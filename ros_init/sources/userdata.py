@@ -89,7 +89,7 @@ def _config_doc(text: bytes, source: str, layer: Layer) -> ConfigDocument:
     if not isinstance(data, dict):
         raise UserDataError(f"{source}: a cloud-config must be a mapping, found {type(data).__name__}")
     return ConfigDocument(source=source, layer=layer, data=data, positions=dict(parsed.positions),
-                          key_positions=dict(parsed.key_positions))
+                          key_positions=dict(parsed.key_positions), plain_scalars=dict(parsed.plain_scalars))
 
 
 def parse_mapping(data: bytes, source: str) -> dict:

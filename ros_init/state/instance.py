@@ -1,7 +1,12 @@
 """The instance identity, persisted in the state folder.
 
 A node is configured once per instance: once-only actions (commands, disk creation) are
-guarded by the instance-id. ``decide`` is pure: a different id from the source that won
+guarded by the instance-id. This module is the one place that decides it (``identify``),
+for a boot from the datasources and for ``--config`` files alike: the id a datasource
+gives, else the instance recorded in the persistent state folder, else (a first boot with
+no id anywhere) a new local id, recorded after the run. Never a hash of the config, so
+editing a config never re-runs once-only work, and nothing in ``/etc`` (ephemeral on
+RancherOS) decides it. ``decide`` is pure: a different id from the source that won
 means a new instance; no id, or a source that could not be reached, never does (a
 flaky metadata service must not re-run first-boot commands). ``record`` writes the
 state; ``ros-init fetch`` never calls it (looking must not change what ``run`` will do),
@@ -13,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from ros_init.core.root import Root
+from ros_init.core.root import Root, RootError
 
 STATE_FILE = "instance.json"
 
@@ -36,7 +41,7 @@ def load(root: Root, state_dir: str) -> InstanceState | None:
     """The recorded instance, or None (first boot, or an unreadable record)."""
     try:
         raw = root.read_bytes(f"{state_dir}/{STATE_FILE}", limit=64 * 1024)
-    except OSError:
+    except (OSError, RootError):  # unreadable, or a planted link leading out of the root
         return None
     if raw is None:
         return None
@@ -53,7 +58,7 @@ def decide(previous: InstanceState | None, found_id: str | None, found_source: s
 
     ``unsure`` is True when some source that might have given an id failed or timed out:
     then a change of source does not change the instance. ``fallback_id`` identifies a
-    node with no metadata source at all (derived from the machine-id).
+    node with no metadata source at all and no recorded instance (a new local id).
     """
     if found_id:
         if previous is None:
@@ -74,13 +79,21 @@ def decide(previous: InstanceState | None, found_id: str | None, found_source: s
     return Decision(None, None, True, "no instance-id anywhere: treated as a first boot")
 
 
-def fallback_id(root: Root) -> str | None:
-    """``iid-local-<machine-id>`` for a node without metadata (bare metal, files only)."""
-    try:
-        mid = (root.read_text("/etc/machine-id") or "").strip()
-    except OSError:
-        return None
-    return f"iid-local-{mid}" if mid and mid != "uninitialized" else None
+def new_local_id(token: str) -> str:
+    """The id of a node that no source identifies: ``iid-local-<token>`` (``token`` is
+    random, injected for tests)."""
+    return f"iid-local-{token}"
+
+
+def identify(root: Root, state_dir: str, found_id: str | None = None, found_source: str | None = None,
+             unsure: bool = False, token: str | None = None) -> Decision:
+    """The instance of this run: ``decide`` on the recorded state, with a fresh local id
+    for a first boot without one."""
+    if token is None:
+        import os
+
+        token = os.urandom(16).hex()  # random, as uuid4 (whose import costs a boot more)
+    return decide(load(root, state_dir), found_id, found_source, unsure, new_local_id(token))
 
 
 def record(root: Root, state_dir: str, instance_id: str, source: str) -> None:

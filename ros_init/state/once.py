@@ -9,29 +9,22 @@ Layout (root-relative):
   <state_dir>/instances/<instance>/done/<item>   once per instance (persistent state dir)
   <run_dir>/boot/<boot-id>/done/<item>           once per boot (/run is emptied at boot)
 
-``instance`` is the datasource's instance-id. Without one (``--config`` files), the
-identity is ``config-<hash of the node's documents>`` (the image defaults left out, so an
-image update is not a new instance): a changed config is a new instance, so its once-only
-items run again, and the same config applied twice runs them once.
+``instance`` is the instance-id ``ros_init.state.instance.identify`` decides: a datasource's,
+else the one recorded in the state folder (a first boot records a new local one). It never
+depends on the config: an edited config is the same instance, and a command added to it is
+the only one that runs (each command's guard is its own content).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import posixpath
 import re
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from ros_init.core.root import Root
 
-_SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
-
-
-def config_instance_id(config: Any) -> str:
-    """Instance identity of a config that came without an instance-id."""
-    text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return "config-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+_SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}\Z")
 
 
 def safe_name(text: str) -> str:

@@ -105,3 +105,29 @@ def test_no_generated_path_escapes(tmp_path_factory, parts):
     with contextlib.suppress(RootError, OSError):
         r.write_file(path + "/f" if path.endswith("/") else path, b"x")
     assert list(outside.iterdir()) == []
+
+
+def test_remove_tree_rename_and_lock_file_stay_inside_the_root(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("keep")
+    base = tmp_path / "root"
+    (base / "home/.al.tmp/sub").mkdir(parents=True)
+    (base / "home/.al.tmp/sub/f").write_text("x")
+    os.symlink(str(outside), base / "home/.al.tmp/link")  # rmtree must not follow it
+    root = Root(base)
+    assert root.remove_tree("/home/.al.tmp") and not (base / "home/.al.tmp").exists()
+    assert (outside / "keep").read_text() == "keep"
+    os.symlink(str(outside), base / "home/escape")
+    assert root.remove_tree("/home/escape") and (outside / "keep").exists()  # the link goes, not its target
+    assert not root.remove_tree("/home/missing")
+    (base / "home/new.tmp").mkdir()
+    root.rename("/home/new.tmp", "/home/al")
+    assert (base / "home/al").is_dir() and not (base / "home/new.tmp").exists()
+    os.symlink(str(outside / "lock"), base / "lockfile")
+    with pytest.raises(OSError):  # O_NOFOLLOW: a planted link is not opened
+        root.open_lock_file("/lockfile")
+    assert not (outside / "lock").exists()
+    (base / "etc").mkdir()
+    os.close(root.open_lock_file("/etc/.pwd.lock"))
+    assert stat.S_IMODE((base / "etc/.pwd.lock").stat().st_mode) == 0o600

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from ros_init.core.root import Root
-from ros_init.state.instance import InstanceState, decide, fallback_id, load, record
+from ros_init.state.instance import InstanceState, decide, identify, load, record
 
 PREV = InstanceState("i-1", "ec2")
 
@@ -40,11 +40,16 @@ def test_record_and_load_round_trip_with_mode_0600(tmp_path):
     assert load(root, "/var/lib/ros-init") is None
 
 
-def test_fallback_id_from_machine_id(tmp_path):
+def test_without_an_id_the_recorded_instance_is_kept_and_a_first_boot_makes_one(tmp_path):
+    """Nothing in /etc decides it (ephemeral on RancherOS), nor the config."""
     root = Root(tmp_path)
-    assert fallback_id(root) is None
     (tmp_path / "etc").mkdir()
-    (tmp_path / "etc/machine-id").write_text("uninitialized\n")
-    assert fallback_id(root) is None
     (tmp_path / "etc/machine-id").write_text("0123456789abcdef0123456789abcdef\n")
-    assert fallback_id(root) == "iid-local-0123456789abcdef0123456789abcdef"
+    first = identify(root, "/var/lib/ros-init", token="aa11")
+    assert (first.instance_id, first.source, first.new_instance) == ("iid-local-aa11", "local", True)
+    record(root, "/var/lib/ros-init", first.instance_id, first.source)
+    (tmp_path / "etc/machine-id").write_text("ffffffffffffffffffffffffffffffff\n")
+    again = identify(root, "/var/lib/ros-init", token="bb22")
+    assert (again.instance_id, again.new_instance) == ("iid-local-aa11", False)
+    assert identify(root, "/var/lib/ros-init", "i-7", "ec2").instance_id == "i-7"
+    assert identify(Root(tmp_path / "etc"), "/state").instance_id != identify(Root(tmp_path / "etc"), "/state").instance_id

@@ -252,7 +252,7 @@ def test_blackbox(case: Case, rig, tmp_path) -> None:
 
     if case.out is None:
         with pytest.raises(DiskLayoutError) as err:
-            stage.plan(config, root, ctx)
+            stage.plan(stage.parse(config), root, ctx)
         for word in case.refusal:
             assert _subst(word, devs) in str(err.value), str(err.value)
         assert [rig.snapshot(d) for d in devs] == before, "a refused plan changed a disk"
@@ -265,7 +265,7 @@ def test_blackbox(case: Case, rig, tmp_path) -> None:
         assert not os.listdir(tmp_path)
         return
 
-    changes = stage.plan(config, root, ctx)
+    changes = stage.plan(stage.parse(config), root, ctx)
     assert all(c.stage == "disks" for c in changes)
     flagged = {c.action for c in changes if c.destructive}
     assert flagged == set(case.destructive), [c.summary for c in changes]
@@ -283,7 +283,7 @@ def test_blackbox(case: Case, rig, tmp_path) -> None:
         link = f"/etc/systemd/system/{wants}/{os.path.basename(path)}"
         assert root.readlink(link) == f"../{os.path.basename(path)}"
     after = [rig.snapshot(d) for d in devs]
-    again = stage.plan(config, root, ctx)
+    again = stage.plan(stage.parse(config), root, ctx)
     assert again == [], [c.summary for c in again]
     assert [rig.snapshot(d) for d in devs] == after
 
@@ -296,7 +296,7 @@ def test_a_device_mounted_after_the_plan_is_not_formatted(rig, tmp_path) -> None
         {"number": 1, "filesystem": _fs("ext4", "new", wipe_filesystem=True)}]}]}
     ctx = StageContext(phase="initramfs", settings={"disks": {"include_loop": True, "restrict_to": [dev]}})
     root = Root(tmp_path)
-    changes = stage.plan(config, root, ctx)
+    changes = stage.plan(stage.parse(config), root, ctx)
     assert [(c.action, c.destructive) for c in changes] == [("format", True)]
     rig.mount(f"{dev}p1")
     with pytest.raises(stage.DiskToolError, match="became busy"):

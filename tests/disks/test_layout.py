@@ -287,7 +287,7 @@ def test_stage_without_disk_config_probes_nothing(tmp_path) -> None:
     from ros_init.core.root import Root
 
     ctx = StageContext(phase="initramfs", sys_root=str(tmp_path / "no-such-sys"))
-    assert stage.plan({"hostname": "x", "growpart": {"mode": "off"}}, Root(tmp_path), ctx) == []
+    assert stage.plan(stage.parse({"hostname": "x", "growpart": {"mode": "off"}}), Root(tmp_path), ctx) == []
     from ros_init.stages import BY_NAME
 
     assert stage.NAME == "disks"

@@ -25,13 +25,6 @@ from ros_init.state import once, status
 
 
 # -- once -------------------------------------------------------------------------------------
-def test_config_identity_is_stable_and_follows_the_config():
-    a = once.config_instance_id({"runcmd": ["x"], "hostname": "a"})
-    assert a == once.config_instance_id({"hostname": "a", "runcmd": ["x"]})
-    assert a != once.config_instance_id({"hostname": "b", "runcmd": ["x"]})
-    assert a.startswith("config-")
-
-
 @given(st.text(min_size=1, max_size=200))
 def test_property_safe_names_are_single_harmless_components(text):
     name = once.safe_name(text)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from engine.roots import TOKEN, TYPICAL, tree_snapshot
+from engine.roots import TOKEN, TYPICAL, add_busybox, tree_snapshot
+from facilities import need_root
 
 from ros_init.cli import main
 from ros_init.cli import run as cli_run
@@ -331,21 +332,34 @@ def test_cold_process_run_with_a_real_chroot(scratch_root: Path):
     assert status.returncode == 0 and "phase boot: ok" in status.stdout
 
 
-def test_instance_identity_of_config_files_ignores_the_image_defaults(capsys, scratch_root: Path, tmp_path):
+def test_instance_of_config_files_is_recorded_and_kept_when_the_config_changes(capsys, scratch_root: Path, tmp_path):
+    """Regression (issue 10): the instance was a hash of the config, so an edited config was
+    a new instance and every runcmd ran again. Now the recorded instance is kept and only a
+    command added to the config runs."""
     def instance() -> str:
-        code, out, _ = run(capsys, scratch_root, "--format", "json", config=config)
-        assert code == 0
+        code, out, err = run(capsys, scratch_root, "--format", "json", config=config)
+        assert code == 0, err
         return json.loads(out)["instance_id"]
 
+    need_root()
+    add_busybox(scratch_root)  # commands run in a chroot
     config = tmp_path / "c.yaml"
-    config.write_text("runcmd: [echo one]\n")
+    log = "/ran.log"
+    config.write_text(f"runcmd: [echo one >> {log}]\n")
     defaults = scratch_root / "etc/ros-init/defaults.yaml"
     defaults.write_text("write_files: [{path: /etc/a, content: a}]\n")
     first = instance()
+    assert first.startswith("iid-local-")
+    assert json.loads((scratch_root / "var/lib/ros-init/instance.json").read_text())["instance_id"] == first
     defaults.write_text("write_files: [{path: /etc/a, content: changed by an image update}]\n")
     assert instance() == first
-    config.write_text("runcmd: [echo two]\n")
-    assert instance() != first
+    config.write_text(f"runcmd: [echo one >> {log}, echo two >> {log}]\n")
+    assert instance() == first
+    done = scratch_root / "var/lib/ros-init/instances" / first / "done"
+    assert len(list(done.iterdir())) == 2  # one guard per command
+    assert (scratch_root / "ran.log").read_text() == "one\ntwo\n"  # "one" was not run again
+    code, out, _ = run(capsys, scratch_root, config=config)
+    assert code == 0 and "0 changed" in out
 
 
 def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(capsys, scratch_root: Path, tmp_path):
@@ -361,7 +375,7 @@ def test_without_config_the_datasources_give_it_and_the_instance_is_recorded(cap
     assert (scratch_root / "etc/from-oem").read_text() == "hi"
     assert "datasource file: found" in err
     recorded = json.loads((scratch_root / "var/lib/ros-init/instance.json").read_text())
-    assert recorded["instance_id"] == "iid-local-0123456789abcdef0123456789abcdef"
+    assert recorded["instance_id"].startswith("iid-local-")  # recorded once, kept: never from /etc
     code, out, _ = cli(capsys, *argv)
     assert code == 0 and "0 changed" in out
 

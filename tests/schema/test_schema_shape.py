@@ -143,12 +143,12 @@ def test_merge_annotations_are_well_formed():
 
 
 @pytest.mark.parametrize(("key", "rule"), [
-    ("users", "keyed"), ("write_files", "keyed"), ("filesystems", "keyed"), ("ssh_authorized_keys", "union"),
+    ("users", "keyed"), ("write_files", "append"), ("filesystems", "keyed"), ("ssh_authorized_keys", "union"),
     ("runcmd", "append"), ("bootcmd", "append"),
 ])
 def test_list_merge_rules_of_the_spec(key, rule):
     assert SCHEMA["properties"][key]["x-merge"] == rule
-    expected_key = {"users": "name", "write_files": "path", "filesystems": "device"}.get(key)
+    expected_key = {"users": "name", "filesystems": "device"}.get(key)
     assert SCHEMA["properties"][key].get("x-merge-key") == expected_key
 
 

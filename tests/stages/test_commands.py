@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from engine.roots import add_busybox
 from facilities import need_root
-from ros_init.stages import commands
+from ros_init.stages import bootcmd, commands
 
 from ros_init.cli.demo import make_os_skeleton
 from ros_init.core.model import Script, SkipStep, StageContext
@@ -35,9 +35,11 @@ def ctx(**kw) -> StageContext:
 
 
 def run_all(config: dict, root: Root, context: StageContext) -> list[tuple[str, str]]:
-    """(label, outcome) per planned command, stopping after a failure like the engine does."""
+    """(label, outcome) per planned command, bootcmd stage first, stopping after a failure
+    like the engine does."""
     out = []
-    for change in commands.plan(config, root, context):
+    changes = bootcmd.plan(bootcmd.parse(config), root, context) + commands.plan(commands.parse(config), root, context)
+    for change in changes:
         try:
             note = commands.apply(change, root, context)
         except SkipStep as exc:
@@ -66,12 +68,13 @@ def test_program_name_never_shows_an_assignment_or_arguments():
 def test_order_is_bootcmd_runcmd_scripts_and_keys_follow_content():
     config = {"runcmd": ["a", None, ["b", "c"], "a"], "bootcmd": ["early"]}
     scripts = [Script("nocloud", "part-001", b"#!/bin/sh\necho x\n")]
-    items = commands.wanted_items(config, ctx(scripts=scripts))
+    items = (commands.wanted_items(bootcmd.parse(config), ctx())
+             + commands.wanted_items(commands.parse(config), ctx(scripts=scripts)))
     assert [label for _, label, _, _ in items] == ["bootcmd[0]", "runcmd[0]", "runcmd[2]", "runcmd[3]",
                                                    "script part-001"]
     keys = [k for *_, k in items]
     assert len(set(keys)) == len(keys)  # "a" twice: two guards
-    inserted = commands.wanted_items({"runcmd": ["new", "a", None, ["b", "c"], "a"]}, ctx())
+    inserted = commands.wanted_items(commands.parse({"runcmd": ["new", "a", None, ["b", "c"], "a"]}), ctx())
     assert {k for *_, k in items[1:4]} <= {k for *_, k in inserted}
 
 
@@ -95,7 +98,7 @@ def test_a_command_never_runs_on_the_host_preparing_another_root(scratch_root: P
     results = run_all({"runcmd": [f"touch {flag}"], "bootcmd": [["touch", str(flag)]]}, root, ctx())
     assert [r[1].startswith("skipped:") for r in results] == [True, True]
     assert not flag.exists()
-    assert len(commands.plan({"runcmd": [f"touch {flag}"]}, root, ctx())) == 1  # not marked done
+    assert len(commands.plan(commands.parse({"runcmd": [f"touch {flag}"]}), root, ctx())) == 1  # not marked done
 
 
 # -- running ---------------------------------------------------------------------------------------
@@ -143,8 +146,8 @@ def test_commands_run_inside_the_root_with_proc_sys_dev_then_unmounted(os_root: 
     assert "RancherOS v2 (demo root)" in text and "mounts-ok" in text
     assert (os_root / "argv-form").exists()
     assert _mounts_below(os_root) == []
-    assert commands.plan(config, root, ctx()) == []  # once per instance
-    assert len(commands.plan(config, root, ctx(instance_id="i-other"))) == 3  # a new instance runs them
+    assert commands.plan(commands.parse(config), root, ctx()) == []  # once per instance
+    assert len(commands.plan(commands.parse(config), root, ctx(instance_id="i-other"))) == 3  # a new instance runs them
 
 
 def test_a_failed_command_stops_the_rest_is_retried_and_completes(os_root: Path):
@@ -154,7 +157,7 @@ def test_a_failed_command_stops_the_rest_is_retried_and_completes(os_root: Path)
     results = run_all(config, root, ctx())
     assert results[1] == ("runcmd[1]", "failed: runcmd[1]: exit status 1")
     assert len(results) == 2
-    assert [c.target for c in commands.plan(config, root, ctx())] == ["runcmd[1]", "runcmd[2]"]
+    assert [c.target for c in commands.plan(commands.parse(config), root, ctx())] == ["runcmd[1]", "runcmd[2]"]
     (os_root / "ready").write_text("")
     results = run_all(config, root, ctx())
     assert [r[0] for r in results] == ["runcmd[1]", "runcmd[2]"]
@@ -179,7 +182,7 @@ def test_bootcmd_once_per_boot_and_user_data_scripts(os_root: Path):
     results = run_all({"bootcmd": ["echo boot >> /log"]}, root, context)
     assert [r[0] for r in results] == ["bootcmd[0]", "script part-001"]
     assert (os_root / "log").read_text() == "boot\nscript-ran\n"
-    assert commands.plan({"bootcmd": ["echo boot >> /log"]}, root, context) == []
+    assert bootcmd.plan(bootcmd.parse({"bootcmd": ["echo boot >> /log"]}), root, context) == []
     marker = once.boot_marker(context.run_dir, once.boot_id(), "x")
     assert marker.path.startswith("/run/ros-init/boot/")
     assert stat_mode(os_root / "var/lib/ros-init/instances") == 0o700

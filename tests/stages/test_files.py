@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from ros_init.stages import files
 
 from ros_init.cli.demo import make_os_skeleton
+from ros_init.core.changes import Refused, RefusedChange
 from ros_init.core.model import StageContext
 from ros_init.core.root import Root, RootError
 
@@ -26,7 +27,7 @@ def ctx(phase: str = "boot", **kw) -> StageContext:
 
 
 def converge(config: dict, root: Root, phase: str = "boot") -> list:
-    changes = files.plan(config, root, ctx(phase))
+    changes = files.plan(files.parse(config), root, ctx(phase))
     for change in changes:
         files.apply(change, root, ctx(phase))
     return changes
@@ -131,7 +132,7 @@ def test_owner_is_looked_up_in_the_target_root_not_on_the_host(root: Root):
 
 @ROOT_ONLY
 def test_unknown_owner_fails_the_item_with_its_cause(root: Root):
-    changes = files.plan({"write_files": [{"path": "/etc/x", "content": "x", "owner": "ghost"}]}, root, ctx())
+    changes = files.plan(files.parse({"write_files": [{"path": "/etc/x", "content": "x", "owner": "ghost"}]}), root, ctx())
     with pytest.raises(Exception, match="no user 'ghost'"):
         files.apply(changes[0], root, ctx())
     assert not os.path.exists(root.resolve("/etc/x"))
@@ -141,7 +142,7 @@ def test_without_root_ownership_is_left_alone_and_said(root: Root, monkeypatch):
     monkeypatch.setattr(files.os, "geteuid", lambda: 1000)
     changes = converge({"write_files": [{"path": "/etc/x", "content": "x", "owner": "nobody:nogroup"}]}, root)
     assert "owner not set: not running as root" in changes[0].summary
-    assert files.plan({"write_files": [{"path": "/etc/x", "content": "x", "owner": "nobody:nogroup"}]},
+    assert files.plan(files.parse({"write_files": [{"path": "/etc/x", "content": "x", "owner": "nobody:nogroup"}]}),
                       root, ctx()) == []
 
 
@@ -149,7 +150,7 @@ def test_append_adds_once(root: Root):
     config = {"write_files": [{"path": "/etc/hosts.allow", "append": True, "content": "sshd: 10.0.0.0/8\n"}]}
     before = Path(root.resolve("/etc/hosts.allow")).read_text()
     assert len(converge(config, root)) == 1
-    assert files.plan(config, root, ctx()) == []
+    assert files.plan(files.parse(config), root, ctx()) == []
     assert Path(root.resolve("/etc/hosts.allow")).read_text() == before + "sshd: 10.0.0.0/8\n"
 
 
@@ -158,21 +159,21 @@ def test_two_appends_to_a_new_file_then_nothing(root: Root):
                               {"path": "/etc/multi", "append": True, "content": "b\n"}]}
     converge(config, root)
     assert Path(root.resolve("/etc/multi")).read_text() == "a\nb\n"
-    assert files.plan(config, root, ctx()) == []
+    assert files.plan(files.parse(config), root, ctx()) == []
 
 
 def test_later_item_for_the_same_path_wins_and_converges(root: Root):
     config = {"write_files": [{"path": "/etc/dup", "content": "first"}, {"path": "/etc/dup", "content": "second"}]}
     converge(config, root)
     assert Path(root.resolve("/etc/dup")).read_text() == "second"
-    assert files.plan(config, root, ctx()) == []
+    assert files.plan(files.parse(config), root, ctx()) == []
 
 
 def test_mode_drift_is_repaired(root: Root):
     config = {"write_files": [{"path": "/etc/key", "content": "k", "permissions": "0600"}]}
     converge(config, root)
     os.chmod(root.resolve("/etc/key"), 0o666)
-    changes = files.plan(config, root, ctx())
+    changes = files.plan(files.parse(config), root, ctx())
     assert len(changes) == 1 and "mode 0666 -> 0600" in changes[0].summary
     converge(config, root)
     assert stat.S_IMODE(os.stat(root.resolve("/etc/key")).st_mode) == 0o600
@@ -181,13 +182,13 @@ def test_mode_drift_is_repaired(root: Root):
 def test_items_run_in_the_phase_they_ask_for(root: Root):
     config = {"write_files": [{"path": "/etc/early", "content": "e", "phase": "initramfs"},
                               {"path": "/etc/late", "content": "l"}]}
-    assert [c.target for c in files.plan(config, root, ctx("initramfs"))] == ["/etc/early"]
-    assert [c.target for c in files.plan(config, root, ctx("boot"))] == ["/etc/late"]
+    assert [c.target for c in files.plan(files.parse(config), root, ctx("initramfs"))] == ["/etc/early"]
+    assert [c.target for c in files.plan(files.parse(config), root, ctx("boot"))] == ["/etc/late"]
 
 
 def test_summary_never_holds_the_content(root: Root):
     secret = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n"
-    changes = files.plan({"write_files": [{"path": "/etc/k.pem", "content": secret}]}, root, ctx())
+    changes = files.plan(files.parse({"write_files": [{"path": "/etc/k.pem", "content": secret}]}), root, ctx())
     assert "PRIVATE" not in changes[0].summary and "MIIE" not in changes[0].summary
 
 
@@ -201,18 +202,27 @@ def test_a_symlink_at_the_destination_is_replaced_not_followed(root: Root, tmp_p
     assert Path(root.resolve("/etc/motd")).read_text() == "hello"
 
 
-def test_a_bad_item_fails_alone_with_a_located_cause(root: Root):
-    config = {"write_files": [{"path": "/etc/ok", "content": "ok"},
-                              {"path": "/etc/bad", "encoding": "b64", "content": "%%%"},
-                              {"path": "relative/path", "content": "x"}]}
-    changes = files.plan(config, root, ctx())
+def test_a_bad_item_is_a_config_error_naming_its_path(root: Root):
+    """validate == run: a broken item is refused by parse (so validate reports it too);
+    an item that cannot be written HERE (a folder in the way) fails alone at apply."""
+    bad = [({"path": "/etc/bad", "encoding": "b64", "content": "%%%"}, "write_files[1].content",
+            "content is not valid base64"),
+           ({"path": "relative/path", "content": "x"}, "write_files[1].path", "must be an absolute path"),
+           ({"path": "/etc/../x", "content": "x"}, "write_files[1].path", "'..'"),
+           ({"path": "/etc/x", "permissions": "rw"}, "write_files[1].permissions", "not an octal mode")]
+    for item, path, why in bad:
+        with pytest.raises(files.FileSpecError) as exc:
+            files.parse({"write_files": [{"path": "/etc/ok", "content": "ok"}, item]})
+        assert exc.value.path == path and why in exc.value.message
+    (Path(root.path) / "etc/folder").mkdir()
+    config = {"write_files": [{"path": "/etc/ok", "content": "ok"}, {"path": "/etc/folder", "content": "x"}]}
     errors = []
-    for change in changes:
+    for change in files.plan(files.parse(config), root, ctx()):
         try:
             files.apply(change, root, ctx())
-        except files.FileSpecError as exc:
+        except RefusedChange as exc:
             errors.append(str(exc))
-    assert errors == ["write_files[1]: content is not valid base64", "write_files[2]: path must be absolute"]
+    assert errors == ["write_files[1]: a folder is in the way"]
     assert Path(root.resolve("/etc/ok")).read_text() == "ok"
 
 
@@ -226,9 +236,15 @@ items = st.fixed_dictionaries(
 )
 
 
+def _parsed(config: dict) -> files.FilesSpec:
+    """The spec of the items parse accepts (those with '..' are config errors)."""
+    return files.FilesSpec(tuple(files._item(i, raw) for i, raw in enumerate(config["write_files"])
+                                 if ".." not in raw["path"].split("/") and files.normalize(raw["path"]) != "/"))
+
+
 def _apply_tolerant(config: dict, root: Root) -> None:
-    for change in files.plan(config, root, ctx()):
-        with contextlib.suppress(files.FileSpecError, RootError, OSError):  # a refused path fails alone
+    for change in files.plan(_parsed(config), root, ctx()):
+        with contextlib.suppress(RefusedChange, RootError, OSError):  # a refused path fails alone
             files.apply(change, root, ctx())
 
 
@@ -238,7 +254,7 @@ def test_property_plan_after_apply_is_empty(tmp_path_factory, write_files):
     root = Root(make_os_skeleton(tmp_path_factory.mktemp("idem")))
     config = {"write_files": write_files}
     _apply_tolerant(config, root)
-    leftover = [c for c in files.plan(config, root, ctx()) if c.payload.error is None]
+    leftover = [c for c in files.plan(_parsed(config), root, ctx()) if not isinstance(c.payload, Refused)]
     # what remains is only what cannot be done (a folder in the way of a file path)
     for change in leftover:
         assert os.path.isdir(root.resolve(change.target)) or any(

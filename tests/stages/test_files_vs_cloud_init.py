@@ -96,11 +96,11 @@ def test_files_stage_matches_debian_cloud_init(tmp_path: Path):
     assert proc.returncode == 0, proc.stderr
 
     root, ctx = Root(ours), StageContext(phase="boot")
-    for change in files.plan({"write_files": ITEMS}, root, ctx):
+    for change in files.plan(files.parse({"write_files": ITEMS}), root, ctx):
         files.apply(change, root, ctx)
 
     mine, theirs = _tree(ours), _tree(ci_root)
     assert mine.pop("etc/setuid-helper")[0] == oct(0o104755)
     assert theirs.pop("etc/setuid-helper")[0] == oct(0o100755)  # the old cloud-init bug
     assert mine == theirs
-    assert files.plan({"write_files": ITEMS}, root, ctx) == []  # and ours is converged
+    assert files.plan(files.parse({"write_files": ITEMS}), root, ctx) == []  # and ours is converged

@@ -13,7 +13,7 @@ from facilities import need_root
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ros_init.stages import hostname
-from ros_init.stages.hostname import HostnameError, HostnameSpec, desired, edit_hosts
+from ros_init.stages.hostname import HostnameError, HostnameSpec, edit_hosts, parse
 
 from ros_init.core.model import StageContext
 from ros_init.core.root import Root
@@ -23,7 +23,7 @@ _FAST_TMP = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os
 
 
 def converge(config, root):
-    changes = hostname.plan(config, root, CTX)
+    changes = hostname.plan(hostname.parse(config), root, CTX)
     for change in changes:
         hostname.apply(change, root, CTX)
     return changes
@@ -41,7 +41,7 @@ def converge(config, root):
     ({}, None),
 ])
 def test_desired(config, spec):
-    assert desired(config) == spec
+    assert parse(config) == spec
 
 
 @pytest.mark.parametrize(("config", "words"), [
@@ -55,7 +55,7 @@ def test_desired(config, spec):
 ])
 def test_invalid_names_are_errors_naming_the_key(config, words):
     with pytest.raises(HostnameError, match=words):
-        desired(config)
+        parse(config)
 
 
 def test_hosts_line_replaced_other_lines_kept():
@@ -85,14 +85,14 @@ def test_plan_apply_plan_on_a_scratch_root(tmp_path):
     assert "127.0.1.1 node1.example.com node1" in (tmp_path / "etc/hosts").read_text()
     assert "10.0.0.5 db" in (tmp_path / "etc/hosts").read_text()
     assert os.stat(tmp_path / "etc/hosts").st_mode & 0o777 == 0o640
-    assert hostname.plan(config, root, CTX) == []
+    assert hostname.plan(hostname.parse(config), root, CTX) == []
 
 
 def test_manage_etc_hosts_false_and_preserve_hostname(tmp_path):
     root = Root(tmp_path)
     assert [c.target for c in converge({"hostname": "n", "manage_etc_hosts": False}, root)] == ["/etc/hostname"]
     assert not (tmp_path / "etc/hosts").exists()
-    assert hostname.plan({"hostname": "other", "preserve_hostname": True}, root, CTX) == []
+    assert hostname.plan(hostname.parse({"hostname": "other", "preserve_hostname": True}), root, CTX) == []
 
 
 def test_hostname_symlink_with_the_right_name_is_left_and_a_wrong_one_replaced(tmp_path):
@@ -101,7 +101,7 @@ def test_hostname_symlink_with_the_right_name_is_left_and_a_wrong_one_replaced(t
     (tmp_path / "usr/local/etc/hostname").write_text("node1\n")
     os.symlink("/usr/local/etc/hostname", tmp_path / "etc/hostname")
     root = Root(tmp_path)
-    assert hostname.plan({"hostname": "node1", "manage_etc_hosts": False}, root, CTX) == []
+    assert hostname.plan(hostname.parse({"hostname": "node1", "manage_etc_hosts": False}), root, CTX) == []
     converge({"hostname": "node2", "manage_etc_hosts": False}, root)
     assert not (tmp_path / "etc/hostname").is_symlink()
     assert (tmp_path / "etc/hostname").read_text() == "node2\n"
@@ -120,10 +120,10 @@ def test_the_running_hostname_is_set_only_when_the_root_is_slash():
         "from ros_init.stages import hostname\n"
         "ctx = StageContext(phase='boot')\n"
         "config = {'hostname': 'ros-init-uts-test', 'manage_etc_hosts': False}\n"
-        "changes = [c for c in hostname.plan(config, Root('/'), ctx) if c.action == 'set-hostname']\n"
+        "changes = [c for c in hostname.plan(hostname.parse(config), Root('/'), ctx) if c.action == 'set-hostname']\n"
         "assert len(changes) == 1, changes\n"
         "hostname.apply(changes[0], Root('/'), ctx)\n"
-        "again = [c for c in hostname.plan(config, Root('/'), ctx) if c.action == 'set-hostname']\n"
+        "again = [c for c in hostname.plan(hostname.parse(config), Root('/'), ctx) if c.action == 'set-hostname']\n"
         "print(socket.gethostname(), len(again))\n"
     )
     before = subprocess.run(["hostname"], capture_output=True, text=True).stdout
@@ -167,7 +167,7 @@ def test_property_idempotent_and_other_lines_kept(labels, lines, manage):
         root = Root(tmp)
         config = {"hostname": name, "manage_etc_hosts": manage}
         converge(config, root)
-        assert hostname.plan(config, root, CTX) == []
+        assert hostname.plan(hostname.parse(config), root, CTX) == []
         with open(os.path.join(tmp, "etc/hosts")) as fh:
             result = fh.read().splitlines()
         ours = [ln for ln in result if ln.split()[:1] == ["127.0.1.1"]]

@@ -83,9 +83,9 @@ def test_wicked_files_are_named_after_the_device_found_by_mac(netns, tmp_path):
         "                                    'gone': {'match': {'macaddress': '52:54:00:99:99:99'}}}}}\n"
         "ctx = StageContext(phase='initramfs', settings={'network_renderer': 'wicked'}, sys_root='/')\n"
         f"root = Root({str(tmp_path)!r})\n"
-        "for c in network.plan(config, root, ctx):\n"
+        "for c in network.plan(network.parse(config), root, ctx):\n"
         "    network.apply(c, root, ctx)\n"
-        "print(len(network.plan(config, root, ctx)))\n"
+        "print(len(network.plan(network.parse(config), root, ctx)))\n"
     )
     assert in_netns(netns, code).strip() == "0"
     assert sorted(os.listdir(tmp_path / "etc/sysconfig/network")) == ["ifcfg-d0"]
@@ -131,7 +131,7 @@ def test_systemd_networkd_applies_our_files(netns, tmp_path):
         pytest.skip("needs systemd-networkd (package systemd)")
     root = Root(tmp_path)
     context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
-    for change in network.plan({"network": FULL}, root, context):
+    for change in network.plan(network.parse({"network": FULL}), root, context):
         network.apply(change, root, context)
     log = tmp_path / "networkd.log"
     ready = "ip -6 route show dev d0 | grep -q '^2001:db8:1::/48' && ip route show dev d0 | grep -q '^10.0.0.0/8'"
@@ -163,7 +163,7 @@ def test_systemd_networkd_parses_every_bond_parameter(netns, tmp_path):
         pytest.skip("needs systemd-networkd (package systemd)")
     root = Root(tmp_path)
     context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
-    for change in network.plan({"network": BOND_ALL_PARAMS}, root, context):
+    for change in network.plan(network.parse({"network": BOND_ALL_PARAMS}), root, context):
         network.apply(change, root, context)
     netdev = (tmp_path / "etc/systemd/network/10-ros-init-bond1.netdev").read_text()
     assert "ARPIPTargets=192.0.2.1 192.0.2.2" in netdev
@@ -196,13 +196,13 @@ def test_dhcp_through_systemd_networkd_end_to_end(netns, tmp_path):
     root = Root(tmp_path)
     context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
     config = {"network": {"ethernets": {"uplink": {"match": {"macaddress": "52:54:00:12:34:56"}, "dhcp4": True}}}}
-    for change in network.plan(config, root, context):
+    for change in network.plan(network.parse(config), root, context):
         network.apply(change, root, context)
     # the test's DHCP server on the peer end: not ours, a foreign file the stage leaves alone
     (tmp_path / "etc/systemd/network/90-test-dhcp-server.network").write_text(
         "[Match]\nName=d0p\n\n[Network]\nAddress=192.168.77.1/24\nDHCPServer=yes\n\n"
         "[DHCPServer]\nPoolOffset=100\nPoolSize=20\nEmitDNS=yes\nDNS=192.168.77.53\n")
-    assert network.plan(config, root, context) == []
+    assert network.plan(network.parse(config), root, context) == []
     log = tmp_path / "networkd.log"
     out = _sections(run_networkd(netns, tmp_path / "etc/systemd/network", log,
                                  "ip -4 addr show dev d0 | grep -q 'inet 192.168.77.'"))

@@ -37,7 +37,7 @@ def ctx(renderer="auto", sys_root="/nonexistent") -> StageContext:
 
 
 def converge(config, root, context):
-    changes = network.plan(config, root, context)
+    changes = network.plan(network.parse(config), root, context)
     for change in changes:
         network.apply(change, root, context)
     return changes
@@ -60,7 +60,7 @@ def test_apply_then_plan_is_empty(tmp_path, renderer):
     root = Root(tmp_path / "target")
     first = converge({"network": FULL}, root, ctx(renderer, sys_root))
     assert first and all(c.action == "write-file" for c in first)
-    assert network.plan({"network": FULL}, root, ctx(renderer, sys_root)) == []
+    assert network.plan(network.parse({"network": FULL}), root, ctx(renderer, sys_root)) == []
 
 
 def test_keyfiles_are_0600_and_networkd_files_0644(tmp_path):
@@ -71,7 +71,7 @@ def test_keyfiles_are_0600_and_networkd_files_0644(tmp_path):
     # set-name needs a .link for udev whatever the renderer
     assert stat.S_IMODE((tmp_path / "etc/systemd/network/10-ros-init-lan.link").stat().st_mode) == 0o644
     os.chmod(folder / "ros-init-eth0.nmconnection", 0o644)  # NM would ignore it: the plan repairs the mode
-    assert [c.target for c in network.plan({"network": FULL}, root, ctx("networkmanager"))] == [
+    assert [c.target for c in network.plan(network.parse({"network": FULL}), root, ctx("networkmanager"))] == [
         "/etc/NetworkManager/system-connections/ros-init-eth0.nmconnection"]
 
 
@@ -83,7 +83,7 @@ def test_files_no_longer_configured_are_removed_foreign_files_kept(tmp_path):
     smaller = copy.deepcopy(FULL)
     del smaller["vlans"]
     smaller["bonds"]["bond0"].pop("dhcp6")
-    changes = network.plan({"network": smaller}, root, ctx("networkd"))
+    changes = network.plan(network.parse({"network": smaller}), root, ctx("networkd"))
     assert sorted((c.action, c.target) for c in changes) == [
         ("remove-file", "/etc/systemd/network/10-ros-init-vlan10.netdev"),
         ("remove-file", "/etc/systemd/network/10-ros-init-vlan10.network"),
@@ -91,7 +91,7 @@ def test_files_no_longer_configured_are_removed_foreign_files_kept(tmp_path):
     ]
     for change in changes:
         network.apply(change, root, ctx("networkd"))
-    assert network.plan({"network": smaller}, root, ctx("networkd")) == []
+    assert network.plan(network.parse({"network": smaller}), root, ctx("networkd")) == []
     assert foreign.read_text() == "[Match]\nName=eth5\n"
 
 
@@ -120,7 +120,7 @@ def test_wicked_replaces_the_images_ifcfg_but_keeps_unrelated_ones(tmp_path):
     assert (folder / "ifcfg-lo").read_text() == "IPADDR_1=127.0.0.1/8\nSTARTMODE=nfsroot\n"
     assert (folder / "config").read_text() == ('NETCONFIG_DNS_POLICY="auto"\nNETCONFIG_DNS_STATIC_SERVERS="192.0.2.53"\n'
                                                'NETCONFIG_DNS_STATIC_SEARCHLIST=""\n')
-    assert network.plan({"network": net}, root, ctx("wicked")) == []
+    assert network.plan(network.parse({"network": net}), root, ctx("wicked")) == []
     # eth0 dropped from the config: our ifcfg-eth0 goes, the foreign ifcfg-lo stays
     converge({"network": {"ethernets": {"eth1": {"dhcp4": True}}}}, root, ctx("wicked"))
     assert sorted(p.name for p in folder.iterdir()) == ["config", "ifcfg-eth1", "ifcfg-lo"]
@@ -129,8 +129,8 @@ def test_wicked_replaces_the_images_ifcfg_but_keeps_unrelated_ones(tmp_path):
 def test_disabled_touches_nothing_and_absent_only_cleans_up(tmp_path):
     root = Root(tmp_path)
     converge({"network": FULL}, root, ctx("networkd"))
-    assert network.plan({"network": {"config": "disabled"}}, root, ctx("networkd")) == []
-    changes = network.plan({}, root, ctx("networkd"))
+    assert network.plan(network.parse({"network": {"config": "disabled"}}), root, ctx("networkd")) == []
+    changes = network.plan(network.parse({}), root, ctx("networkd"))
     assert changes and {c.action for c in changes} == {"remove-file"}
 
 
@@ -150,7 +150,7 @@ def test_a_symlink_planted_at_a_managed_path_is_replaced_not_followed(tmp_path):
 def test_bad_config_raises_a_located_error_and_writes_nothing(tmp_path):
     root = Root(tmp_path)
     with pytest.raises(NetworkConfigError, match=r"network\.ethernets\.eth0\.addresses\[0\]"):
-        network.plan({"network": {"ethernets": {"eth0": {"addresses": ["300.1.1.1/24"]}}}}, root, ctx())
+        network.plan(network.parse({"network": {"ethernets": {"eth0": {"addresses": ["300.1.1.1/24"]}}}}), root, ctx())
     assert tree(str(tmp_path)) == {}
 
 
@@ -200,9 +200,9 @@ def test_property_converges_and_leaves_only_the_current_configs_files(first, sec
             fh.write("[Match]\nName=x\n")
         context = ctx(renderer, sys_root)
         converge({"network": first}, root, context)
-        assert network.plan({"network": first}, root, context) == []
+        assert network.plan(network.parse({"network": first}), root, context) == []
         converge({"network": second}, root, context)
-        assert network.plan({"network": second}, root, context) == []
+        assert network.plan(network.parse({"network": second}), root, context) == []
         # the tree is exactly what a fresh root gets from the second config (plus the foreign file)
         with tempfile.TemporaryDirectory(dir=_FAST_TMP) as fresh:
             converge({"network": second}, Root(fresh), context)

@@ -33,7 +33,7 @@ def root(tmp_path: Path) -> Root:
 
 
 def converge(config: dict, root: Root) -> list:
-    changes = rancherd.plan(config, root, CTX)
+    changes = rancherd.plan(rancherd.parse(config), root, CTX)
     for change in changes:
         rancherd.apply(change, root, CTX)
     return changes
@@ -57,7 +57,7 @@ def test_file_is_0600_root_owned_in_a_0755_folder(root: Root):
 
 def test_second_run_changes_nothing_and_drift_is_repaired(root: Root):
     assert len(converge({"rancherd": SECTION}, root)) == 1
-    assert rancherd.plan({"rancherd": SECTION}, root, CTX) == []
+    assert rancherd.plan(rancherd.parse({"rancherd": SECTION}), root, CTX) == []
     os.chmod(root.resolve(rancherd.CONFIG_PATH), 0o644)
     changes = converge({"rancherd": SECTION}, root)
     assert "mode 0644 -> 0600" in changes[0].summary
@@ -68,7 +68,7 @@ def test_second_run_changes_nothing_and_drift_is_repaired(root: Root):
 
 
 def test_summary_names_keys_never_values(root: Root):
-    (change,) = rancherd.plan({"rancherd": SECTION}, root, CTX)
+    (change,) = rancherd.plan(rancherd.parse({"rancherd": SECTION}), root, CTX)
     assert TOKEN not in change.summary and "10.0.0.10" not in change.summary
     assert "token" in change.summary and "role server" in change.summary
     assert TOKEN not in repr(change)
@@ -76,8 +76,8 @@ def test_summary_names_keys_never_values(root: Root):
 
 def test_no_section_writes_nothing_and_keeps_an_image_file(root: Root):
     root.write_file(rancherd.CONFIG_PATH, b"role: agent\n", mode=0o600)
-    assert rancherd.plan({}, root, CTX) == []
-    assert rancherd.plan({"rancherd": {}}, root, CTX) == []
+    assert rancherd.plan(rancherd.parse({}), root, CTX) == []
+    assert rancherd.plan(rancherd.parse({"rancherd": {}}), root, CTX) == []
     assert Path(root.resolve(rancherd.CONFIG_PATH)).read_text() == "role: agent\n"
 
 

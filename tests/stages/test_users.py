@@ -75,7 +75,7 @@ def make_root(base: Path) -> Root:
 
 
 def run(config: dict, root: Root) -> list:
-    changes = users.plan(config, root, CTX)
+    changes = users.plan(users.parse(config), root, CTX)
     for change in changes:
         users.apply(change, root, CTX)
     return changes
@@ -143,7 +143,7 @@ def test_creates_user_group_home_sudo_and_converges(tmp_path: Path) -> None:
     sudoers = Path(root.resolve("/etc/sudoers.d/90-ros-init-alice"))
     assert stat.S_IMODE(sudoers.stat().st_mode) == 0o440
     assert sudoers.read_text().splitlines()[1:] == ["alice ALL=(ALL) NOPASSWD:ALL"]
-    assert users.plan({"users": [ALICE]}, root, CTX) == []
+    assert users.plan(users.parse({"users": [ALICE]}), root, CTX) == []
     check_with_shadow_tools(root)
 
 
@@ -170,7 +170,7 @@ def test_sudo_rules_removed_when_the_config_drops_them(tmp_path: Path) -> None:
 @pytest.mark.parametrize("rule", ["ALL=(ALL) ALL\nmallory ALL=(ALL) ALL", "ALL=(ALL) ALL \\", "# x"])
 def test_sudo_rule_injection_is_refused(tmp_path: Path, rule: str) -> None:
     with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.sudo"):
-        users.plan({"users": [{"name": "alice", "sudo": rule}]}, make_root(tmp_path), CTX)
+        users.plan(users.parse({"users": [{"name": "alice", "sudo": rule}]}), make_root(tmp_path), CTX)
 
 
 def test_existing_users_get_passwords_and_lock_but_not_passwd(tmp_path: Path) -> None:
@@ -195,7 +195,7 @@ def test_plain_text_password_is_hashed_once_and_rehashed_when_it_changes(tmp_pat
     run(config, root)
     first = entry(root, "/etc/shadow", "erin")[1]
     assert first.startswith("$6$") and PASSWORD not in read(root, "/etc/shadow")
-    assert users.plan(config, root, CTX) == []
+    assert users.plan(users.parse(config), root, CTX) == []
     config["users"][0]["plain_text_passwd"] = "new password"
     changes = run(config, root)
     assert [c.summary for c in changes] == ["/etc/shadow: set the password of erin"]
@@ -214,7 +214,7 @@ def test_chpasswd_sets_existing_users_and_expires(tmp_path: Path) -> None:
     frank = entry(root, "/etc/shadow", "frank")
     assert sha512_crypt.verify(PASSWORD, frank[1]) and frank[2] == "0"  # expire defaults to true
     assert entry(root, "/etc/shadow", "root")[1:3] == [hashed, "0"]
-    assert users.plan(config, root, CTX) == []
+    assert users.plan(users.parse(config), root, CTX) == []
     config["chpasswd"]["expire"] = False
     config["chpasswd"]["users"][1]["password"] = hashed2 = sha512_crypt.using(rounds=5000).hash("i")
     run(config, root)
@@ -234,11 +234,11 @@ def test_uid_system_no_user_group_and_errors(tmp_path: Path) -> None:
     assert entry(root, "/etc/group", "staff")[2] == hank[3]
     assert os.path.isdir(root.resolve("/srv/hank"))
     with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.uid: uid 2500 already belongs to user gina"):
-        users.plan({"users": [{"name": "ivan", "uid": 2500}]}, root, CTX)
+        users.plan(users.parse({"users": [{"name": "ivan", "uid": 2500}]}), root, CTX)
     with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.gecos"):
-        users.plan({"users": [{"name": "ivan", "gecos": "a:b"}]}, root, CTX)
+        users.plan(users.parse({"users": [{"name": "ivan", "gecos": "a:b"}]}), root, CTX)
     with pytest.raises(users.UsersConfigError, match="create_groups is false"):
-        users.plan({"users": [{"name": "ivan", "primary_group": "nope", "create_groups": False}]}, root, CTX)
+        users.plan(users.parse({"users": [{"name": "ivan", "primary_group": "nope", "create_groups": False}]}), root, CTX)
     check_with_shadow_tools(root)
 
 
@@ -249,7 +249,7 @@ def test_top_level_groups_and_string_forms(tmp_path: Path) -> None:
     assert entry(root, "/etc/group", "devs")[3] == "jane"
     assert entry(root, "/etc/group", "ops")[3] == ""
     assert "default" not in read(root, "/etc/passwd")
-    assert users.plan({"users": "jane, default, kim", "groups": ["ops", {"devs": ["jane"]}]}, root, CTX) == []
+    assert users.plan(users.parse({"users": "jane, default, kim", "groups": ["ops", {"devs": ["jane"]}]}), root, CTX) == []
     check_with_shadow_tools(root)
 
 
@@ -257,10 +257,10 @@ def test_a_crash_before_passwd_is_completed_by_the_next_run(tmp_path: Path) -> N
     clean = make_root(tmp_path / "clean")
     run({"users": [ALICE]}, clean)
     crashed = make_root(tmp_path / "crashed")
-    for change in users.plan({"users": [ALICE]}, crashed, CTX)[:4]:  # group, gshadow, shadow, home
+    for change in users.plan(users.parse({"users": [ALICE]}), crashed, CTX)[:4]:  # group, gshadow, shadow, home
         users.apply(change, crashed, CTX)
     run({"users": [ALICE]}, crashed)
-    assert users.plan({"users": [ALICE]}, crashed, CTX) == []
+    assert users.plan(users.parse({"users": [ALICE]}), crashed, CTX) == []
     for path in ("/etc/passwd", "/etc/group", "/etc/gshadow"):
         assert read(crashed, path) == read(clean, path)
     assert os.listdir(crashed.resolve("/home")) == ["alice"]  # no temporary folder left
@@ -289,16 +289,16 @@ def test_no_secret_in_summaries_reprs_logs_or_errors(tmp_path: Path, caplog: pyt
     hashed = sha512_crypt.using(rounds=5000).hash("h")
     config = {"users": [{**ALICE, "hashed_passwd": hashed}],
               "chpasswd": {"users": [{"name": "root", "password": PASSWORD, "type": "text"}]}}
-    changes = users.plan(config, root, CTX)
+    changes = users.plan(users.parse(config), root, CTX)
     text = " ".join(f"{c!r} {c.summary} {c.target}" for c in changes)
     assert PASSWORD not in text and hashed not in text and "$6$" not in text
     assert PASSWORD not in repr(users.read_users(config)) and hashed not in repr(users.read_users(config))
     with pytest.raises(users.UsersConfigError) as err:
-        users.plan({"users": [{"name": "x", "hashed_passwd": "$6$abc:def"}]}, root, CTX)
+        users.plan(users.parse({"users": [{"name": "x", "hashed_passwd": "$6$abc:def"}]}), root, CTX)
     assert "abc" not in str(err.value)
     for change in changes:
         users.apply(change, root, CTX)
-    changes = users.plan({**config, "chpasswd": {"users": [{"name": "ghost", "password": PASSWORD}]}}, root, CTX)
+    changes = users.plan(users.parse({**config, "chpasswd": {"users": [{"name": "ghost", "password": PASSWORD}]}}), root, CTX)
     assert caplog.records  # the unknown chpasswd user was reported...
     assert PASSWORD not in caplog.text and hashed not in caplog.text  # ...without the password
 
@@ -310,12 +310,12 @@ def test_not_root_skips_chown_with_a_note(tmp_path: Path, monkeypatch: pytest.Mo
     changes = run({"users": [ALICE]}, root)
     home = next(c for c in changes if c.action == "create-home")
     assert "not running as root" in home.summary
-    assert users.plan({"users": [ALICE]}, root, CTX) == []
+    assert users.plan(users.parse({"users": [ALICE]}), root, CTX) == []
 
 
 def test_plan_of_an_empty_config_reads_nothing_and_changes_nothing(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    assert users.plan({}, root, CTX) == []
+    assert users.plan(users.parse({}), root, CTX) == []
 
 
 user_items = st.fixed_dictionaries(
@@ -350,7 +350,7 @@ def test_property_plan_after_apply_is_empty(first: dict, second: dict) -> None:
         homeless: set[str] = set()
         for config in (first, second):  # a config, then a changed one over its result
             run(config, root)
-            assert users.plan(config, root, CTX) == []
+            assert users.plan(users.parse(config), root, CTX) == []
             assert read(root, "/etc/passwd").startswith(PASSWD.splitlines()[0])
             homeless |= {u["name"] for u in config["users"] if u.get("system") or u.get("no_create_home")}
             if os.geteuid() == 0 and shutil.which("pwck"):
@@ -367,22 +367,22 @@ def test_users_then_sshkeys_like_the_engine_runs_them(tmp_path: Path) -> None:
     root = make_root(tmp_path)
     key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEngineOrderEngineOrderEngineOrder1 me@host"
     config = {"users": [{**ALICE, "ssh_authorized_keys": [key]}], "ssh_pwauth": False}
-    dry = sshkeys.plan(config, root, CTX)  # a dry run before the users stage: alice is not there yet
+    dry = sshkeys.plan(sshkeys.parse(config), root, CTX)  # a dry run before the users stage: alice is not there yet
     assert [c.action for c in dry] == ["skip", "write-file"]
     for stage in (users, sshkeys):
-        for change in stage.plan(config, root, CTX):
+        for change in stage.plan(stage.parse(config), root, CTX):
             stage.apply(change, root, CTX)
     keys = Path(root.resolve("/home/alice/.ssh/authorized_keys"))
     assert key in keys.read_text()
     if os.geteuid() == 0:
         assert (keys.stat().st_uid, keys.stat().st_gid) == (1000, 1000)
-    assert users.plan(config, root, CTX) == [] and sshkeys.plan(config, root, CTX) == []
+    assert users.plan(users.parse(config), root, CTX) == [] and sshkeys.plan(sshkeys.parse(config), root, CTX) == []
     check_with_shadow_tools(root)
 
 
 def test_account_files_wait_for_the_lckpwdf_lock(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    changes = users.plan({"users": [ALICE]}, root, CTX)
+    changes = users.plan(users.parse({"users": [ALICE]}), root, CTX)
     with users._account_lock(root, wait=1):  # creates it, like lckpwdf: 0600
         pass
     # Another program (here: a child process, as fcntl locks are per process) holds the lock.
@@ -400,7 +400,7 @@ def test_account_files_wait_for_the_lckpwdf_lock(tmp_path: Path) -> None:
         holder.wait()
     for change in changes:
         users.apply(change, root, CTX)
-    assert users.plan({"users": [ALICE]}, root, CTX) == []
+    assert users.plan(users.parse({"users": [ALICE]}), root, CTX) == []
     assert stat.S_IMODE(os.stat(lock_path).st_mode) == 0o600
 
 
@@ -423,13 +423,13 @@ def test_cloud_init_forms_of_the_schema(tmp_path: Path, caplog: pytest.LogCaptur
     assert "mia" not in read(root, "/etc/passwd") and "ned" not in read(root, "/etc/passwd")
     assert read(root, "/etc/sudoers.d/90-ros-init-kate").splitlines()[1:] == ["kate ALL=(ALL) ALL"]
     assert "random passwords are not supported" in caplog.text
-    assert users.plan(config, root, CTX) == []
+    assert users.plan(users.parse(config), root, CTX) == []
     # a chpasswd entry without type is a hash (the schema's default), even one like "*"
     run({"chpasswd": {"users": [{"name": "leo", "password": "*"}], "expire": False}}, root)
     assert entry(root, "/etc/shadow", "leo")[1] == "*"
     # nested list of names, snapuser-only entries ignored
     run({"users": [["nora", "otto"], {"snapuser": "x@example.com"}]}, root)
     assert {"nora", "otto"} <= {line.split(":")[0] for line in read(root, "/etc/passwd").splitlines()}
-    with pytest.raises(users.UsersConfigError, match=r"users\.pia\.primary_group: no group has gid 4242"):
-        users.plan({"users": {"pia": {"primary_group": "4242"}}}, root, CTX)
+    with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.primary_group: no group has gid 4242"):
+        users.plan(users.parse({"users": {"pia": {"primary_group": "4242"}}}), root, CTX)
     check_with_shadow_tools(root)

@@ -1,0 +1,108 @@
+"""The closed set of changes a stage plans, one planner of "is this file already right",
+and one applier through ``Root``.
+
+A stage decides (``plan``) with what is in the target root and returns ``Change`` values
+whose payload is one of the types below; the engine shows their summaries and the stage's
+``apply`` hands the common ones to ``apply_payload``. A stage with needs of its own
+(accounts edited under a lock, a home built from /etc/skel, a command, a disk action) keeps
+its own payload type, but every write still goes through ``Root``.
+
+Payloads may hold secrets (file contents): they are never printed, logged or compared.
+"""
+
+from __future__ import annotations
+
+import stat
+from typing import NamedTuple
+
+from ros_init.core.root import Root
+
+
+class WriteFile(NamedTuple):
+    """Replace ``path`` with ``data`` (atomic, through ``Root.write_file``).
+
+    ``expected``: the sha256 of the content planned against (None: the file was missing);
+    when set, the write is refused if someone changed the file since (compare and swap).
+    """
+
+    path: str
+    data: bytes
+    mode: int
+    uid: int = -1
+    gid: int = -1
+    expected: str | None = None
+    dir_mode: int = 0o755
+    check: bool = False  # True: refuse when the file changed since it was planned
+
+
+class RemoveFile(NamedTuple):
+    path: str
+
+
+class Symlink(NamedTuple):
+    path: str
+    target: str
+
+
+class Refused(NamedTuple):
+    """An item that cannot be applied here (a folder in the way, an unknown owner): its
+    step fails with ``reason`` while the other changes of the stage still apply."""
+
+    path: str
+    reason: str
+
+
+class ChangedSincePlanned(RuntimeError):
+    """A file changed between plan and apply: nothing is written, the next run plans again."""
+
+
+def digest(data: bytes | None) -> str | None:
+    import hashlib  # lazily: validate imports the stages (for parse) but hashes nothing
+
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def file_reasons(root: Root, path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1,
+                 *, follow: bool = False) -> list[str]:
+    """Why the file at ``path`` is not ``data`` with ``mode`` and owner (empty: it is right).
+
+    ``uid``/``gid`` -1 leave the owner out of the comparison. A symlink or special file is
+    replaced by the write, unless ``follow`` (the hostname stage accepts a link whose target
+    holds the right name).
+    """
+    st = root.stat(path) if follow else root.lstat(path)
+    if st is None:
+        return ["create"]
+    if not stat.S_ISREG(st.st_mode):
+        return ["replace symlink" if stat.S_ISLNK(st.st_mode) else "replace special file"]
+    reasons = []
+    if root.read_bytes(path) != data:
+        reasons.append("update content")
+    if stat.S_IMODE(st.st_mode) != mode:
+        reasons.append(f"mode {stat.S_IMODE(st.st_mode):04o} -> {mode:04o}")
+    if uid != -1 and (st.st_uid, st.st_gid) != (uid, gid if gid != -1 else st.st_gid):
+        reasons.append(f"owner {st.st_uid}:{st.st_gid} -> {uid}:{gid}")
+    return reasons
+
+
+def apply_payload(root: Root, payload: object) -> None:
+    """Perform one of the common changes through ``Root``."""
+    if isinstance(payload, WriteFile):
+        if payload.check:  # what is there now: a regular file's content, else nothing (a link is replaced)
+            st = root.lstat(payload.path)
+            current = root.read_bytes(payload.path) if st is not None and stat.S_ISREG(st.st_mode) else None
+            if current != payload.data and digest(current) != payload.expected:
+                raise ChangedSincePlanned(f"{payload.path} changed since it was planned; run ros-init again")
+        root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid, dir_mode=payload.dir_mode)
+    elif isinstance(payload, RemoveFile):
+        root.remove(payload.path)
+    elif isinstance(payload, Symlink):
+        root.symlink(payload.path, payload.target)
+    elif isinstance(payload, Refused):
+        raise RefusedChange(payload.reason)
+    else:
+        raise TypeError(f"not a common change: {type(payload).__name__}")
+
+
+class RefusedChange(RuntimeError):
+    """Raised when a ``Refused`` change is applied; the message says why."""
