@@ -18,7 +18,7 @@ def stage_findings(doc: ParsedDocument) -> list[Finding]:
     from ros_init.engine.inputs import build_config
 
     document = ConfigDocument(doc.source, Layer.USER, doc.data, doc.positions, doc.key_positions,  # type: ignore[arg-type]
-                              doc.plain_scalars)
+                              plain_scalars=doc.plain_scalars)
     return build_config([document], documents_checked=True)[1]  # validate_bytes checked the file itself
 
 

@@ -50,7 +50,7 @@ def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tupl
                                 Location(path, 1, 1)))
         return None, findings
     return ConfigDocument(path, layer, data, dict(parsed.positions), dict(parsed.key_positions),
-                          dict(parsed.plain_scalars)), findings
+                          plain_scalars=dict(parsed.plain_scalars)), findings
 
 def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDocument], list[Finding]]:
     """The image's default config (``defaults`` setting; Layer.IMAGE), read the way a local

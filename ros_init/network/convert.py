@@ -223,6 +223,9 @@ def bond_parameters(params: dict[str, Any], where: str) -> dict[str, Any]:
         if v2 is None:
             raise NetconvError(f"{where}.{key}: unknown bond parameter")
         if v2 == "arp-ip-targets":
+            if not isinstance(value, str | list | None):
+                raise NetconvError(f"{where}.{key}: expected addresses (a list, or a string separated by spaces), "
+                                   f"found {type(value).__name__}")
             value = _as_list(value)
         elif v2 == "all-slaves-active":
             value = str(value).lower() in ("1", "true", "yes", "on")

@@ -100,9 +100,7 @@ def run(tmp_path: Path, text: str, renderer: str, capsys) -> Path:
     root.mkdir()
     settings = tmp_path / "settings.yaml"
     settings.write_text(f"network_renderer: {renderer}\nstate_dir: /var/lib/ros-init\n")
-    cmdline = tmp_path / "cmdline"
-    cmdline.write_text("")
-    code = main(["run", "--root", str(root), "--settings", str(settings), "--cmdline", str(cmdline),
+    code = main(["run", "--root", str(root), "--settings", str(settings),
                  "--phase", "initramfs", "--config", str(cfg)])
     assert code == 0, capsys.readouterr()
     return root
@@ -295,10 +293,13 @@ def test_every_spelling_the_translator_reads_passes_validation(tmp_path, capsys)
 
     from ros_init.network.convert import _BRIDGE_PARAMS
 
-    params = {key: 1 for key, _ in SPELLINGS} | {f"bridge_{k}": 1 for k in _BRIDGE_PARAMS} | {"bond-slaves": "none"}
+    bond = {key: "10.0.0.1" if "arp" in key and "target" in key else 1 for key, _ in SPELLINGS} | {"bond-slaves": "none"}
+    bridge = {f"bridge_{k}": [] if k in ("pathcost", "portprio") else 1 for k in _BRIDGE_PARAMS}
     cfg = tmp_path / "v1.yaml"
     cfg.write_text("#cloud-config\n" + yaml.safe_dump({"network": {"version": 1, "config": [
-        {"type": "bond", "name": "b0", "bond_interfaces": [], "params": params}]}}))
+        {"type": "physical", "name": "eth0"},
+        {"type": "bond", "name": "b0", "bond_interfaces": [], "params": bond},
+        {"type": "bridge", "name": "br0", "bridge_interfaces": ["eth0"], "params": bridge}]}}))
     assert main(["validate", str(cfg)]) == 0, capsys.readouterr()
 
 
@@ -332,9 +333,7 @@ def test_what_ros_init_refuses_is_named_and_nothing_is_written(tmp_path, capsys,
     root.mkdir()
     settings = tmp_path / "settings.yaml"
     settings.write_text("network_renderer: networkd\nstate_dir: /var/lib/ros-init\n")
-    cmdline = tmp_path / "cmdline"
-    cmdline.write_text("")
-    code = main(["run", "--root", str(root), "--settings", str(settings), "--cmdline", str(cmdline),
+    code = main(["run", "--root", str(root), "--settings", str(settings),
                  "--phase", "initramfs", "--config", str(cfg)])
     err = capsys.readouterr().err
     assert code != 0 and where in err and "Traceback" not in err

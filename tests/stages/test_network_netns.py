@@ -216,7 +216,7 @@ def test_dhcp_through_systemd_networkd_end_to_end(netns, tmp_path):
 def _apply(tmp_path, config) -> None:
     root = Root(tmp_path)
     context = StageContext(phase="initramfs", settings={"network_renderer": "networkd"}, sys_root="/nonexistent")
-    for change in network.plan(config, root, context):
+    for change in network.plan(network.parse(config), root, context):
         network.apply(change, root, context)
 
 
