@@ -152,7 +152,8 @@ def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> No
 def _ask_for_network_phase(host: Host) -> None:
     """Leave /run/ros-init/need-network for the network unit's condition (best effort)."""
     try:
-        host.root.makedirs("/run/ros-init")
-        host.root.write_file("/run/ros-init/need-network", b"http\n", mode=0o644)
+        from ros_init.state.private import write_private
+
+        write_private(host.root, "/run/ros-init", "/run/ros-init/need-network", b"http\n")
     except (OSError, RootError) as exc:
         host.logger.debug("cannot leave the need-network marker: %s", exc)

@@ -43,8 +43,11 @@ def cli_main(args: Any) -> int:
     inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None))
     out = execute(root, settings, inputs, args.phase, dry_run=dry_run,
                   log_level=logging.WARNING if dry_run else logging.INFO)
+    from ros_init.config.redact import Scrubber
+
+    scrub = Scrubber.for_config(*(d.data for d in inputs.documents)) if out.findings else Scrubber()
     for f in out.findings:
-        print(f.render(), file=sys.stderr)
+        print(scrub(f.render()), file=sys.stderr)
     if out.problem:
         print(f"ros-init {args.command}: {out.problem}", file=sys.stderr)
         return out.code

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import sys
 
+from ros_init.config.redact import looks_secret
 from ros_init.config.schema import SchemaWalker, load_schema
 from ros_init.config.yamlsource import MAX_BYTES, ParsedDocument, join_path, load_document
 from ros_init.core.findings import Finding, Location
@@ -335,7 +336,8 @@ class Validator:
         unknown = 0
         for key, item in value.items():
             child = join_path(path, key)
-            sub_secret = secret
+            # every branch of a secret-named key (a flag such as lock_passwd holds no secret)
+            sub_secret = secret or (looks_secret(key) and not isinstance(item, bool | int | float))
             if key in props:
                 errs.extend(self.check(item, props[key], child, sub_secret))
                 continue

@@ -154,9 +154,11 @@ def save(root: Root, settings: dict[str, Any], collected: Collected, merged: dic
     """
     import yaml
 
+    from ros_init.state.private import ensure_folder
+
     base = SAVE_DIR
-    root.makedirs("/run", mode=0o755)
-    root.makedirs(base, mode=0o700)
+    ensure_folder(root, "/run/ros-init")
+    ensure_folder(root, base)
     for source, files in collected.raw.items():
         for name, data in files.items():
             safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "data"
@@ -186,7 +188,7 @@ def cli_main(args: Any) -> int:
     import yaml
 
     from ros_init.config.merge import merge_documents
-    from ros_init.config.redact import redact
+    from ros_init.config.redact import Scrubber, redact
     from ros_init.config.settings import SettingsError, load_settings
 
     logging.basicConfig(level=logging.INFO, format="ros-init: %(message)s", stream=sys.stderr)
@@ -209,7 +211,8 @@ def cli_main(args: Any) -> int:
     collected = collect(root, settings, cmdline_text=cmdline_text)
     merged = merge_documents(collected.documents)
     where = save(root, settings, collected, merged)
-    shown = redact(merged)
+    shown = redact(merged)  # by the schema (and by name where it says nothing) ...
+    scrub = Scrubber.for_config(merged, *(getattr(d, "data", {}) for d in collected.documents))
     origin = origins(collected.documents)
     report = _report(collected, settings)
     if args.format == "json":
@@ -217,7 +220,7 @@ def cli_main(args: Any) -> int:
                "probes": [vars(p) for p in collected.probes], "instance_id": collected.instance_id,
                "new_instance": collected.new_instance, "instance_reason": collected.instance_reason,
                "scripts": [s.source for s in collected.scripts], "saved": where}
-        print(json.dumps(out, indent=2, default=str))
+        print(scrub(json.dumps(out, indent=2, default=str)))  # ... and secret values anywhere else
     else:
         print("\n".join(f"# {line}" for line in report))
         print(f"# saved raw and merged documents in {root.resolve(where)}")
@@ -227,5 +230,6 @@ def cli_main(args: Any) -> int:
             srcs = origin.get(key, ["?"])
             also = f" (over {', '.join(dict.fromkeys(srcs[:-1]))})" if len(srcs) > 1 else ""
             print(f"# {key}: from {srcs[-1]}{also}")
-            print(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False).rstrip())
+            print(scrub(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False,
+                                       width=1 << 20).rstrip()))
     return 1 if any(p.outcome == "error" for p in collected.probes) else 0

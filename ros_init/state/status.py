@@ -2,8 +2,9 @@
 
 ``/run/ros-init/status.json`` (root-relative; emptied at every boot) holds the phases run
 in this boot; ``<state_dir>/status.json`` keeps the same record across boots. Both are
-written atomically through ``Root``. A record holds only change summaries, notes and
-error messages, which never hold a secret (the engine scrubs them before they get here).
+written atomically through ``Root``, mode 0600 in folders of mode 0700. A record holds only
+change summaries, notes and error messages, which never hold a secret (the engine scrubs
+them before they get here).
 
 ``ros-init status`` prints it: exit 0 when the last run of every phase succeeded, 1 when one
 failed, 2 when ros-init never ran on this root.
@@ -149,13 +150,14 @@ def record(root: Root, rec: PhaseRecord, state_dir: str, run_root: Root | None =
     """Write the run status (through ``run_root``, default ``root``) and its persistent copy
     in the root's state dir; return the problems met (never raises)."""
     problems = []
-    for where, path, base in ((run_root or root, RUN_STATUS, "/run"),
+    from ros_init.state.private import write_private
+
+    for where, path, base in ((run_root or root, RUN_STATUS, "/run/ros-init"),
                               (root, f"{state_dir.rstrip('/')}/{STATE_STATUS}", state_dir)):
         try:
-            where.makedirs(base, mode=0o755)
             doc = merge_phase(read_status(where, path), rec)
             text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-            where.write_file(path, text.encode(), mode=0o644)
+            write_private(where, base, path, text.encode())
         except (OSError, RootError) as exc:
             problems.append(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
     return problems
