@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from ros_init.accounts import policy
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
 from ros_init.accounts.passwd_db import (
     PATHS,
@@ -167,6 +168,9 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
         if gid is None:
             gid = 100
     else:
+        problem = policy.own_group_problem(d.db, spec.name, spec.system, defs)
+        if problem:
+            raise UsersConfigError(f"{spec.path}.name: {problem}")
         gid = d.db.gid_of(spec.name)
         if gid is not None:
             _ensure_gshadow(d, spec.name)
@@ -238,6 +242,15 @@ def decide(
 ) -> Decision:
     """Pure: the databases after applying the config, following cloud-init's rules."""
     d = Decision(db)
+    for spec in users:
+        reason = policy.sudoers_problem(spec.name)
+        if reason:
+            raise UsersConfigError(f"{spec.path}.name: {reason}")
+        error, warning = policy.empty_password(spec.plain_text_passwd, spec.lock_passwd)
+        if error:
+            raise UsersConfigError(f"{spec.path}: {error}")
+        if warning:
+            log.warning("%s: %s", spec.path, warning)
     original = {f[0]: f[1] for f in db.shadow.entries()}
     for name, _members in groups:
         _group_gid(d, name, defs, create=True, system=False, why="groups")

@@ -207,7 +207,7 @@ class Validator:
             if comb in n:
                 errs.extend(self._check_alternatives(value, n[comb], path, secret, comb == "oneOf"))
         if "not" in n and not _has_errors(self.check(value, n["not"], path, secret)):
-            errs.append(_Err(path, "not", "this value is not allowed here"))
+            errs.append(_Err(path, "not", n.get("x-not-message") or "this value is not allowed here"))
         if "if" in n:
             if _has_errors(self.check(value, n["if"], path, secret)):
                 if "else" in n:
@@ -224,6 +224,8 @@ class Validator:
             for key, sub in cond.get("properties", {}).items():
                 if key in value and not isinstance(value[key], (dict, list)):
                     sub = self.walker.deref(sub)
+                    if sub.get("x-secret") or looks_secret(key) and not isinstance(value[key], bool):
+                        continue  # never a secret's value, not even in a reason
                     if "const" in sub or "enum" in sub:
                         reasons.append(f"`{key}` is {_show(value[key])}")
         if reasons and not negated:
