@@ -211,7 +211,8 @@ def secret_values(config: dict[str, Any]) -> tuple[list[str], list[str]]:
                 collect(v)
 
     walk(config, redact(config))
-    files = [item for item in config.get("write_files") or []
+    listed = config.get("write_files")
+    files = [item for item in (listed if isinstance(listed, list) else [])
              if isinstance(item, dict) and isinstance(item.get("content"), str)]
     readable = {item["content"] for item in files if not _private(item)}
     contents = [item["content"] for item in files if _private(item)]

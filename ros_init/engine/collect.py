@@ -203,8 +203,9 @@ def cli_main(args: Any) -> int:
     cmdline_text = None
     if args.cmdline:
         try:
-            with open(args.cmdline, encoding="utf-8", errors="replace") as fh:
-                cmdline_text = fh.read()
+            from ros_init.core.bounded_read import read_limited
+
+            cmdline_text = read_limited(args.cmdline, 1 << 20)[: 1 << 20].decode("utf-8", "replace")
         except OSError as exc:
             print(f"ros-init fetch: {args.cmdline}: {exc.strerror}", file=sys.stderr)
             return 2
