@@ -175,6 +175,14 @@ def load(root: Root, state_dir: str) -> tuple[dict[str, Any] | None, str | None]
 
 
 def render_text(doc: dict[str, Any], origin: str) -> str:
+    """The status for people; every value escaped (``printable``): the file may hold a
+    newline or an ESC sequence from a config, and is read by anyone's terminal."""
+    from ros_init.core.printable import printable
+
+    return "\n".join(printable(line) for line in _render_lines(doc, origin))
+
+
+def _render_lines(doc: dict[str, Any], origin: str) -> list[str]:
     lines = [f"ros-init status: {doc.get('result', '?')} (from {origin}, updated {doc.get('updated', '?')})"]
     for name, phase in doc["phases"].items():
         c = phase.get("counts", {})
@@ -194,7 +202,7 @@ def render_text(doc: dict[str, Any], origin: str) -> str:
                 else:
                     note = f" ({step['note']})" if step.get("note") else ""
                     lines.append(f"    {step['result']} {step['summary']}{note}")
-    return "\n".join(lines)
+    return lines
 
 
 def cli_main(args: Any) -> int:
