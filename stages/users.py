@@ -150,7 +150,7 @@ def _add_member(d: Decision, group: str, user: str) -> None:
 def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int) -> None:
     db = d.db
     if spec.uid is not None:
-        owner = next((f[0] for f in db.passwd.entries() if f[2] == str(spec.uid)), None)
+        owner = db.user_with_uid(spec.uid)
         if owner is not None:
             raise UsersConfigError(f"{spec.path}.uid: uid {spec.uid} already belongs to user {owner}")
         uid = spec.uid
@@ -183,7 +183,7 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
                 d.notes["gshadow"].append(f"add group {spec.name}")
     for group in spec.groups:
         if group.isdigit():
-            named = next((f[0] for f in d.db.group.entries() if f[2] == group), None)
+            named = d.db.group_with_gid(group)
             if named is None:
                 log.warning("%s.groups: no group has gid %s: skipped", spec.path, group)
                 continue
@@ -241,7 +241,7 @@ def decide(
     hasher: PasswordHasher,
 ) -> Decision:
     """Pure: the databases after applying the config, following cloud-init's rules."""
-    d = Decision(db)
+    d = Decision(db.editable())  # changed in place: linear in the number of users
     for spec in users:
         reason = policy.sudoers_problem(spec.name)
         if reason:
@@ -318,6 +318,7 @@ def decide(
             entry = d.db.shadow.get(name)
             assert entry is not None
             d.db = replace(d.db, shadow=d.db.shadow.put((name, entry[1], "0", *entry[3:])))
+    d.db = d.db.frozen()
     return d
 
 

@@ -7,6 +7,7 @@ names say secret (password, token, secret, credential, private key) are redacted
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -22,15 +23,19 @@ _SECRET_WORDS = ("password", "passwd", "passphrase", "token", "secret", "credent
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
-def looks_secret(name: object) -> bool:
-    """A key whose name says secret, misspelled by one letter too (``tokn``, ``contnet``,
-    ``pasword``): used where the schema says nothing (free-form and unknown keys)."""
-    text = str(name)
+@functools.lru_cache(maxsize=4096)
+def _looks_secret(text: str) -> bool:
     if _SECRET_NAME.search(text):
         return True
     words = [w.lower() for w in _WORD_SPLIT.split(text) if w]
     words += ["".join(words[i:i + 2]) for i in range(len(words) - 1)]  # api_key -> apikey
     return any(len(w) >= 4 and any(_near(w, s) for s in _SECRET_WORDS) for w in words)
+
+
+def looks_secret(name: object) -> bool:
+    """A key whose name says secret, misspelled by one letter too (``tokn``, ``contnet``,
+    ``pasword``): used where the schema says nothing (free-form and unknown keys)."""
+    return _looks_secret(str(name))
 
 
 def _near(a: str, b: str) -> bool:

@@ -49,6 +49,7 @@ class Root:
         # by a normal user). A link made by any other user (in a home, ~/.kube -> /etc/sudoers.d)
         # is never followed: a user cannot redirect ros-init's reads or writes.
         self.trusted_uids = frozenset({0, os.stat(self.path).st_uid})
+        self._swept: set[tuple[int, int]] = set()  # folders looked through for stale temporaries
 
     def __repr__(self) -> str:
         return f"Root({self.path!r})"
@@ -195,19 +196,20 @@ class Root:
                 if not stat.S_ISDIR(existing.st_mode):
                     raise RootError(f"{self.rel(host)} exists and is not a folder")
                 continue
-            if self._mkdir_atomic(res.parent, res.name, mode, uid, gid):
+            if self._mkdir_atomic(res.parent, res.name, mode, uid, gid, self._swept):
                 created.append(self.rel(host))
         return created
 
     @staticmethod
-    def _mkdir_atomic(parent: str, name: str, mode: int, uid: int, gid: int) -> bool:
+    def _mkdir_atomic(parent: str, name: str, mode: int, uid: int, gid: int,
+                      swept: set[tuple[int, int]] | None = None) -> bool:
         """Create ``name`` with its owner and mode already set: built under a temporary name
         and renamed, so a crash never leaves a folder with the wrong mode (the 0700 of a
         half-made folder would stay for ever: an existing folder is left as it is)."""
         dfd = _open_dir(parent)
         try:
             tmp = _tmp_name(name)
-            _remove_stale_temporaries(dfd, name)
+            _remove_stale_temporaries(dfd, name, swept)
             os.mkdir(tmp, 0o700, dir_fd=dfd)
             os.chown(tmp, uid, gid, dir_fd=dfd, follow_symlinks=False)
             os.chmod(tmp, mode, dir_fd=dfd)
@@ -244,7 +246,7 @@ class Root:
         dfd = _open_dir(res.parent)
         try:
             tmp = _tmp_name(res.name)
-            _remove_stale_temporaries(dfd, res.name)
+            _remove_stale_temporaries(dfd, res.name, self._swept)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=dfd)
             try:
@@ -299,7 +301,7 @@ class Root:
         dfd = _open_dir(res.parent)
         try:
             tmp = _tmp_name(res.name)
-            _remove_stale_temporaries(dfd, res.name)
+            _remove_stale_temporaries(dfd, res.name, self._swept)
             os.symlink(target, tmp, dir_fd=dfd)
             os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
             os.fsync(dfd)
@@ -366,7 +368,7 @@ def _tmp_name(name: str) -> str:
     return f".{name}.ros-init.{os.getpid()}.tmp"
 
 
-def _remove_stale_temporaries(dfd: int, name: str) -> None:
+def _remove_stale_temporaries(dfd: int, name: str, swept: set[tuple[int, int]] | None = None) -> None:
     """Remove this name's temporaries left by ros-init processes that are gone (killed or
     powered off mid-write) and our own; those of a live process are its business.
 
@@ -374,10 +376,29 @@ def _remove_stale_temporaries(dfd: int, name: str) -> None:
     ``.name.ros-init.<pid>.tmp`` beside the file for ever (the next run has another pid).
     """
     prefix, me = f".{name}.ros-init.", os.getpid()
+    own = f"{prefix}{me}.tmp"
+    try:
+        os.unlink(own, dir_fd=dfd)
+    except IsADirectoryError:
+        with contextlib.suppress(OSError):
+            os.rmdir(own, dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    # With ``swept`` (a Root's), the folder is looked through once, for the temporaries of
+    # every name: those of dead processes cannot appear meanwhile, and listing /home for each
+    # of 10,000 new homes made the users stage quadratic.
+    if swept is not None:
+        st = os.fstat(dfd)
+        if (st.st_dev, st.st_ino) in swept:
+            return
+        swept.add((st.st_dev, st.st_ino))
     for entry in os.listdir(dfd):
-        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+        if swept is None and not entry.startswith(prefix):
             continue
-        pid = entry[len(prefix):-4]
+        head, sep, tail = entry.rpartition(".ros-init.")
+        if not (sep and head.startswith(".") and tail.endswith(".tmp")):
+            continue
+        pid = tail[:-4]
         if pid.isdigit() and (int(pid) == me or not _alive(int(pid))):
             try:
                 os.unlink(entry, dir_fd=dfd)
