@@ -266,17 +266,17 @@ class Database:
         entry = self.group.get(group)
         if entry is None:
             raise DatabaseError(f"group {group} does not exist")
-        members = _members(entry[3])
         out = self
-        if user not in members:
-            out = replace(out, group=out.group.put((*entry[:3], ",".join([*members, user]))))
+        field = _with_member(entry[3], user)
+        if field is not None:
+            out = replace(out, group=out.group.put((*entry[:3], field)))
         if out.gshadow is not None:
             gentry = out.gshadow.get(group)
             if gentry is None:
                 gentry = (group, "!", "", "")
-            gmembers = _members(gentry[3])
-            if user not in gmembers:
-                out = replace(out, gshadow=out.gshadow.put((*gentry[:3], ",".join([*gmembers, user]))))
+            gfield = _with_member(gentry[3], user, "gshadow")
+            if gfield is not None:
+                out = replace(out, gshadow=out.gshadow.put((*gentry[:3], gfield)))
         return out
 
     def put_user(self, passwd_entry: tuple[str, ...], shadow_entry: tuple[str, ...]) -> Database:
@@ -285,9 +285,34 @@ class Database:
 
 
 def _members(text: str) -> list[str]:
-    """The member list of a group field (C-speed: groups of 10,000 members are edited often)."""
+    """The member list of a group field."""
     members = text.split(",") if text else []
     return [m for m in members if m] if "" in members else members
+
+
+# field text -> (members, the same as a set): a memo of the last member fields made, so that
+# adding the 10,000th member of a group does not split the 9,999 others again
+_MEMBERS: dict[tuple[str, str], tuple[list[str], set[str]]] = {}
+
+
+def _with_member(text: str, user: str, kind: str = "group") -> str | None:
+    """The member field ``text`` with ``user`` added at the end; None when already a member."""
+    hit = _MEMBERS.pop((kind, text), None)
+    if hit is None:
+        members = _members(text)
+        hit = (members, set(members))
+    members, present = hit
+    if user in present:
+        _MEMBERS[(kind, text)] = hit
+        return None
+    clean = not (text.startswith(",") or text.endswith(",") or ",," in text)  # no empty items
+    new = (f"{text},{user}" if members else user) if clean else ",".join([*members, user])
+    members.append(user)
+    present.add(user)
+    if len(_MEMBERS) > 64:
+        _MEMBERS.clear()
+    _MEMBERS[(kind, new)] = hit
+    return new
 
 
 class UsedIds:
