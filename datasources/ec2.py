@@ -27,13 +27,9 @@ _MAC_FIELDS = ("device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s"
 
 
 def detect(host: Host) -> bool:
-    if host.source_settings("ec2").get("url"):
-        return True
-    vendor = (host.read_sys("/sys/class/dmi/id/sys_vendor") or "") + (host.read_sys("/sys/class/dmi/id/bios_vendor") or "")
-    if "Amazon EC2" in vendor:
-        return True
-    uuid = (host.read_sys("/sys/hypervisor/uuid") or host.read_sys("/sys/class/dmi/id/product_uuid") or "").lower()
-    return uuid.startswith("ec2") or (host.read_sys("/sys/class/dmi/id/board_asset_tag") or "").startswith("i-")
+    from ros_init.sources import platform_id
+
+    return platform_id.detect(host, NAME)
 
 
 class ImdsClient:

@@ -27,10 +27,9 @@ DEFAULT_URL = "http://169.254.169.254/computeMetadata/v1"
 
 
 def detect(host: Host) -> bool:
-    if host.source_settings("gce").get("url"):
-        return True
-    name = (host.read_sys("/sys/class/dmi/id/product_name") or "") + (host.read_sys("/sys/class/dmi/id/bios_vendor") or "")
-    return "Google" in name
+    from ros_init.sources import platform_id
+
+    return platform_id.detect(host, NAME)
 
 
 def parse_ssh_keys(text: str, now: datetime) -> list[str]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
-from ros_init.core.root import RootError
 from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import parse_mapping
 
@@ -31,6 +30,13 @@ def _url(host: Host) -> tuple[str | None, str]:
         return c.config_url, f"kernel command line {c.config_url_param}"
     url = host.source_settings("http").get("url")
     return (str(url), "settings http.url") if url else (None, "")
+
+
+def has_network(host: Host) -> bool:
+    """See ``ros_init.sources.netroute.has_network``."""
+    from ros_init.sources.netroute import has_network as _has_network
+
+    return _has_network(host)
 
 
 def detect(host: Host) -> bool:
@@ -57,44 +63,17 @@ def _get(host: Host, url: str, deadline: float, what: str, pin: str | None) -> b
     return resp.body
 
 
-def has_network(host: Host) -> bool:
-    """Pure over the host's /proc: is there any route through an interface other than ``lo``?
-
-    Early in boot (initramfs, boot phase before the network manager) there is none, and a
-    config URL would only be retried until the deadline (58 s measured in the e2e boot). Then
-    the source steps aside at once and the network phase (after network-online) fetches it.
-    """
-    for table, iface_col in (("/proc/net/route", 0), ("/proc/net/ipv6_route", 9)):
-        text = host.read_sys(table, limit=1 << 20)
-        if text is None:
-            return True  # no /proc to tell: let the request decide
-        for line in text.splitlines()[(1 if iface_col == 0 else 0):]:
-            fields = line.split()
-            if len(fields) <= iface_col or fields[iface_col] == "lo":
-                continue
-            if iface_col == 9 and fields[0].startswith("fe80"):
-                continue  # link-local only: not a way to a config server
-            return True
-    return False
-
-
-def _is_local(url: str) -> bool:
-    from urllib.parse import urlsplit
-
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
-
-
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources.httpfetch import safe_url
+    from ros_init.sources.netroute import ask_for_network_phase, is_local
     from ros_init.sources.userdata import decode
 
     docs = Documents(source="http")
     url, origin = _url(host)
     targets = [u for u in (url, host.cmdline.nocloud_seed) if u]
-    if targets and not any(_is_local(u) for u in targets) and not has_network(host):
+    if targets and not any(is_local(u) for u in targets) and not has_network(host):
         host.logger.info("http: no network route yet; %s is left to the network phase", safe_url(targets[0]))
-        _ask_for_network_phase(host)
+        ask_for_network_phase(host, NAME)
         return None
     if host.cmdline.nocloud_seed:
         _nocloud_seed(host, host.cmdline.nocloud_seed, deadline, docs)
@@ -147,13 +126,3 @@ def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> No
             dec = decode(raw[name], f"{where} {name}", layer)
             docs.configs += dec.configs
             docs.scripts += dec.scripts
-
-
-def _ask_for_network_phase(host: Host) -> None:
-    """Leave /run/ros-init/need-network for the network unit's condition (best effort)."""
-    try:
-        from ros_init.state.private import write_private
-
-        write_private(host.root, "/run/ros-init", "/run/ros-init/need-network", b"http\n")
-    except (OSError, RootError) as exc:
-        host.logger.debug("cannot leave the need-network marker: %s", exc)

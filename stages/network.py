@@ -88,10 +88,10 @@ def desired_files(model: NetworkModel, renderer: str, names: dict[str, list[str]
         return {}
     if renderer == "networkmanager":
         files = networkmanager.render(model, names)
-        files.update(networkd.render_links(model))
+        files.update(networkd.render_links(model, wake_on_lan=False))
     elif renderer == "wicked":
         files = wicked.render(model, names)
-        files.update(networkd.render_links(model))
+        files.update(networkd.render_links(model, wake_on_lan=False))
         # The static DNS keys follow the config (emptied when it names no servers), so a
         # server dropped from the config does not linger; no file is created just to say "none".
         if netconfig is not None or model.nameservers or model.search_domains:

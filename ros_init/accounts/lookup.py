@@ -80,16 +80,3 @@ def resolve_owner(root: Root, spec: str | int) -> Owner:
     return Owner(uid, gid)
 
 
-def user_name(root: Root, uid: int) -> str:
-    """A name for ``uid`` in the target root (the number when unknown), for summaries."""
-    for name, fields in _table(root, "/etc/passwd").items():
-        if fields[2] == str(uid):
-            return name
-    return str(uid)
-
-
-def group_name(root: Root, gid: int) -> str:
-    for name, fields in _table(root, "/etc/group").items():
-        if fields[2] == str(gid):
-            return name
-    return str(gid)

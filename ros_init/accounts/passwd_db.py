@@ -245,10 +245,6 @@ class Database:
         entry = self.group.get(group)
         return int(entry[2]) if entry is not None and entry[2].isdigit() else None
 
-    def group_members(self, group: str) -> list[str]:
-        entry = self.group.get(group)
-        return [m for m in entry[3].split(",") if m] if entry else []
-
     # -- changes -----------------------------------------------------------------------
     def add_group(self, name: str, gid: int) -> Database:
         """Create a group (and its gshadow entry when the root has gshadow)."""

@@ -19,10 +19,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("ros_init.config.validate", "check config files against the schema: every problem, located"),
     "schema": ("ros_init.config.schema", "print the JSON Schema of the config (or of the image settings)"),
-    "fetch": ("ros_init.engine.collect", "probe the datasources and print the merged config (secrets redacted)"),
+    "fetch": ("ros_init.cli.fetch", "probe the datasources and print the merged config (secrets redacted)"),
     "run": ("ros_init.cli.run", "apply the config to the target root for one phase"),
     "plan": ("ros_init.cli.run", "print the changes 'run' would make, making none"),
-    "status": ("ros_init.state.status", "show the outcome of the last run (exit 0 ok, 1 failed, 2 never ran)"),
+    "status": ("ros_init.cli.status", "show the outcome of the last run (exit 0 ok, 1 failed, 2 never ran)"),
     "demo": ("ros_init.cli.demo", "run a demo first boot of the bundled example config into a scratch root"),
 }
 
@@ -53,7 +53,7 @@ def _add_root(p: argparse.ArgumentParser) -> None:
 
 def _add_sources(p: argparse.ArgumentParser) -> None:
     p.add_argument("--settings", metavar="FILE", help="image settings (default ROOT/etc/ros-init/ros-init.yaml)")
-    p.add_argument("--cmdline", metavar="FILE", help="kernel command line to read (default /proc/cmdline)")
+    p.add_argument("--cmdline", metavar="FILE", help="kernel command line to read (default: the target root's /proc/cmdline)")
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:

@@ -35,6 +35,11 @@ def defaults() -> dict[str, Any]:
     return out
 
 
+def state_dir(settings: dict[str, Any]) -> str:
+    """The persistent state folder (root-relative): the setting, else the schema's default."""
+    return settings.get("state_dir") or defaults()["state_dir"]
+
+
 def load_settings(root: Root, path: str | None = None) -> dict[str, Any]:
     """Settings from ``path`` (a host path) or from the root's settings file, over defaults.
 

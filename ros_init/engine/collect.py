@@ -16,11 +16,10 @@ Which source wins (the rule ``docs/datasources.md`` documents):
 
 from __future__ import annotations
 
-import json
-import sys
 from dataclasses import dataclass, field
 from typing import Any
 
+from ros_init.config.settings import state_dir as settings_state_dir
 from ros_init.core.model import ConfigDocument, Layer, Script
 from ros_init.core.root import Root
 from ros_init.datasources import BY_NAME
@@ -121,7 +120,7 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
     notes += problems
     documents = defaults + ordered_documents(used)
     scripts = [s for p in used for s in (p.documents.scripts if p.documents else [])]
-    state_dir = settings.get("state_dir") or "/var/lib/ros-init"
+    state_dir = settings_state_dir(settings)
     unsure = any(p.outcome.outcome in ("error", "timeout") for p in probed)
     decision = instance.decide(
         instance.load(root, state_dir),
@@ -131,15 +130,6 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
     raw = {p.outcome.name: dict(p.documents.raw) for p in used if p.documents}
     return Collected(documents, scripts, decision.instance_id, decision.new_instance,
                      notes + [p.outcome for p in probed], decision.source, decision.reason, raw)
-
-
-def origins(documents: list[ConfigDocument]) -> dict[str, list[str]]:
-    """Pure: per top-level key, the sources defining it, the winning one last."""
-    out: dict[str, list[str]] = {}
-    for doc in sorted(documents, key=lambda d: d.layer):
-        for key in doc.data:
-            out.setdefault(key, []).append(doc.source)
-    return out
 
 
 SAVE_DIR = "/run/ros-init/fetch"
@@ -166,71 +156,3 @@ def save(root: Root, settings: dict[str, Any], collected: Collected, merged: dic
     root.write_file(f"{base}/merged.yaml", yaml.safe_dump(merged, sort_keys=False).encode(), mode=0o600,
                     dir_mode=0o700)
     return base
-
-
-def _report(collected: Collected, settings: dict[str, Any]) -> list[str]:
-    lines = [f"sources probed (deadline {float(settings.get('deadline') or 30):g}s):"]
-    width = max((len(p.name) for p in collected.probes), default=7)
-    for p in collected.probes:
-        lines.append(f"  {p.name:<{width}}  {p.outcome:<7}  {p.seconds:6.2f}s  {p.detail}")
-    iid = collected.instance_id or "none"
-    lines.append(f"instance: {iid} ({'new instance' if collected.new_instance else 'same instance'}; "
-                 f"{collected.instance_reason})")
-    if collected.scripts:
-        lines.append("scripts for the commands stage: " + ", ".join(s.source for s in collected.scripts))
-    return lines
-
-
-def cli_main(args: Any) -> int:
-    """``ros-init fetch``: exit 0 when every probed source answered, 1 when one failed."""
-    import logging
-
-    import yaml
-
-    from ros_init.config.merge import merge_documents
-    from ros_init.config.redact import Scrubber, redact
-    from ros_init.config.settings import SettingsError, load_settings
-
-    logging.basicConfig(level=logging.INFO, format="ros-init: %(message)s", stream=sys.stderr)
-    try:
-        root = Root(args.root)
-        settings = load_settings(root, args.settings)
-    except Exception as exc:  # RootError, SettingsError: one clear line
-        if not isinstance(exc, SettingsError | OSError) and type(exc).__name__ != "RootError":
-            raise
-        print(f"ros-init fetch: {exc}", file=sys.stderr)
-        return 2
-    cmdline_text = None
-    if args.cmdline:
-        try:
-            from ros_init.core.bounded_read import read_limited
-
-            cmdline_text = read_limited(args.cmdline, 1 << 20)[: 1 << 20].decode("utf-8", "replace")
-        except OSError as exc:
-            print(f"ros-init fetch: {args.cmdline}: {exc.strerror}", file=sys.stderr)
-            return 2
-    collected = collect(root, settings, cmdline_text=cmdline_text)
-    merged = merge_documents(collected.documents)
-    where = save(root, settings, collected, merged)
-    shown = redact(merged)  # by the schema (and by name where it says nothing) ...
-    scrub = Scrubber.for_config(merged, *(getattr(d, "data", {}) for d in collected.documents))
-    origin = origins(collected.documents)
-    report = _report(collected, settings)
-    if args.format == "json":
-        out = {"config": shown, "origins": {k: v[-1] for k, v in origin.items()},
-               "probes": [vars(p) for p in collected.probes], "instance_id": collected.instance_id,
-               "new_instance": collected.new_instance, "instance_reason": collected.instance_reason,
-               "scripts": [s.source for s in collected.scripts], "saved": where}
-        print(scrub(json.dumps(out, indent=2, default=str)))  # ... and secret values anywhere else
-    else:
-        print("\n".join(f"# {line}" for line in report))
-        print(f"# saved raw and merged documents in {root.resolve(where)}")
-        if not shown:
-            print("# no config found")
-        for key, value in shown.items():
-            srcs = origin.get(key, ["?"])
-            also = f" (over {', '.join(dict.fromkeys(srcs[:-1]))})" if len(srcs) > 1 else ""
-            print(f"# {key}: from {srcs[-1]}{also}")
-            print(scrub(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False,
-                                       width=1 << 20).rstrip()))
-    return 1 if any(p.outcome == "error" for p in collected.probes) else 0

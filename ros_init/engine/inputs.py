@@ -24,6 +24,7 @@ class Inputs:
     problem: str | None = None  # a reason the run cannot start (no datasource module ...)
     notes: list[str] = field(default_factory=list)  # what the datasources did, for the log
     source_problems: list[str] = field(default_factory=list)  # sources that failed: kept in the status
+    cmdline_text: str | None = None  # the kernel command line read (None: the root's /proc/cmdline)
 
 def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tuple[ConfigDocument | None, list[Finding]]:
     """One config file (a host path) as a document, or the findings that reject it."""
@@ -85,6 +86,7 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
         except OSError as exc:
             out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
             return out
+    out.cmdline_text = cmdline_text
     try:
         collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
     except Exception as exc:  # a broken datasource layer: one clear line, not a traceback

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.config.redact import Scrubber
+from ros_init.config.settings import state_dir
 from ros_init.core.model import Change, Config, Finding, Layer, SkipStep, StageContext
 from ros_init.core.root import Root, RootError
+from ros_init.engine.duties import report_outcome
 from ros_init.engine.errors import describe_error
 from ros_init.engine.inputs import Inputs, build_config
 from ros_init.engine.logs import setup_logging
@@ -128,6 +130,7 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     problem: str | None = None
 
+
 def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *, dry_run: bool = False,
             run_commands: bool = True, record_status: bool = True, log_level: int = logging.INFO) -> Outcome:
     """Everything after the inputs are gathered: build the config, run the phase, record it."""
@@ -142,9 +145,11 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         if not dry_run and record_status:
             scrub = Scrubber.for_config(*(d.data for d in inputs.documents))
             rec = config_failure_record(phase, root, out.problem, out.findings, scrub)
-            for problem in status.record(root, rec, settings.get("state_dir") or "/var/lib/ros-init",
+            for problem in status.record(root, rec, state_dir(settings),
                                          run_status_root(root)):
                 log.error("status: %s", problem)
+            report_outcome(root, settings, inputs.instance_source, inputs.cmdline_text, phase, ok=False,
+                           reason=rec.stages[0].error or "the config cannot be used")
         return out
     scrub = Scrubber.for_config(config)
     setup_logging(phase, scrub, log_level)
@@ -153,7 +158,7 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         instance_id=inputs.instance_id or once.config_instance_id(
             [d.data for d in inputs.documents if d.layer != Layer.IMAGE] or config),
         settings=settings,
-        state_dir=settings.get("state_dir") or "/var/lib/ros-init",
+        state_dir=state_dir(settings),
         dry_run=dry_run,
         scripts=list(inputs.scripts),
         run_commands=run_commands,
@@ -180,7 +185,12 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
             instance.record(root, ctx.state_dir, inputs.instance_id, inputs.instance_source)
         except (OSError, RootError) as exc:
             log.error("cannot record the instance: %s", describe_error(exc))
+    if not dry_run and record_status:
+        failed = next((s for s in rec.stages if s.result == "failed"), None)
+        report_outcome(root, settings, inputs.instance_source, inputs.cmdline_text, phase, ok=not rec.failed,
+                       reason=f"{failed.name}: {failed.error}" if failed else "")
     return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
+
 
 def run_status_root(root: Root) -> Root:
     """Where /run/ros-init/status.json goes: the target root's /run, except in the initramfs
@@ -189,6 +199,7 @@ def run_status_root(root: Root) -> Root:
     if not root.is_host and os.path.exists("/etc/initrd-release"):
         return Root("/")
     return root
+
 
 def config_failure_record(phase: str, root: Root, problem: str | None, findings: Sequence[Finding],
                           scrub: Scrubber | None = None) -> PhaseRecord:

@@ -11,11 +11,14 @@ Version 1 input (cloud-init network-config v1) is translated first by
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Kind = Literal["ethernet", "bond", "vlan"]
+log = logging.getLogger(__name__)
+
+Kind = Literal["ethernet", "bond", "vlan", "bridge"]
 
 # Ids end up in file names (ros-init-<id>.nmconnection) and in INI/shell values.
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
@@ -75,6 +78,24 @@ BOND_OPTIONS = {
     "arp-all-targets": "arp_all_targets",
 }
 
+# netplan bridge parameters: seconds for the times, plain integers for the rest; path-cost and
+# port-priority are per port (a mapping of port id to value).
+BRIDGE_PARAMS: dict[str, type] = {
+    "stp": bool,
+    "forward-delay": int,
+    "hello-time": int,
+    "max-age": int,
+    "ageing-time": int,
+    "priority": int,
+    "path-cost": dict,
+    "port-priority": dict,
+}
+# Keys of dhcp4-overrides/dhcp6-overrides: route-metric is rendered; the others name
+# what DHCP may set and are left to the renderer's default with a warning.
+DHCP_OVERRIDE_KEYS = {"route-metric", "use-dns", "use-ntp", "send-hostname", "use-hostname", "use-mtu",
+                      "hostname", "use-routes", "use-domains"}
+
+
 class NetworkConfigError(ValueError):
     """The ``network:`` config cannot be rendered; ``path`` names the element."""
 
@@ -89,7 +110,7 @@ class Route:
     to: str  # a CIDR; "default" is normalised to 0.0.0.0/0 or ::/0 by the address family of via
     via: str | None = None
     metric: int | None = None
-    on_link: bool = False
+    on_link: bool = False  # set by the parser too when via lies outside every static subnet
 
     @property
     def is_ipv6(self) -> bool:
@@ -113,7 +134,7 @@ class Match:
 
 @dataclass(frozen=True)
 class Interface:
-    """One configured device: an ethernet, a bond or a vlan, under its config id."""
+    """One configured device: an ethernet, a bond, a vlan or a bridge, under its config id."""
 
     id: str
     kind: Kind
@@ -128,13 +149,22 @@ class Interface:
     dns: tuple[str, ...] = ()
     search: tuple[str, ...] = ()
     mtu: int | None = None
+    ipv6_mtu: int | None = None
     optional: bool = False
     wakeonlan: bool = False
-    members: tuple[str, ...] = ()  # bond: ids of member ethernets
+    accept_ra: bool | None = None  # None: the renderer's default (RA on where IPv6 is configured)
+    macaddress: str | None = None  # the MAC to give the device (netplan ``macaddress``)
+    dhcp4_metric: int | None = None  # dhcp4-overrides route-metric
+    dhcp6_metric: int | None = None
+    gateway4_on_link: bool = False
+    gateway6_on_link: bool = False
+    members: tuple[str, ...] = ()  # bond: ids of member ethernets; bridge: ids of its ports
     bond_params: tuple[tuple[str, Any], ...] = ()
+    bridge_params: tuple[tuple[str, Any], ...] = ()  # path-cost/port-priority: tuple of (port id, value)
     vlan_id: int | None = None
     link: str | None = None  # vlan: id of the parent interface
-    controller: str | None = None  # ethernet: id of the bond it belongs to
+    controller: str | None = None  # id of the bond or bridge it belongs to
+    controller_kind: str | None = None  # "bond" or "bridge"
 
     @property
     def name(self) -> str | None:
@@ -208,13 +238,9 @@ def parse_network(network: Any, path: str = "network") -> NetworkModel:
         raise NetworkConfigError(f"{path}.version", f"must be 1 or 2, found {version!r}")
     unknown = sorted(set(network) - {"version", "renderer", "config", "ethernets", "bonds", "vlans", "bridges"})
     if unknown:
-        raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key (ros-init renders ethernets, bonds and vlans)")
-    if network.get("bridges"):
-        import logging
-
-        logging.getLogger(__name__).warning("%s.bridges: not supported yet; ignored", path)
+        raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key (ros-init renders ethernets, bonds, vlans and bridges)")
     interfaces: list[Interface] = []
-    for section, kind in (("ethernets", "ethernet"), ("bonds", "bond"), ("vlans", "vlan")):
+    for section, kind in (("ethernets", "ethernet"), ("bonds", "bond"), ("vlans", "vlan"), ("bridges", "bridge")):
         block = network.get(section) or {}
         if not isinstance(block, dict):
             raise NetworkConfigError(f"{path}.{section}", "must be a mapping of id to settings")
@@ -241,13 +267,21 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
     controller_of: dict[str, str] = {}
     for iface in interfaces:
         for member in iface.members:
-            where = f"{path}.bonds.{iface.id}.interfaces"
+            where = f"{path}.{iface.kind}s.{iface.id}.interfaces"
             target = ids.get(member)
-            if target is None or target.kind != "ethernet":
+            if iface.kind == "bond" and (target is None or target.kind != "ethernet"):
                 raise NetworkConfigError(where, f"{member!r} is not an id in network.ethernets")
+            if iface.kind == "bridge" and (target is None or target.kind == "bridge"):
+                raise NetworkConfigError(where, f"{member!r} is not the id of an ethernet, bond or vlan")
             if member in controller_of:
-                raise NetworkConfigError(where, f"{member!r} is already a member of bond {controller_of[member]!r}")
+                other = ids[controller_of[member]]
+                raise NetworkConfigError(where, f"{member!r} is already a member of {other.kind} {other.id!r}")
             controller_of[member] = iface.id
+        for key, value in iface.bridge_params:
+            for port, _ in value if isinstance(value, tuple) else ():
+                if port not in iface.members:
+                    raise NetworkConfigError(f"{path}.bridges.{iface.id}.parameters.{key}.{port}",
+                                             "is not one of this bridge's interfaces")
         if iface.kind == "vlan":
             if iface.link not in ids:
                 raise NetworkConfigError(f"{path}.vlans.{iface.id}.link", f"{iface.link!r} is not a configured id")
@@ -256,7 +290,16 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
     out = []
     for iface in interfaces:
         if iface.id in controller_of:
-            iface = _replace(iface, controller=controller_of[iface.id])
+            controller = ids[controller_of[iface.id]]
+            ip = [k for k, v in (("addresses", iface.addresses), ("dhcp4", iface.dhcp4), ("dhcp6", iface.dhcp6),
+                                 ("gateway4", iface.gateway4), ("gateway6", iface.gateway6), ("routes", iface.routes))
+                  if v]
+            if ip:
+                # the address would be dropped and the node maybe unreachable there: say so
+                raise NetworkConfigError(f"{path}.{iface.kind}s.{iface.id}.{ip[0]}",
+                                         f"a member of {controller.kind} {controller.id!r} has no IP configuration "
+                                         f"of its own: give it to {controller.id!r}")
+            iface = _replace(iface, controller=controller.id, controller_kind=controller.kind)
         out.append(iface)
     return NetworkModel(tuple(out))
 
@@ -269,17 +312,18 @@ def _replace(iface: Interface, **changes: Any) -> Interface:
 
 # netplan knobs the schema accepts with an x-ignored warning: left to the renderer's default.
 IGNORED_KEYS = {
-    "dhcp4-overrides", "dhcp6-overrides", "accept-ra", "link-local", "ipv6-privacy", "critical",
-    "dhcp-identifier", "macaddress", "routing-policy", "renderer", "ipv6-address-generation",
+    "link-local", "ipv6-privacy", "critical", "dhcp-identifier", "routing-policy", "renderer",
+    "ipv6-address-generation",
 }
 _COMMON_KEYS = {
     "dhcp4", "dhcp6", "addresses", "gateway4", "gateway6", "routes", "nameservers", "mtu",
-    "optional", "wakeonlan",
+    "optional", "wakeonlan", "accept-ra", "macaddress", "dhcp4-overrides", "dhcp6-overrides", "ipv6-mtu",
 } | IGNORED_KEYS
 _KIND_KEYS = {
     "ethernet": {"match", "set-name"},
     "bond": {"interfaces", "parameters"},
     "vlan": {"id", "link"},
+    "bridge": {"interfaces", "parameters"},
 }
 # Bond parameters netplan gives in milliseconds, as an integer or a duration string.
 _MS_PARAMS = {"mii-monitor-interval", "up-delay", "down-delay", "arp-interval"}
@@ -313,12 +357,25 @@ def _parse_interface(ident: str, kind: Kind, conf: Any, path: str) -> Interface:
         raise NetworkConfigError(f"{path}.nameservers.{extra[0]}", "unknown key")
     values["dns"] = tuple(_ip(a, f"{path}.nameservers.addresses[{n}]") for n, a in enumerate(_list(ns, "addresses", path)))
     values["search"] = tuple(_domain(d, f"{path}.nameservers.search[{n}]") for n, d in enumerate(_list(ns, "search", path)))
-    if conf.get("mtu") is not None:
-        mtu = conf["mtu"]
-        if isinstance(mtu, bool) or not isinstance(mtu, int) or not 68 <= mtu <= 65535:
-            raise NetworkConfigError(f"{path}.mtu", "must be an integer from 68 to 65535")
-        values["mtu"] = mtu
+    for key, low in (("mtu", 68), ("ipv6-mtu", 1280)):
+        if conf.get(key) is not None:
+            mtu = conf[key]
+            if isinstance(mtu, bool) or not isinstance(mtu, int) or not low <= mtu <= 65535:
+                raise NetworkConfigError(f"{path}.{key}", f"must be an integer from {low} to 65535")
+            values[key.replace("-", "_")] = mtu
     values["wakeonlan"] = _bool(conf.get("wakeonlan", False), f"{path}.wakeonlan")
+    if conf.get("accept-ra") is not None:
+        values["accept_ra"] = _bool(conf["accept-ra"], f"{path}.accept-ra")
+    if conf.get("macaddress") is not None:
+        mac = normalize_mac(conf["macaddress"])
+        if mac is None:
+            raise NetworkConfigError(f"{path}.macaddress", f"{conf['macaddress']!r} is not a MAC address")
+        values["macaddress"] = mac
+    for family in ("4", "6"):
+        metric = _dhcp_overrides(conf.get(f"dhcp{family}-overrides"), f"{path}.dhcp{family}-overrides")
+        if metric is not None:
+            values[f"dhcp{family}_metric"] = metric
+    _mark_on_link(values)
     if kind == "ethernet":
         values["match"] = _match(conf.get("match"), f"{path}.match")
         if conf.get("set-name") is not None:
@@ -327,11 +384,14 @@ def _parse_interface(ident: str, kind: Kind, conf: Any, path: str) -> Interface:
                 raise NetworkConfigError(f"{path}.set-name", "needs a match (netplan: set-name only renames matched devices)")
         elif values["match"].empty:
             _ifname(ident, path)  # the id is the interface name
-    elif kind == "bond":
+    elif kind in ("bond", "bridge"):
         _ifname(ident, path)
         members = _list(conf, "interfaces", path)
         values["members"] = tuple(str(m) for m in members)
-        values["bond_params"] = _bond_params(conf.get("parameters") or {}, f"{path}.parameters")
+        if kind == "bond":
+            values["bond_params"] = _bond_params(conf.get("parameters") or {}, f"{path}.parameters")
+        else:
+            values["bridge_params"] = _bridge_params(conf.get("parameters") or {}, f"{path}.parameters")
     else:
         _ifname(ident, path)
         vid = conf.get("id")
@@ -342,6 +402,49 @@ def _parse_interface(ident: str, kind: Kind, conf: Any, path: str) -> Interface:
         values["vlan_id"] = vid
         values["link"] = conf["link"]
     return Interface(**values)
+
+
+def _dhcp_overrides(value: Any, path: str) -> int | None:
+    """The route metric of ``dhcpN-overrides``; the other keys are left to the renderer (warned)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise NetworkConfigError(path, "must be a mapping")
+    unknown = sorted(set(value) - DHCP_OVERRIDE_KEYS)
+    if unknown:
+        raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key")
+    ignored = sorted(set(value) - {"route-metric"})
+    if ignored:
+        log.warning("%s: %s not implemented by ros-init; left to the renderer's default", path, ", ".join(ignored))
+    metric = value.get("route-metric")
+    if metric is not None and (isinstance(metric, bool) or not isinstance(metric, int) or metric < 0):
+        raise NetworkConfigError(f"{path}.route-metric", "must be a non-negative integer")
+    return metric
+
+
+def _on_link(via: str, addresses: tuple[str, ...], dhcp: bool) -> bool:
+    """A gateway outside every static subnet of its family needs on-link, or the kernel
+    refuses the route (no route to the gateway). With DHCP and no static address of that
+    family, the lease's subnet decides: not on-link. A link-local gateway is on-link anyway."""
+    gw = ipaddress.ip_address(via)
+    if gw.is_link_local:
+        return False
+    nets = [ipaddress.ip_interface(a).network for a in addresses]
+    same = [n for n in nets if n.version == gw.version]
+    if not same and dhcp:
+        return False
+    return not any(gw in n for n in same)
+
+
+def _mark_on_link(values: dict[str, Any]) -> None:
+    addresses = values["addresses"]
+    for key, dhcp in (("gateway4", values["dhcp4"]), ("gateway6", values["dhcp6"])):
+        if values.get(key):
+            values[f"{key}_on_link"] = _on_link(values[key], addresses, dhcp)
+    values["routes"] = tuple(
+        r if r.on_link or not r.via else
+        Route(r.to, r.via, r.metric, _on_link(r.via, addresses, values["dhcp6"] if ":" in r.via else values["dhcp4"]))
+        for r in values["routes"])
 
 
 def _list(conf: dict[str, Any], key: str, path: str) -> list[Any]:
@@ -455,6 +558,8 @@ def _match(value: Any, path: str) -> Match:
 def _bond_params(params: Any, path: str) -> tuple[tuple[str, Any], ...]:
     if not isinstance(params, dict):
         raise NetworkConfigError(path, "must be a mapping")
+    if "gratuitious-arp" in params:  # netplan's old misspelling, accepted by netplan and cloud-init
+        params = {("gratuitous-arp" if k == "gratuitious-arp" else k): v for k, v in params.items()}
     out = []
     for key in sorted(params):
         kind = BOND_PARAMS.get(key)
@@ -479,6 +584,48 @@ def _bond_params(params: Any, path: str) -> tuple[tuple[str, Any], ...]:
             raise NetworkConfigError(f"{path}.mode", f"must be one of {', '.join(BOND_MODES)}")
         out.append((key, value))
     return tuple(out)
+
+
+def _bridge_params(params: Any, path: str) -> tuple[tuple[str, Any], ...]:
+    if not isinstance(params, dict):
+        raise NetworkConfigError(path, "must be a mapping")
+    out = []
+    for key in sorted(params):
+        kind = BRIDGE_PARAMS.get(key)
+        if kind is None:
+            raise NetworkConfigError(f"{path}.{key}", f"unknown bridge parameter (known: {', '.join(sorted(BRIDGE_PARAMS))})")
+        value = params[key]
+        if kind is bool:
+            value = _bool(value, f"{path}.{key}")
+        elif kind is dict:
+            if not isinstance(value, dict):
+                raise NetworkConfigError(f"{path}.{key}", "must be a mapping of port id to a number")
+            value = tuple((str(port), _uint(v, f"{path}.{key}.{port}")) for port, v in sorted(value.items()))
+        elif key.endswith(("-delay", "-time", "-age")):
+            value = _seconds(value, f"{path}.{key}")
+        else:
+            value = _uint(value, f"{path}.{key}")
+        out.append((key, value))
+    return tuple(out)
+
+
+def _uint(value: Any, path: str) -> int:
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise NetworkConfigError(path, "must be a non-negative integer")
+    return value
+
+
+def _seconds(value: Any, path: str) -> int:
+    """netplan bridge times: an integer or ``"15"``/``"15s"`` are seconds, ``"4000ms"`` milliseconds
+    (whole seconds only: the kernel keeps them in centiseconds, the renderers in seconds)."""
+    if isinstance(value, str):
+        ms = _milliseconds(value if value.strip().endswith(("s", "ms")) else f"{value}s", path)
+        if ms % 1000:
+            raise NetworkConfigError(path, f"{value!r} is not a whole number of seconds")
+        return ms // 1000
+    return _uint(value, path)
 
 
 def _milliseconds(text: str, path: str) -> int:

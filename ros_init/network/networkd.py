@@ -1,7 +1,7 @@
 """systemd-networkd files from the network model (pure: model -> files).
 
-Per id: ``/etc/systemd/network/10-ros-init-<id>.network``; bonds and vlans also get a
-``.netdev``. A MAC match is written ``MACAddress=`` plus ``Type=ether``: a vlan or bond
+Per id: ``/etc/systemd/network/10-ros-init-<id>.network``; bonds, vlans and bridges also
+get a ``.netdev``. A MAC match is written ``MACAddress=`` plus ``Type=ether``: a vlan or bond
 takes the MAC of the NIC it is built on, and without the type it would match too (their
 type is ``vlan``/``bond``). ``set-name`` and ``wakeonlan`` need a ``.link`` file (see
 ``render_links``), which udev applies whatever the renderer: the other renderers use it
@@ -11,7 +11,7 @@ too. The ``10-`` prefix sorts our files before distribution defaults (``99-defau
 
 from __future__ import annotations
 
-from ros_init.network.model import Interface, NetworkModel
+from ros_init.network.model import Interface, NetworkModel, Route
 
 FOLDER = "/etc/systemd/network"
 PREFIX = "10-ros-init-"
@@ -40,6 +40,18 @@ _BOND_KEYS: dict[str, tuple[str, str]] = {
     "arp-validate": ("ARPValidate", ""),
     "arp-all-targets": ("ARPAllTargets", ""),
 }
+# netplan bridge parameter -> [Bridge] key of the bridge's .netdev (times in seconds)
+_BRIDGE_KEYS = {
+    "stp": "STP", "forward-delay": "ForwardDelaySec", "hello-time": "HelloTimeSec",
+    "max-age": "MaxAgeSec", "ageing-time": "AgeingTimeSec", "priority": "Priority",
+}
+# What 99-default.link says: a .link file of ours written only for wake-on-LAN repeats it,
+# so the device keeps the name the distribution's policy gives it.
+_DEFAULT_LINK = [
+    ("NamePolicy", "keep kernel database onboard slot path"),
+    ("AlternativeNamesPolicy", "database onboard slot path"),
+    ("MACAddressPolicy", "persistent"),
+]
 
 
 def is_managed(path: str) -> bool:
@@ -90,23 +102,39 @@ def render(model: NetworkModel, names: dict[str, list[str]]) -> dict[str, tuple[
     }
     for iface in model.interfaces:
         base = f"{FOLDER}/{PREFIX}{iface.id}"
-        out[base + ".network"] = (_network(iface, vlans_on.get(iface.id, []), iface.id in primary_of), MODE)
-        if iface.kind in ("bond", "vlan"):
+        port = _port_settings(iface, model)
+        out[base + ".network"] = (_network(iface, vlans_on.get(iface.id, []), iface.id in primary_of, port), MODE)
+        if iface.kind in ("bond", "vlan", "bridge"):
             out[base + ".netdev"] = (_netdev(iface), MODE)
     out.update(render_links(model))
     return out
 
 
-def render_links(model: NetworkModel) -> dict[str, tuple[bytes, int]]:
+def _port_settings(iface: Interface, model: NetworkModel) -> list[tuple[str, str]]:
+    """[Bridge] of a bridge port's .network: its path cost and priority, if the bridge sets them."""
+    if iface.controller_kind != "bridge":
+        return []
+    bridge = model.get(iface.controller or "")
+    items = []
+    for key, name in (("path-cost", "Cost"), ("port-priority", "Priority")):
+        for k, per_port in bridge.bridge_params if bridge else ():
+            if k == key:
+                items += [(name, str(v)) for port, v in per_port if port == iface.id]
+    return items
+
+
+def render_links(model: NetworkModel, wake_on_lan: bool = True) -> dict[str, tuple[bytes, int]]:
     """``.link`` files for ``set-name`` (udev renames the matched NIC) and ``wakeonlan``.
 
-    Only written with set-name: a .link file replaces 99-default.link for the devices it
-    matches, so one written only for wake-on-LAN would drop the distribution's naming
-    policy. Wake-on-LAN without set-name is left to the renderer (NM, wicked).
+    A .link file replaces 99-default.link for the devices it matches: one written for
+    wake-on-LAN alone repeats the default naming policy, so the device keeps its name. With
+    no match (the id is the kernel name), it matches ``OriginalName``: the name the kernel
+    gave, before any renaming (true of eth0 with net.ifnames=0, not of a predictable name).
+    ``wake_on_lan=False``: only for set-name (NetworkManager and wicked set wake-on-LAN themselves).
     """
     out = {}
     for iface in model.interfaces:
-        if iface.kind != "ethernet" or not iface.set_name:
+        if iface.kind != "ethernet" or not (iface.set_name or (iface.wakeonlan and wake_on_lan)):
             continue
         m = iface.match
         match = []
@@ -116,41 +144,59 @@ def render_links(model: NetworkModel) -> dict[str, tuple[bytes, int]]:
             match.append(("OriginalName", m.name))
         if m.driver:
             match.append(("Driver", m.driver))
-        link = [("Name", iface.set_name)]
-        if iface.wakeonlan:
+        if m.empty:
+            match.append(("OriginalName", iface.id))
+        link = [("Name", iface.set_name)] if iface.set_name else list(_DEFAULT_LINK)
+        if iface.wakeonlan and wake_on_lan:
             link.append(("WakeOnLan", "magic"))
         out[f"{FOLDER}/{PREFIX}{iface.id}.link"] = (_ini([("Match", match), ("Link", link)]), MODE)
     return out
 
 
-def _network(iface: Interface, vlans: list[str], primary: bool) -> bytes:
+def _network(iface: Interface, vlans: list[str], primary: bool, port: list[tuple[str, str]]) -> bytes:
     network: list[tuple[str, str]] = []
+    routes = list(iface.routes)
     if iface.controller:
-        network.append(("Bond", iface.controller))
+        network.append(("Bond" if iface.controller_kind == "bond" else "Bridge", iface.controller))
         if primary:
             network.append(("PrimarySlave", "yes"))
         network.append(("LinkLocalAddressing", "no"))
     else:
         dhcp = {(True, True): "yes", (True, False): "ipv4", (False, True): "ipv6", (False, False): "no"}
         network.append(("DHCP", dhcp[(iface.dhcp4, iface.dhcp6)]))
-        if iface.dhcp6 or iface.ipv6_addresses:
+        if iface.accept_ra is not None:
+            network.append(("IPv6AcceptRA", _yes(iface.accept_ra)))
+        elif iface.dhcp6 or iface.ipv6_addresses:
             network.append(("IPv6AcceptRA", "yes"))
         network += [("Address", a) for a in iface.addresses]
-        for gw in (iface.gateway4, iface.gateway6):
-            if gw:
+        for gw, on_link in ((iface.gateway4, iface.gateway4_on_link), (iface.gateway6, iface.gateway6_on_link)):
+            if gw and on_link:
+                # [Network] Gateway= cannot say on-link: the same default route as a [Route]
+                routes.insert(0, Route("::/0" if ":" in gw else "0.0.0.0/0", gw, None, True))
+            elif gw:
                 network.append(("Gateway", gw))
         network += [("DNS", s) for s in iface.dns]
         if iface.search:
             network.append(("Domains", " ".join(iface.search)))
+        if iface.ipv6_mtu:
+            network.append(("IPv6MTUBytes", str(iface.ipv6_mtu)))
     network += [("VLAN", v) for v in vlans]
     sections = [("Match", match_items(iface)), ("Network", network)]
     link = []
+    if iface.macaddress and iface.kind == "ethernet":
+        link.append(("MACAddress", iface.macaddress))
     if iface.mtu:
         link.append(("MTUBytes", str(iface.mtu)))
     if iface.optional:
         link.append(("RequiredForOnline", "no"))
     sections.append(("Link", link))
-    for route in iface.routes:
+    if iface.dhcp4_metric is not None and iface.dhcp4 and not iface.controller:
+        sections.append(("DHCPv4", [("RouteMetric", str(iface.dhcp4_metric))]))
+    if iface.dhcp6_metric is not None and not iface.controller and iface.accept_ra is not False:
+        # IPv6 default routes come from router advertisements, not from DHCPv6
+        sections.append(("IPv6AcceptRA", [("RouteMetric", str(iface.dhcp6_metric))]))
+    sections.append(("Bridge", port))
+    for route in routes:
         items = [("Destination", route.to)]
         if route.via:
             items.append(("Gateway", route.via))
@@ -166,9 +212,17 @@ def _netdev(iface: Interface) -> bytes:
     netdev = [("Name", iface.id), ("Kind", iface.kind)]
     if iface.mtu:
         netdev.append(("MTUBytes", str(iface.mtu)))
+    if iface.macaddress:
+        netdev.append(("MACAddress", iface.macaddress))
     sections = [("NetDev", netdev)]
     if iface.kind == "vlan":
         sections.append(("VLAN", [("Id", str(iface.vlan_id))]))
+    elif iface.kind == "bridge":
+        bridge = []
+        for key, value in iface.bridge_params:
+            if key in _BRIDGE_KEYS:
+                bridge.append((_BRIDGE_KEYS[key], _yes(value) if isinstance(value, bool) else str(value)))
+        sections.append(("Bridge", bridge))
     else:
         bond = []
         for key, value in sorted(iface.bond_params, key=lambda kv: kv[0] != "mode"):

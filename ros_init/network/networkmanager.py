@@ -21,6 +21,16 @@ _NAMESPACE = "6f1e7f3c-2b1d-5a51-9d0e-726f732d696e"  # fixed: uuids stay stable
 
 
 
+# netplan bridge parameter -> [bridge] key (seconds), and per port -> [bridge-port] key
+_BRIDGE_KEYS = {"stp": "stp", "forward-delay": "forward-delay", "hello-time": "hello-time",
+                "max-age": "max-age", "ageing-time": "ageing-time", "priority": "priority"}
+_PORT_KEYS = {"path-cost": "path-cost", "port-priority": "priority"}
+
+
+def _nm_value(value: object) -> str:
+    return ("true" if value else "false") if isinstance(value, bool) else str(value)
+
+
 def connection_uuid(ident: str) -> str:
     import uuid  # only when NetworkManager files are rendered (uuid imports platform, ~4 ms)
 
@@ -53,7 +63,7 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
         # A MAC match alone identifies the device, renamed by our .link file or not yet.
         conn.append(("interface-name", iface.name))
     if iface.controller:
-        conn += [("master", connection_uuid(iface.controller)), ("slave-type", "bond")]
+        conn += [("master", connection_uuid(iface.controller)), ("slave-type", iface.controller_kind or "bond")]
     sections.append(("connection", conn))
 
     match = []
@@ -67,6 +77,8 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
     eth = []
     if iface.kind == "ethernet" and iface.match.macaddress:
         eth.append(("mac-address", iface.match.macaddress))
+    if iface.macaddress:
+        eth.append(("cloned-mac-address", iface.macaddress))  # bonds, vlans, bridges too
     if iface.mtu:
         eth.append(("mtu", str(iface.mtu)))
     if iface.wakeonlan:
@@ -76,6 +88,15 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
 
     if iface.kind == "bond":
         sections.append(("bond", kernel_bond_options(iface, names)))
+    if iface.kind == "bridge":
+        sections.append(("bridge", [(_BRIDGE_KEYS[k], _nm_value(v)) for k, v in iface.bridge_params
+                                    if k in _BRIDGE_KEYS]))
+    if iface.controller_kind == "bridge":
+        bridge = model.get(iface.controller or "")
+        port = [(_PORT_KEYS[k], str(v)) for k, per_port in (bridge.bridge_params if bridge else ())
+                if k in _PORT_KEYS for p, v in per_port if p == iface.id]
+        if port:
+            sections.append(("bridge-port", port))
     if iface.kind == "vlan":
         assert iface.link is not None and iface.vlan_id is not None
         sections.append(("vlan", [("id", str(iface.vlan_id)), ("parent", connection_uuid(iface.link))]))
@@ -85,7 +106,7 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
         ipv6 = _ip_section(iface, 6)
         if iface.search:  # NM keeps search domains per family: put them where IP is configured
             target = ipv4 if ipv4[0][1] in ("auto", "manual") else ipv6
-            if target[0][1] in ("auto", "manual"):
+            if target[0][1] in ("auto", "manual", "dhcp"):
                 target.append(("dns-search", "".join(f"{d};" for d in iface.search)))
         sections.append(("ipv4", ipv4))
         sections.append(("ipv6", ipv6))
@@ -98,12 +119,19 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
 
 
 def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
+    """[ipv4]/[ipv6]. IPv6 methods: ``auto`` takes router advertisements (SLAAC, and DHCPv6
+    when the router says so), ``dhcp`` DHCPv6 without them (accept-ra false), ``manual``
+    static addresses only; accept-ra true with static addresses is ``auto`` plus them."""
     addresses = iface.ipv4_addresses if version == 4 else iface.ipv6_addresses
     dhcp = iface.dhcp4 if version == 4 else iface.dhcp6
     gateway = iface.gateway4 if version == 4 else iface.gateway6
+    gw_on_link = iface.gateway4_on_link if version == 4 else iface.gateway6_on_link
     routes = [r for r in iface.routes if r.is_ipv6 == (version == 6)]
     dns = [s for s in iface.dns if (":" in s) == (version == 6)]
-    if dhcp:
+    metric = iface.dhcp4_metric if version == 4 else iface.dhcp6_metric
+    if version == 6 and iface.accept_ra is False:
+        method = "dhcp" if dhcp else ("manual" if addresses else "link-local")
+    elif (version == 6 and iface.accept_ra) or dhcp:
         method = "auto"
     elif addresses:
         method = "manual"
@@ -111,9 +139,12 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
         # No IPv4 config: disabled. No IPv6 config: leave the kernel defaults alone.
         method = "disabled" if version == 4 else "ignore"
     items = [("method", method)]
-    if method in ("disabled", "ignore"):
+    if method in ("disabled", "ignore", "link-local"):
         return items
     items += [(f"address{n}", a) for n, a in enumerate(addresses, 1)]
+    if gateway and gw_on_link:
+        routes = [Route("::/0" if version == 6 else "0.0.0.0/0", gateway, None, True), *routes]
+        gateway = None
     default = next((r for r in routes if r.is_default and r.via and not r.metric and not r.on_link), None)
     if gateway is None and default is not None:
         gateway = default.via
@@ -127,6 +158,10 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
         items.append(("gateway", gateway))
     if dns:
         items.append(("dns", "".join(f"{s};" for s in dns)))
+    if metric is not None and (dhcp or method == "auto"):
+        items.append(("route-metric", str(metric)))  # routes from DHCP and router advertisements
+    if version == 6 and iface.ipv6_mtu:
+        items.append(("mtu", str(iface.ipv6_mtu)))  # NM >= 1.40
     for n, route in enumerate(routes, 1):
         value = route.to
         if route.via or route.metric is not None:

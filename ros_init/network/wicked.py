@@ -18,6 +18,7 @@ is expressed by BOOTPROTO alone.
 
 from __future__ import annotations
 
+import logging
 import re
 
 from ros_init.network.model import Interface, NetworkModel, kernel_bond_options
@@ -26,14 +27,15 @@ FOLDER = "/etc/sysconfig/network"
 NETCONFIG = f"{FOLDER}/config"
 MARKER = "# Written by ros-init from the network config; rewritten at every boot."
 MODE = 0o644
+log = logging.getLogger(__name__)
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*$")
 
 
 
 def may_be_managed(path: str) -> bool:
-    """An ifcfg-/ifroute- file of the sysconfig folder: ours when it starts with our marker."""
+    """An ifcfg-/ifroute-/ifsysctl- file of the sysconfig folder: ours when it starts with our marker."""
     folder, _, name = path.rpartition("/")
-    return folder == FOLDER and name.startswith(("ifcfg-", "ifroute-"))
+    return folder == FOLDER and name.startswith(("ifcfg-", "ifroute-", "ifsysctl-"))
 
 
 def is_managed(path: str, content: bytes | None) -> bool:
@@ -56,31 +58,65 @@ def render(model: NetworkModel, names: dict[str, list[str]]) -> dict[str, tuple[
     """ifcfg-/ifroute- files per kernel name; ``names`` maps each id to its kernel names."""
     out: dict[str, tuple[bytes, int]] = {}
     for iface in model.interfaces:
+        if iface.dhcp6_metric is not None and not iface.controller:
+            log.warning("network: %s: dhcp6-overrides route-metric: wicked cannot set the metric of the "
+                        "routes router advertisements install; they keep the kernel's", iface.id)
         for name in names.get(iface.id, []):
             out[f"{FOLDER}/ifcfg-{name}"] = (_ifcfg(iface, model, names), MODE)
             routes = _routes(iface, name)
             if routes:
                 out[f"{FOLDER}/ifroute-{name}"] = (routes, MODE)
+            sysctl = _sysctl(iface, name)
+            if sysctl:
+                out[f"{FOLDER}/ifsysctl-{name}"] = (sysctl, MODE)
     return out
+
+
+def _sysctl(iface: Interface, name: str) -> bytes | None:
+    """ifsysctl-<name>: per-interface sysctls wicked sets when it brings the device up (the
+    slash form, as the name may hold a dot). Router advertisements and the IPv6 MTU have no
+    ifcfg key of their own."""
+    lines = []
+    if iface.accept_ra is not None and not iface.controller:
+        lines.append(f"net/ipv6/conf/{name}/accept_ra = {int(iface.accept_ra)}")
+    if iface.ipv6_mtu and not iface.controller:
+        lines.append(f"net/ipv6/conf/{name}/mtu = {iface.ipv6_mtu}")
+    if not lines:
+        return None
+    return ("\n".join([MARKER] + lines) + "\n").encode()
 
 
 def _ifcfg(iface: Interface, model: NetworkModel, names: dict[str, list[str]]) -> bytes:
     items: list[tuple[str, str]] = []
     if iface.controller:
-        items += [("BOOTPROTO", "none"), ("STARTMODE", "hotplug")]
+        # bond ports come up with their bond (hotplug); bridge ports are started themselves
+        items += [("BOOTPROTO", "none"), ("STARTMODE", "hotplug" if iface.controller_kind == "bond" else "auto")]
     else:
-        if iface.dhcp4 and iface.dhcp6:
+        # DHCPv6 asked for (dhcp6, ipv6_dhcpv6-stateful): 'managed', an address whatever the
+        # router says (networkd's DHCP=ipv6, cloud-init's SUSE renderer). Router advertisements
+        # without a DHCPv6 address (ipv6_slaac, dhcpv6-stateless): 'auto', the router's M/O
+        # flags decide, as networkd and NetworkManager do (cloud-init writes 'info', which asks
+        # DHCPv6 even on a SLAAC-only link)
+        ra_only = bool(iface.accept_ra) and not iface.dhcp6
+        dhcp6 = iface.dhcp6 or ra_only
+        if iface.dhcp4 and dhcp6:
             proto = "dhcp"
         elif iface.dhcp4:
             proto = "dhcp4"
-        elif iface.dhcp6:
+        elif dhcp6:
             proto = "dhcp6"
         else:
             proto = "static"
         items += [("BOOTPROTO", proto), ("STARTMODE", "auto")]
+        if dhcp6:
+            items.append(("DHCLIENT6_MODE", "auto" if ra_only else "managed"))
+        if iface.dhcp4_metric is not None and iface.dhcp4:
+            items.append(("DHCLIENT_ROUTE_PRIORITY", str(iface.dhcp4_metric)))
         items += [(f"IPADDR_{n}", a) for n, a in enumerate(iface.addresses)]
     if iface.mtu:
         items.append(("MTU", str(iface.mtu)))
+    if iface.macaddress:
+        items.append(("LLADDR", iface.macaddress))
     if iface.wakeonlan:
         items.append(("ETHTOOL_OPTIONS", "wol g"))
     if iface.kind == "bond":
@@ -92,7 +128,29 @@ def _ifcfg(iface: Interface, model: NetworkModel, names: dict[str, list[str]]) -
     if iface.kind == "vlan":
         parent = (names.get(iface.link or "") or [iface.link or ""])[0]
         items += [("ETHERDEVICE", parent), ("VLAN_ID", str(iface.vlan_id))]
+    if iface.kind == "bridge":
+        items += _bridge(iface, names)
     return _file(items)
+
+
+_BRIDGE_KEYS = {"forward-delay": "BRIDGE_FORWARDDELAY", "hello-time": "BRIDGE_HELLOTIME",
+                "max-age": "BRIDGE_MAXAGE", "ageing-time": "BRIDGE_AGEINGTIME", "priority": "BRIDGE_PRIORITY"}
+
+
+def _bridge(iface: Interface, names: dict[str, list[str]]) -> list[tuple[str, str]]:
+    """ifcfg-bridge(5): the ports by kernel name; per-port lists in the order of BRIDGE_PORTS,
+    ``-`` where a port keeps the default."""
+    ports = [(m, n) for m in iface.members for n in names.get(m, [])]
+    params = dict(iface.bridge_params)
+    items = [("BRIDGE", "yes"), ("BRIDGE_PORTS", " ".join(n for _, n in ports))]
+    if "stp" in params:
+        items.append(("BRIDGE_STP", "on" if params["stp"] else "off"))
+    items += [(_BRIDGE_KEYS[k], str(v)) for k, v in iface.bridge_params if k in _BRIDGE_KEYS]
+    for key, var in (("port-priority", "BRIDGE_PORTPRIORITIES"), ("path-cost", "BRIDGE_PATHCOSTS")):
+        if key in params and ports:
+            per_port = dict(params[key])
+            items.append((var, " ".join(str(per_port.get(m, "-")) for m, _ in ports)))
+    return items
 
 
 def _routes(iface: Interface, name: str) -> bytes | None:
@@ -102,8 +160,10 @@ def _routes(iface: Interface, name: str) -> bytes | None:
     takes the rest of the line, so the metric comes first there.
     """
     lines = []
-    for gw in (iface.gateway4, iface.gateway6):
-        if gw:
+    for gw, on_link in ((iface.gateway4, iface.gateway4_on_link), (iface.gateway6, iface.gateway6_on_link)):
+        if gw and on_link:
+            lines.append(f"default - - {name} nexthop via {gw} dev {name} onlink")
+        elif gw:
             lines.append(f"default {gw} - {name}")
     for route in iface.routes:
         dest = "default" if route.is_default else route.to

@@ -36,12 +36,6 @@ class KernelCmdline:
     overrides: list[tuple[str, Any]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
-    @property
-    def present(self) -> bool:
-        """True when the command line carries anything for ros-init."""
-        return bool(self.config_url or self.nocloud_seed or self.datasources or self.config_b64
-                    or self.overrides or self.problems)
-
 
 def split_cmdline(text: str) -> list[str]:
     """Split like the kernel does: on blanks outside double quotes; quotes are kept.

@@ -21,7 +21,7 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,11 +89,6 @@ def retry_delay(attempt: int, policy: Backoff, u: float, hint: float | None = No
     if spread >= remaining > hint:
         spread = hint + u * (remaining - hint) * 0.9
     return max(delay, spread)
-
-
-def backoff_schedule(attempts: int, policy: Backoff, draws: Iterable[float]) -> list[float]:
-    """Pure: the waits of ``attempts`` successive retries for the given uniform draws."""
-    return [backoff_delay(i, policy, u) for i, u in zip(range(attempts), draws, strict=False)]
 
 
 def retry_after(value: str | None, now_wall: float) -> float | None:
@@ -188,6 +183,7 @@ def request(
     what: str,
     method: str = "GET",
     headers: dict[str, str] | None = None,
+    data: bytes | None = None,
     timeout: float = 5.0,
     max_size: int = DEFAULT_MAX_SIZE,
     ca: str | None = None,
@@ -228,7 +224,7 @@ def request(
             wait_hint: float | None = None
             try:
                 resp = _bounded(functools.partial(_attempt, sess, method, url, headers or {}, per, deadline,
-                                                  max_size, ca, clock),
+                                                  max_size, ca, clock, data),
                                 deadline, clock, f"{what}: {safe_url(url)} still answering at the deadline")
             except FetchError as exc:
                 if exc.kind in ("too-large", "tls", "bad-url") or (exc.kind == "refused" and not retry_refused):
@@ -297,8 +293,8 @@ def _final(last: FetchError | None, earlier: FetchError | None) -> FetchError | 
 
 
 def _attempt(sess: Any, method: str, url: str, headers: dict[str, str], per: float, deadline: float,
-             max_size: int, ca: str | None, clock: Callable[[], float]) -> Response:
-    resp = sess.request(method, url, headers=headers, timeout=(per, per), stream=True,
+             max_size: int, ca: str | None, clock: Callable[[], float], data: bytes | None = None) -> Response:
+    resp = sess.request(method, url, headers=headers, data=data, timeout=(per, per), stream=True,
                         verify=ca if ca else True, allow_redirects=True)
     # The watchdog bounds the whole body read: per-read timeouts alone let a server that
     # sends one byte per second hold the connection for ever.

@@ -13,7 +13,6 @@ failed, 2 when ros-init never ran on this root.
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -196,36 +195,11 @@ def _render_lines(doc: dict[str, Any], origin: str) -> list[str]:
             lines.append(f"  {stage['name']:<10} {stage['result']:<8} {stage.get('duration_ms', 0):6.0f} ms{extra}")
             for step in stage.get("steps", []):
                 if step["result"] == "failed":
-                    lines.append(f"    FAILED {step['summary']}: {step.get('error')}")
+                    why = f": {step['error']}" if step.get("error") else ""  # a config finding says it all
+                    lines.append(f"    FAILED {step['summary']}{why}")
                 elif step["result"] == "skipped":
                     lines.append(f"    skipped {step['summary']}: {step.get('note')}")
                 else:
                     note = f" ({step['note']})" if step.get("note") else ""
                     lines.append(f"    {step['result']} {step['summary']}{note}")
     return lines
-
-
-def cli_main(args: Any) -> int:
-    from ros_init.config.settings import SettingsError, load_settings
-
-    try:
-        root = Root(args.root)
-    except RootError as exc:
-        print(f"ros-init status: {exc}", file=sys.stderr)
-        return 2
-    try:
-        state_dir = load_settings(root, getattr(args, "settings", None))["state_dir"]
-    except SettingsError:
-        state_dir = "/var/lib/ros-init"
-    doc, origin = load(root, state_dir)
-    if doc is None:
-        if args.format == "json":
-            print(json.dumps({"version": FORMAT_VERSION, "result": "never-ran", "phases": {}}))
-        else:
-            print(f"ros-init status: never ran on {root.path}")
-        return 2
-    if args.format == "json":
-        print(json.dumps({**doc, "origin": origin}, indent=2))
-    else:
-        print(render_text(doc, origin or "?"))
-    return 1 if doc.get("result") == "failed" else 0

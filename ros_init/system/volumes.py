@@ -37,6 +37,8 @@ def by_label(labels: list[str], *, sys_root: str = "/", devices: list[str] | Non
     """
     if not labels:
         return []
+    if devices is not None:
+        devices = with_partitions(devices, sys_root)
     found: list[Volume] = []
     if sys_root == "/" and devices is None and udev_running():
         try:
@@ -50,6 +52,22 @@ def by_label(labels: list[str], *, sys_root: str = "/", devices: list[str] | Non
         found = _by_superblock(labels, sys_root, devices)
     rank = {lab: i for i, lab in enumerate(labels)}
     return sorted(found, key=lambda v: (rank.get(v.label, len(rank)), v.device))
+
+
+def with_partitions(devices: list[str], sys_root: str = "/") -> list[str]:
+    """Each device followed by its partitions (``/sys/class/block/<disk>/<part>/partition``):
+    a seed on a partition of a USB stick or a virtio disk is found when the disk is named."""
+    out: list[str] = []
+    for dev in devices:
+        out.append(dev)
+        name = os.path.basename(dev)
+        sysdir = os.path.join(sys_root, "sys/class/block", name)
+        try:
+            parts = sorted(e for e in os.listdir(sysdir) if os.path.exists(os.path.join(sysdir, e, "partition")))
+        except OSError:
+            continue
+        out += [os.path.join(os.path.dirname(dev), p) for p in parts if os.path.join(os.path.dirname(dev), p) not in out]
+    return list(dict.fromkeys(out))
 
 
 def _by_udev(labels: list[str]) -> list[Volume]:

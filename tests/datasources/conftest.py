@@ -24,6 +24,7 @@ from ds_servers import (
     ec2_tree,
     gce_instance,
 )
+from platform_servers import platform_server  # noqa: F401 - the cloud platforms' fixture
 
 
 @pytest.fixture

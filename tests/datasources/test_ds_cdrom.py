@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import time
 from collections.abc import Iterator
@@ -248,3 +249,57 @@ def test_volume_without_a_usable_filesystem_is_a_clear_error(tmp_path, loop):
     with pytest.raises(DatasourceError, match=dev), cdrom.open_volume(Volume(dev, "cidata", "hfsplus"), host,
                                                                       time.monotonic() + 5):
         pass
+
+
+def test_nocloud_on_a_partition_of_a_disk_named_by_the_disk(tmp_path):
+    """A USB stick or virtio disk with a partition table: the seed is the partition, the settings
+    (or a test) name the disk; the scan looks at the disk's partitions too."""
+    need_root()
+    need_tools("losetup", "sfdisk", "mkfs.vfat", "mcopy")
+    disk = tmp_path / "stick.img"
+    disk.write_bytes(b"\0" * (40 * 1024 * 1024))
+    subprocess.run(["sfdisk", "-q", str(disk)], input="label: gpt\nstart=2048, type=L\n", text=True,
+                   check=True, capture_output=True)
+    dev = subprocess.run(["losetup", "--find", "--show", "--partscan", str(disk)], check=True,
+                         capture_output=True, text=True).stdout.strip()
+    made = False
+    try:
+        part = dev + "p1"
+        sysfs = Path("/sys/class/block") / os.path.basename(part) / "dev"
+        for _ in range(50):
+            if os.path.exists(part) or sysfs.exists():
+                break
+            time.sleep(0.1)
+        if not os.path.exists(part) and sysfs.exists():  # no udev here: make the node the kernel announced
+            major, minor = map(int, sysfs.read_text().split(":"))
+            os.mknod(part, 0o600 | stat.S_IFBLK, os.makedev(major, minor))
+            made = True
+        if not os.path.exists(part):
+            pytest.skip("the kernel made no partition for the loop disk")
+        subprocess.run(["mkfs.vfat", "-n", "CIDATA", part], check=True, capture_output=True)
+        for name, text in NOCLOUD.items():
+            src = tmp_path / name
+            src.write_text(text)
+            subprocess.run(["mcopy", "-i", part, str(src), f"::/{name}"], check=True, capture_output=True,
+                           env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
+        root = tmp_path / "root"
+        root.mkdir()
+        host = Host(root=Root(root), settings={"cdrom": {"labels": ["CIDATA"], "seed_dirs": []}}, devices=[dev])
+        assert [v.device for v in cdrom.volumes(host)] == [part]
+        docs = _fetch(host)
+        assert docs.instance_id == "iid-nocloud-1" and part in docs.source
+    finally:
+        if made:
+            os.unlink(part)
+        subprocess.run(["losetup", "-d", dev], check=False, capture_output=True)
+
+
+def test_a_named_disk_brings_its_partitions_fake_sysfs(tmp_path):
+    from ros_init.system.volumes import with_partitions
+
+    for part in ("vdb1", "vdb2"):
+        (tmp_path / "sys/class/block/vdb" / part).mkdir(parents=True)
+        (tmp_path / "sys/class/block/vdb" / part / "partition").write_text("1\n")
+    (tmp_path / "sys/class/block/vdb/queue").mkdir()
+    assert with_partitions(["/dev/vdb", "/dev/sr0"], str(tmp_path)) == ["/dev/vdb", "/dev/vdb1", "/dev/vdb2",
+                                                                        "/dev/sr0"]

@@ -20,12 +20,12 @@ def _host(tmp_path, url, **cfg) -> Host:
 
 
 def test_the_test_server_refuses_what_imds_refuses(imds):
-    assert requests.get(imds.url + "/latest/meta-data/instance-id", timeout=2).status_code == 401
-    assert requests.put(imds.url + "/latest/api/token", timeout=2).status_code == 400
-    assert requests.put(imds.url + "/latest/api/token", timeout=2,
+    assert requests.get(imds.url + "/latest/meta-data/instance-id", timeout=10).status_code == 401
+    assert requests.put(imds.url + "/latest/api/token", timeout=10).status_code == 400
+    assert requests.put(imds.url + "/latest/api/token", timeout=10,
                         headers={"X-aws-ec2-metadata-token-ttl-seconds": "60",
                                  "X-Forwarded-For": "1.2.3.4"}).status_code == 403
-    assert requests.get(imds.url + "/latest/meta-data/instance-id", timeout=2,
+    assert requests.get(imds.url + "/latest/meta-data/instance-id", timeout=10,
                         headers={"X-aws-ec2-metadata-token": "forged"}).status_code == 401
 
 

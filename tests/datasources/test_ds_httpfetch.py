@@ -15,7 +15,6 @@ from ros_init.sources.httpfetch import (
     Backoff,
     FetchError,
     backoff_delay,
-    backoff_schedule,
     check_pin,
     request,
     retry_after,
@@ -31,9 +30,9 @@ def test_backoff_delay_stays_within_the_exponential_envelope(attempt, u, base, c
 
 
 def test_backoff_schedule_grows_then_caps_for_the_top_draw():
-    sched = backoff_schedule(8, Backoff(base=0.25, cap=4.0), [0.999999] * 8)
+    sched = [backoff_delay(i, Backoff(base=0.25, cap=4.0), 0.999999) for i in range(8)]
     assert [round(x, 2) for x in sched] == [0.25, 0.5, 1.0, 2.0, 4.0, 4.0, 4.0, 4.0]
-    assert backoff_schedule(3, Backoff(), [0.0, 0.0, 0.0]) == [0.0, 0.0, 0.0]
+    assert [backoff_delay(i, Backoff(), 0.0) for i in range(3)] == [0.0, 0.0, 0.0]
 
 
 def test_retry_after_reads_seconds_and_http_dates():

@@ -100,7 +100,9 @@ def test_configdrive_to_v2():
     assert out["bonds"]["bond0"]["dhcp6"] is True
     vlan = out["vlans"]["bond0.101"]
     assert vlan["id"] == 101 and vlan["link"] == "bond0" and vlan["addresses"] == ["23.253.157.244/24"]
-    assert vlan["nameservers"] == {"addresses": ["69.20.0.164"]}
+    # the network's own DNS first, then the global services (merged, as cloud-init does)
+    assert vlan["nameservers"] == {"addresses": ["69.20.0.164", "8.8.8.8"]}
+    assert vlan["macaddress"] == "a0:36:9f:2c:e8:80" and out["bonds"]["bond0"]["macaddress"] == "a0:36:9f:2c:e8:80"
 
 
 def test_configdrive_network_on_unknown_link_is_an_error():
@@ -115,10 +117,13 @@ def test_ec2_macs_to_v2_primary_and_secondary_nics():
         "0a:1b:2c:3d:4e:5f": {"device-number": "0", "local-ipv4s": "10.0.0.5\n10.0.0.6\n",
                               "subnet-ipv4-cidr-block": "10.0.0.0/24", "ipv6s": "2600:1f18::5"},
     }
+    # cloud-init's metrics: (device-number + 1) * 100 on the DHCP routes when there are several NICs
     assert ec2_macs_to_v2(macs) == {"version": 2, "ethernets": {
         "eth0": {"match": {"macaddress": "0a:1b:2c:3d:4e:5f"}, "dhcp4": True, "dhcp6": True,
+                 "dhcp4-overrides": {"route-metric": 100}, "dhcp6-overrides": {"route-metric": 100},
                  "addresses": ["10.0.0.6/24"]},
-        "eth1": {"match": {"macaddress": "0a:1b:2c:3d:4e:60"}, "dhcp4": True, "optional": True},
+        "eth1": {"match": {"macaddress": "0a:1b:2c:3d:4e:60"}, "dhcp4": True,
+                 "dhcp4-overrides": {"route-metric": 200}, "optional": True},
     }}
 
 

@@ -459,3 +459,14 @@ def test_every_stage_module_is_registered_and_every_entry_loads():
         mod = importlib.import_module(entry.module)
         assert entry.name == mod.NAME and callable(mod.plan) and callable(mod.apply)
         assert set(entry.phases) <= {"initramfs", "boot"} and set(entry.requires) <= set(BY_NAME)
+
+
+def test_status_text_of_a_broken_config_names_each_finding_once(capsys, scratch_root: Path, tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("#cloud-config\nusers:\n  - name: alice\n    lock_pasword: false\n")
+    assert run(capsys, scratch_root, config=bad)[0] == 1
+    code, out, _ = cli(capsys, "status", "--root", str(scratch_root))
+    assert code == 1
+    [failed] = [line for line in out.splitlines() if "FAILED" in line]
+    assert failed.strip().startswith(f"FAILED {bad}:4:5: error: users[0].lock_pasword: unknown key")
+    assert not failed.endswith(": None")

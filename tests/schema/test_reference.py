@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
-from ros_init.config.reference import render_reference
+from ros_init.config.reference import (
+    README_BEGIN,
+    README_END,
+    merge_rules,
+    render_reference,
+    with_merge_table,
+)
 
 from .corpus import REPO, load_schema
 
@@ -56,3 +63,18 @@ def test_render_is_pure_and_handles_a_tiny_schema():
     assert "| `a.b` | string | `\"x\"` | yes | Secret b. |" in text
     assert "| `z` | not here |" in text
     assert "| [`a`](#a) | object | boot | An a. |" in text
+
+
+def test_readme_merge_table_is_the_generated_one():
+    readme = (REPO / "README.md").read_text()
+    assert readme == with_merge_table(readme, SCHEMA), "README merge table is stale: run `./dev docs`"
+    assert README_BEGIN in readme and README_END in readme
+
+
+def test_merge_table_lists_every_x_merge_annotation():
+    text = json.dumps(SCHEMA)
+    annotated = text.count('"x-merge":')
+    paths = merge_rules(SCHEMA)
+    assert ("users", "keyed", "name") in paths and ("runcmd", "append", None) in paths
+    assert len(paths) >= annotated - sum(1 for k, v in SCHEMA["properties"].items()
+                                         if "x-ignored" in v and "x-merge" in json.dumps(v))

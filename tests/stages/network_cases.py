@@ -78,12 +78,22 @@ def ethernet(draw):
                                "search": draw(st.lists(st.sampled_from(["a.example", "b.example"]), max_size=2, unique=True))}
     if draw(st.booleans()):
         conf["mtu"] = draw(st.integers(576, 9000))
+    if draw(st.booleans()):
+        conf["accept-ra"] = draw(st.booleans())
+    if draw(st.booleans()):
+        conf["ipv6-mtu"] = draw(st.integers(1280, 9000))
+    if draw(st.booleans()):
+        conf["dhcp4-overrides"] = {"route-metric": draw(st.integers(0, 1000))}
+    if draw(st.booleans()):
+        conf["macaddress"] = draw(_macs)
+    conf["wakeonlan"] = draw(st.booleans())
     return conf
 
 
 @st.composite
 def network_configs(draw):
-    """Random valid v2 configs: ethernets, maybe a bond of some of them, maybe a vlan."""
+    """Random valid v2 configs: ethernets, maybe a bond of some of them, maybe a bridge of
+    others, maybe a vlan."""
     ids = draw(st.lists(_ids, min_size=1, max_size=4, unique=True))
     ethernets = {i: draw(ethernet()) for i in ids}
     net = {"version": 2, "ethernets": ethernets}
@@ -95,8 +105,19 @@ def network_configs(draw):
         members = ids[:2]
         for m in members:
             ethernets[m] = {"match": {"macaddress": draw(_macs)}}
-        net["bonds"] = {"bond9": {"interfaces": members, "dhcp4": True,
+        net["bonds"] = {"bond9": {"interfaces": list(members), "dhcp4": True,
                                   "parameters": {"mode": draw(st.sampled_from(["active-backup", "802.3ad", "balance-rr"]))}}}
+    ports = [i for i in ids if i not in members][:2]
+    if ports and draw(st.booleans()):
+        for p in ports:
+            ethernets[p] = {"match": {"macaddress": draw(_macs)}}
+        params = draw(st.fixed_dictionaries({}, optional={
+            "stp": st.booleans(), "forward-delay": st.integers(2, 30), "hello-time": st.integers(1, 10),
+            "max-age": st.integers(6, 40), "priority": st.integers(0, 65535), "ageing-time": st.integers(10, 1000),
+            "path-cost": st.fixed_dictionaries({ports[0]: st.integers(1, 65535)}),
+            "port-priority": st.fixed_dictionaries({ports[-1]: st.integers(0, 63)})}))
+        net["bridges"] = {"br9": {"interfaces": ports, "dhcp4": draw(st.booleans()), "parameters": params}}
+        members += ports
     if draw(st.booleans()):
         candidates = [i for i in ethernets if i not in members] + sorted(net.get("bonds", {}))
         if candidates:

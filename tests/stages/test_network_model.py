@@ -126,23 +126,29 @@ def test_configdrive_and_ec2_metadata_land_in_the_same_model():
         ("0a:00:00:00:00:01", True, ("172.31.1.6/20",), False), ("0a:00:00:00:00:02", True, (), True)]
 
 
-def test_unknown_top_level_keys_are_refused_bridges_ignored_with_a_warning(caplog):
+def test_unknown_top_level_keys_are_refused_bridges_parsed():
     with pytest.raises(NetworkConfigError, match="network.wifis: unknown key"):
         parse_network({"wifis": {}})
-    model = parse_network({"renderer": "NetworkManager", "bridges": {"br0": {"interfaces": ["eth0"]}},
-                           "ethernets": {"eth0": {"dhcp4": True}}})
-    assert [i.id for i in model.interfaces] == ["eth0"]
-    assert "bridges: not supported yet" in caplog.text
+    model = parse_network({"renderer": "NetworkManager", "bridges": {"br0": {"interfaces": ["eth0"], "dhcp4": True}},
+                           "ethernets": {"eth0": {}}})
+    assert [(i.id, i.kind, i.controller) for i in model.interfaces] == [("eth0", "ethernet", "br0"),
+                                                                        ("br0", "bridge", None)]
 
 
 def test_schema_ignored_netplan_keys_are_accepted_and_durations_parsed():
-    model = parse_network({"ethernets": {"eth0": {"dhcp4": True, "critical": True, "ipv6-privacy": True,
-                                                  "dhcp4-overrides": {"use-dns": False}, "macaddress": "52:54:00:00:00:05"}},
+    model = parse_network({"ethernets": {"eth0": {"critical": True, "ipv6-privacy": True},
+                                         "eth1": {"dhcp4": True, "dhcp4-overrides": {"use-dns": False}}},
                            "bonds": {"bond0": {"interfaces": ["eth0"], "wakeonlan": True, "parameters": {
                                "mii-monitor-interval": "2s", "up-delay": "150ms", "down-delay": "40"}}},
                            "vlans": {}})
-    assert model.get("eth0").dhcp4
+    assert model.get("eth1").dhcp4
     assert dict(model.get("bond0").bond_params) == {"mii-monitor-interval": 2000, "up-delay": 150, "down-delay": 40}
+
+
+@pytest.mark.parametrize("kind", ["bonds", "bridges"])
+def test_ip_configuration_on_a_member_is_refused_not_dropped(kind):
+    with pytest.raises(NetworkConfigError, match=rf"network.ethernets.eth0.dhcp4: a member of {kind[:-1]} 'x0' has no IP"):
+        parse_network({"ethernets": {"eth0": {"dhcp4": True}}, kind: {"x0": {"interfaces": ["eth0"]}}})
 
 
 def test_bad_duration_is_a_located_error():
@@ -155,9 +161,11 @@ def test_every_key_the_schema_accepts_is_known_to_the_model():
     import json
     from importlib import resources
 
-    from ros_init.network.model import _COMMON_KEYS, _KIND_KEYS, BOND_PARAMS
+    from ros_init.network.model import _COMMON_KEYS, _KIND_KEYS, BOND_PARAMS, BRIDGE_PARAMS
 
     schema = json.loads(resources.files("ros_init.schemas").joinpath("cloud-config.v1.json").read_text())
-    for name, kind in (("netEthernet", "ethernet"), ("netBond", "bond"), ("netVlan", "vlan")):
+    for name, kind in (("netEthernet", "ethernet"), ("netBond", "bond"), ("netVlan", "vlan"), ("netBridge", "bridge")):
         assert set(schema["$defs"][name]["properties"]) <= _COMMON_KEYS | _KIND_KEYS[kind], name
-    assert set(schema["$defs"]["netBond"]["properties"]["parameters"]["properties"]) <= set(BOND_PARAMS)
+    # ... and the model knows every bond parameter the schema lets through (all of them: issue 17)
+    assert set(schema["$defs"]["netBond"]["properties"]["parameters"]["properties"]) == set(BOND_PARAMS)
+    assert set(schema["$defs"]["netBridge"]["properties"]["parameters"]["properties"]) == set(BRIDGE_PARAMS)

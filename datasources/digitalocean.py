@@ -1,0 +1,78 @@
+"""DigitalOcean: the droplet metadata service, all of it in one document (``/metadata/v1.json``).
+
+Detected from DMI (``sys_vendor`` DigitalOcean) or ``digitalocean.url``. No headers.
+``droplet_id`` is the instance id; ``hostname``, ``public_keys``, ``user_data`` and
+``vendor_data`` (raw strings, often MIME), and ``interfaces.{public,private}[]`` with
+``dns.nameservers``, turned into network config (static addresses by MAC, the gateway on
+the public NIC), as cloud-init's DigitalOcean source does. Droplets also carry a ConfigDrive:
+listed earlier, the ``cdrom`` source wins over this one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ros_init.core.model import Documents
+from ros_init.sources.host import DatasourceError, Host
+
+NAME = "digitalocean"
+DETECT_HINT = "DMI sys_vendor is not DigitalOcean and no digitalocean.url in the settings"
+DEFAULT_URL = "http://169.254.169.254"
+
+
+def detect(host: Host) -> bool:
+    from ros_init.sources import platform_id
+
+    return platform_id.detect(host, NAME)
+
+
+def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """Pure: ``interfaces`` + ``dns`` -> cloud-init network config v1 (None without interfaces)."""
+    ifaces = meta.get("interfaces") or {}
+    config: list[dict[str, Any]] = []
+    n = 0
+    for kind in ("public", "private"):
+        for nic in ifaces.get(kind) or []:
+            subnets = []
+            for fam in ("ipv4", "anchor_ipv4", "ipv6"):
+                addr = nic.get(fam) or {}
+                if not addr.get("ip_address"):
+                    continue
+                sn: dict[str, Any] = {"type": "static", "address": addr["ip_address"],
+                                      "netmask": str(addr.get("netmask") or addr.get("cidr") or "")}
+                if kind == "public" and fam != "anchor_ipv4" and addr.get("gateway"):
+                    sn["gateway"] = addr["gateway"]
+                subnets.append(sn)
+            config.append({"type": "physical", "name": f"eth{n}", "mac_address": nic["mac"], "subnets": subnets})
+            n += 1
+    if not config:
+        return None
+    ns = (meta.get("dns") or {}).get("nameservers")
+    if ns:
+        config.append({"type": "nameserver", "address": list(ns)})
+    return {"version": 1, "config": config}
+
+
+def fetch(host: Host, deadline: float) -> Documents | None:
+    from ros_init.sources import metaservice as ms
+
+    try:
+        with ms.Service(host, NAME, DEFAULT_URL, deadline) as svc:
+            body = svc.get("metadata/v1.json", max_size=ms.DATA_MAX)
+    except ms.Absent:
+        return None
+    if body is None:
+        return None
+    meta = ms.parse_json(body, "digitalocean metadata/v1.json")
+    if not isinstance(meta, dict):
+        raise DatasourceError("digitalocean: metadata/v1.json is not an object")
+    iid = ms.check_instance_id(meta.get("droplet_id"), NAME)
+    network = ms.network_from(NAME, network_v1, meta)
+    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
+                    network=network, user_data=_text(meta.get("user_data")),
+                    vendor_data=_text(meta.get("vendor_data")),
+                    raw={"v1.json": ms.raw_json({k: v for k, v in meta.items() if k not in ("user_data", "auth_key")})})
+
+
+def _text(value: Any) -> bytes | None:
+    return value.encode() if isinstance(value, str) and value.strip() else None
