@@ -98,6 +98,8 @@ class Scrubber:
 
     MIN_LEN = 4
     FRAGMENT = 12
+    PIECE_BUDGET = 200_000  # pieces kept at most (a 8 MiB private file would make millions):
+    # past it, a long value's lines are matched whole, as substrings
 
     def __init__(self, secrets: Iterable[str] = (), contents: Iterable[str] = (),
                  public: Iterable[str] = ()) -> None:
@@ -108,9 +110,18 @@ class Scrubber:
             values.update(line.strip() for line in text.splitlines())
         values = {v for v in values if len(v) >= self.MIN_LEN and v not in public_set}
         self._tokens = sorted((v for v in values if len(v) < self.FRAGMENT), key=len, reverse=True)
-        self._pieces = {v[i:i + self.FRAGMENT] for v in values if len(v) >= self.FRAGMENT
-                        for i in range(len(v) - self.FRAGMENT + 1)}
+        self._pieces: set[str] = set()
+        whole: set[str] = set()
+        budget = self.PIECE_BUDGET
+        for v in sorted((v for v in values if len(v) >= self.FRAGMENT), key=len):
+            windows = len(v) - self.FRAGMENT + 1
+            if windows <= budget:
+                budget -= windows
+                self._pieces.update(v[i:i + self.FRAGMENT] for i in range(windows))
+            else:
+                whole.update(line.strip() for line in v.splitlines() if len(line.strip()) >= self.FRAGMENT)
         self._pieces -= public_set
+        self._whole = sorted(whole - public_set, key=len, reverse=True)
         self._token_re = None
         if self._tokens:
             alts = "|".join(re.escape(t) for t in self._tokens)
@@ -119,6 +130,9 @@ class Scrubber:
     def __call__(self, text: str | None) -> str | None:
         if not text:
             return text
+        for value in self._whole:
+            if value in text:
+                text = text.replace(value, REDACTED)
         if self._pieces and len(text) >= self.FRAGMENT:
             text = self._hide_pieces(text)
         if self._token_re is not None:
