@@ -9,12 +9,12 @@ success (``ros_init.state.once``), so a failed or interrupted command runs again
 command that succeeded for this instance does not. A failed command stops the later ones
 (they may rely on it); they run on the next attempt.
 
-Where commands run: with the root ``/``, on the host. With another root, inside it: a chroot
-in a private mount namespace with /proc, /sys and /dev mounted, which vanish with the
-namespace when the command ends, whatever happens. That needs root and a target that looks
-like an OS (``/bin/sh``); otherwise the commands are skipped with a note. A command from a
-config never runs on the host that merely prepares another root, and ``ros-init demo``
-never runs any (``StageContext.run_commands``).
+Where commands run is decided by ``ros_init.system.sandbox``: with the root ``/``, on the
+host. With another root, inside it, in a sandbox of its own (new PID, UTS, IPC, network and
+mount namespaces, the root pivoted in, a fresh /proc, a read-only /sys and a minimal /dev),
+which vanishes when the command ends. When no sandbox can isolate it the command is skipped
+with the reason. A command from a config never changes the host that merely prepares another
+root, and ``ros-init demo`` never runs any (``StageContext.run_commands``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import stat
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -40,12 +39,6 @@ DEFAULT_TIMEOUT = 300.0
 MAX_LOGGED_LINES = 2000
 
 log = logging.getLogger("ros_init.stages.commands")
-
-# Runs on the HOST inside a fresh private mount namespace; paths come as arguments.
-_CHROOT_WRAPPER = (
-    'set -e; r=$1; mount -t proc proc "$2"; mount --rbind /sys "$3"; mount --rbind /dev "$4"; '
-    'shift 4; cd "$r"; exec chroot "$r" "$@"'
-)
 
 
 class CommandFailed(Exception):
@@ -177,30 +170,11 @@ def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
 
 # -- where and how to run ---------------------------------------------------------------
 def where_to_run(root: Root, ctx: StageContext, euid: int | None = None) -> tuple[str, str | None]:
-    """("host" | "chroot", None) or ("skip", why)."""
-    if not ctx.run_commands:
-        return "skip", "config commands are never run here (ros-init demo: planned only)"
-    if root.is_host:
-        return "host", None
-    euid = os.geteuid() if euid is None else euid
-    if euid != 0:
-        return "skip", f"running inside {root.path} needs root (chroot); not run on this host"
-    st = root.stat("/bin/sh")
-    if st is None or not stat.S_ISREG(st.st_mode):
-        return "skip", f"{root.path} has no /bin/sh: not an OS root to chroot into; not run on this host"
-    return "chroot", None
+    """("host" | "sandbox", None) or ("skip", why): ``sandbox.decide`` is the one place."""
+    from ros_init.system import sandbox
 
-
-def _mount_points(root: Root) -> list[str]:
-    points = []
-    for name in ("/proc", "/sys", "/dev"):
-        if root.lstat(name) is None:
-            root.makedirs(name, mode=0o555)
-        host = root.resolve(name)
-        if not os.path.isdir(host) or os.path.islink(host):
-            raise CommandFailed(f"{name} in the target root is not a folder: cannot chroot")
-        points.append(host)
-    return points
+    placed = sandbox.decide(root, ctx.run_commands, euid)
+    return placed.mode, placed.why
 
 
 def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> tuple[int | None, float]:
@@ -257,23 +231,23 @@ def apply(change: Change, root: Root, ctx: StageContext) -> str:
                f"{once.safe_name(cp.label.split(' ', 1)[-1])}"
         root.makedirs(os.path.dirname(ctx.state_dir.rstrip("/")) or "/", mode=0o755)
         root.write_file(path, cp.script, mode=0o700, dir_mode=0o700)
-        inner = [path if mode == "chroot" else root.resolve(path)]
+        inner = [path if mode == "sandbox" else root.resolve(path)]
     else:
         assert cp.argv is not None
         inner = list(cp.argv)
+    from ros_init.system import sandbox
+
     timeout = float(ctx.settings.get("command_timeout") or DEFAULT_TIMEOUT)
-    if mode == "chroot":
-        argv = ["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", _CHROOT_WRAPPER,
-                "ros-init-chroot", root.path, *_mount_points(root), *inner]
-    else:
-        argv = inner
-    log.info("commands: %s: started%s", cp.label, " (chroot)" if mode == "chroot" else "")
+    argv = sandbox.command_argv(root, inner) if mode == "sandbox" else inner
+    log.info("commands: %s: started%s", cp.label, " (sandbox)" if mode == "sandbox" else "")
     try:
         code, secs = run_logged(argv, cp.label, timeout)
     except OSError as exc:
         raise CommandFailed(f"{cp.label}: cannot start: {exc.strerror}") from None
     if code is None:
         raise CommandFailed(f"{cp.label}: timed out after {timeout:g} s (killed)")
+    if code == sandbox.SETUP_FAILED and mode == "sandbox":
+        raise CommandFailed(f"{cp.label}: the sandbox could not be built (see the log); not run")
     if code != 0:
         raise CommandFailed(f"{cp.label}: exit status {code}")
     once.mark_done(root, cp.marker, f"{cp.label} exit 0")

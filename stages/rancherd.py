@@ -37,11 +37,14 @@ def parse(config: Config) -> RancherdSpec | None:
 
 
 def render(section: dict[str, Any]) -> bytes:
-    """The YAML rancherd reads: the section's keys in their order, block style."""
+    """The YAML rancherd reads: the section's keys in their order, block style, every string
+    that some YAML reader could take for something else double-quoted (``yaml_quoting``)."""
     import yaml
 
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text = yaml.dump(section, Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    from ros_init.config.yaml_quoting import string_safe_dumper
+
+    text = yaml.dump(section, Dumper=string_safe_dumper(), sort_keys=False, default_flow_style=False,
+                     allow_unicode=True)
     return text.encode("utf-8")
 
 

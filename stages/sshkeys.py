@@ -45,6 +45,7 @@ MAX_KEYS_BYTES = 64 * 1024
 _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})\Z")
 _KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?\Z")
 
+MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024  # thousands of keys; a user's huge or sparse file is left alone
 log = logging.getLogger(__name__)
 
 
@@ -293,7 +294,16 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
         if st_file is not None and not stat.S_ISREG(st_file.st_mode):
             changes.append(_skip(path, f"{path} of {user} is not a regular file (a symlink?): keys not written"))
             continue
-        current = root.read_bytes(path) if st_file is not None else None
+        if st_file is not None and st_file.st_size > MAX_AUTHORIZED_KEYS:
+            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=(
+                f"{path} is {st_file.st_size / (1024 * 1024):.0f} MiB, over the "
+                f"{MAX_AUTHORIZED_KEYS // (1024 * 1024)} MiB limit for an authorized_keys file: left alone")))
+            continue
+        current = root.read_bytes(path, limit=MAX_AUTHORIZED_KEYS + 1) if st_file is not None else None
+        if current is not None and len(current) > MAX_AUTHORIZED_KEYS:  # grew since the lstat
+            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=(
+                f"{path} grew over the {MAX_AUTHORIZED_KEYS // (1024 * 1024)} MiB limit: left alone")))
+            continue
         existing = KeysFile.parse((current or b"").decode("utf-8", "surrogateescape"))
         old_sections = existing.sections()
         literal = [e for e in entries if not _REF_RE.match(e)]
@@ -370,6 +380,8 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     payload = change.payload
     if change.action == "skip":
         raise SkipStep(str(payload))
+    if change.action == "refuse":
+        raise RuntimeError(str(payload))
     if isinstance(payload, WriteFile | RemoveFile):
         apply_payload(root, payload)
         return

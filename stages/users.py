@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from ros_init.accounts import policy
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
 from ros_init.accounts.passwd_db import (
     PATHS,
@@ -150,7 +151,7 @@ def _add_member(d: Decision, group: str, user: str) -> None:
 def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int) -> None:
     db = d.db
     if spec.uid is not None:
-        owner = next((f[0] for f in db.passwd.entries() if f[2] == str(spec.uid)), None)
+        owner = db.user_with_uid(spec.uid)
         if owner is not None:
             raise UsersConfigError(f"{spec.path}.uid: uid {spec.uid} already belongs to user {owner}")
         uid = spec.uid
@@ -168,6 +169,9 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
         if gid is None:
             gid = 100
     else:
+        problem = policy.own_group_problem(d.db, spec.name, spec.system, defs)
+        if problem:
+            raise UsersConfigError(f"{spec.path}.name: {problem}")
         gid = d.db.gid_of(spec.name)
         if gid is not None:
             _ensure_gshadow(d, spec.name)
@@ -180,7 +184,7 @@ def _create_user(d: Decision, spec: UserSpec, defs: AccountDefaults, today: int)
                 d.notes["gshadow"].append(f"add group {spec.name}")
     for group in spec.groups:
         if group.isdigit():
-            named = next((f[0] for f in d.db.group.entries() if f[2] == group), None)
+            named = d.db.group_with_gid(group)
             if named is None:
                 log.warning("%s.groups: no group has gid %s: skipped", spec.path, group)
                 continue
@@ -238,7 +242,16 @@ def decide(
     hasher: PasswordHasher,
 ) -> Decision:
     """Pure: the databases after applying the config, following cloud-init's rules."""
-    d = Decision(db)
+    d = Decision(db.editable())  # changed in place: linear in the number of users
+    for spec in users:
+        reason = policy.sudoers_problem(spec.name)
+        if reason:
+            raise UsersConfigError(f"{spec.path}.name: {reason}")
+        error, warning = policy.empty_password(spec.plain_text_passwd, spec.lock_passwd)
+        if error:
+            raise UsersConfigError(f"{spec.path}: {error}")
+        if warning:
+            log.warning("%s: %s", spec.path, warning)
     original = {f[0]: f[1] for f in db.shadow.entries()}
     for name, _members in groups:
         _group_gid(d, name, defs, create=True, system=False, why="groups")
@@ -306,6 +319,7 @@ def decide(
             entry = d.db.shadow.get(name)
             assert entry is not None
             d.db = replace(d.db, shadow=d.db.shadow.put((name, entry[1], "0", *entry[3:])))
+    d.db = d.db.frozen()
     return d
 
 

@@ -30,7 +30,7 @@ def cli_main(args: Any) -> int:
     import yaml
 
     from ros_init.config.merge import merge_documents, provenance
-    from ros_init.config.redact import redact
+    from ros_init.config.redact import Scrubber, redact
     from ros_init.config.settings import SettingsError, load_settings
     from ros_init.core.root import Root, RootError
     from ros_init.engine.collect import collect, save
@@ -45,15 +45,17 @@ def cli_main(args: Any) -> int:
     cmdline_text = None
     if args.cmdline:
         try:
-            with open(args.cmdline, encoding="utf-8", errors="replace") as fh:
-                cmdline_text = fh.read()
+            from ros_init.core.bounded_read import read_limited
+
+            cmdline_text = read_limited(args.cmdline, 1 << 20)[: 1 << 20].decode("utf-8", "replace")
         except OSError as exc:
             print(f"ros-init fetch: {args.cmdline}: {exc.strerror}", file=sys.stderr)
             return 2
     collected = collect(root, settings, cmdline_text=cmdline_text)
     merged = merge_documents(collected.documents)
     where = save(root, settings, collected, merged)
-    shown = redact(merged)
+    shown = redact(merged)  # by the schema (and by name where it says nothing) ...
+    scrub = Scrubber.for_config(merged, *(getattr(d, "data", {}) for d in collected.documents))
     origin = provenance(collected.documents)
     report = _report(collected, settings)
     if args.format == "json":
@@ -61,7 +63,7 @@ def cli_main(args: Any) -> int:
                "probes": [vars(p) for p in collected.probes], "instance_id": collected.instance_id,
                "new_instance": collected.new_instance, "instance_reason": collected.instance_reason,
                "scripts": [s.source for s in collected.scripts], "saved": where}
-        print(json.dumps(out, indent=2, default=str))
+        print(scrub(json.dumps(out, indent=2, default=str)))  # ... and secret values anywhere else
     else:
         print("\n".join(f"# {line}" for line in report))
         print(f"# saved raw and merged documents in {root.resolve(where)}")
@@ -71,5 +73,6 @@ def cli_main(args: Any) -> int:
             srcs = origin.get(key, ["?"])
             also = f" (over {', '.join(dict.fromkeys(srcs[:-1]))})" if len(srcs) > 1 else ""
             print(f"# {key}: from {srcs[-1]}{also}")
-            print(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False).rstrip())
+            print(scrub(yaml.safe_dump({key: value}, sort_keys=False, default_flow_style=False,
+                                       width=1 << 20).rstrip()))
     return 1 if any(p.outcome == "error" for p in collected.probes) else 0

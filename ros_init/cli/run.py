@@ -12,6 +12,12 @@ from ros_init.state.status import PhaseRecord
 
 
 def render_plan(rec: PhaseRecord) -> str:
+    from ros_init.core.printable import printable
+
+    return "\n".join(printable(line) for line in _plan_lines(rec))
+
+
+def _plan_lines(rec: PhaseRecord) -> list[str]:
     steps = [(s.name, st) for s in rec.stages for st in s.steps]
     destructive = sum(1 for _, st in steps if st.destructive)
     head = f"{len(steps)} changes" if steps else "no changes"
@@ -23,7 +29,7 @@ def render_plan(rec: PhaseRecord) -> str:
             lines.append(f"  {stage.name}: {stage.result}: {stage.error or stage.note}")
         for st in stage.steps:
             lines.append(f"{'! ' if st.destructive else '  '}{stage.name}: {st.summary}")
-    return "\n".join(lines)
+    return lines
 
 
 def cli_main(args: Any) -> int:
@@ -49,10 +55,15 @@ def cli_main(args: Any) -> int:
     inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None))
     out = execute(root, settings, inputs, args.phase, dry_run=dry_run,
                   log_level=logging.WARNING if dry_run else logging.INFO)
+    from ros_init.config.redact import Scrubber
+
+    scrub = Scrubber.for_config(*(d.data for d in inputs.documents)) if out.findings else Scrubber()
     for f in out.findings:
-        print(f.render(), file=sys.stderr)
+        print(scrub(f.render()), file=sys.stderr)
     if out.problem:
-        print(f"ros-init {args.command}: {out.problem}", file=sys.stderr)
+        from ros_init.core.printable import printable
+
+        print(printable(f"ros-init {args.command}: {out.problem}"), file=sys.stderr)
         return out.code
     if out.record is None:
         print(f"ros-init {args.command}: the config has errors; nothing was changed", file=sys.stderr)

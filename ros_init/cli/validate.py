@@ -25,12 +25,9 @@ def stage_findings(doc: ParsedDocument) -> list[Finding]:
 def _read_input(name: str) -> bytes:
     if name == "-":
         return sys.stdin.buffer.read(MAX_BYTES + 1)
-    import os
+    from ros_init.core.bounded_read import read_limited
 
-    with open(name, "rb") as fh:
-        if os.fstat(fh.fileno()).st_size > MAX_BYTES:
-            return fh.read(MAX_BYTES + 1)
-        return fh.read()
+    return read_limited(name, MAX_BYTES)
 
 
 def cli_main(args: object) -> int:

@@ -49,14 +49,22 @@ def load_settings(root: Root, path: str | None = None) -> dict[str, Any]:
     from ros_init.config.yamlsource import load_document
 
     if path is not None:
+        from ros_init.config.yamlsource import MAX_BYTES
+        from ros_init.core.bounded_read import read_limited
+
         try:
-            with open(path, "rb") as fh:
-                text: bytes | None = fh.read()
+            text: bytes | None = read_limited(path, MAX_BYTES)
         except OSError as exc:
             raise SettingsError(f"{path}: cannot read settings: {exc.strerror}") from None
         name = path
     else:
-        text = root.read_bytes(DEFAULT_PATH)
+        from ros_init.core.root import RootError
+
+        try:
+            text = root.read_bytes(DEFAULT_PATH)
+        except (OSError, RootError) as exc:
+            raise SettingsError(f"{DEFAULT_PATH}: cannot read settings: {getattr(exc, 'strerror', None) or exc}") \
+                from None
         name = root.resolve(DEFAULT_PATH)
     out = defaults()
     if text is None:

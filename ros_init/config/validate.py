@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 
 from ros_init.config.compat import FOREIGN_SECTIONS, header_kind, template_placeholder
+from ros_init.config.redact import looks_secret
 from ros_init.config.schema import SchemaWalker, load_schema, schema_pattern
 from ros_init.config.yamlsource import BinaryText, ParsedDocument, join_path, load_document
 from ros_init.core.findings import Finding, Location
@@ -210,7 +211,7 @@ class Validator:
             if comb in n:
                 errs.extend(self._check_alternatives(value, n[comb], path, secret, comb == "oneOf"))
         if "not" in n and not _has_errors(self.check(value, n["not"], path, secret)):
-            errs.append(_Err(path, "not", "this value is not allowed here"))
+            errs.append(_Err(path, "not", n.get("x-not-message") or "this value is not allowed here"))
         if "if" in n:
             if _has_errors(self.check(value, n["if"], path, secret)):
                 if "else" in n:
@@ -227,6 +228,8 @@ class Validator:
             for key, sub in cond.get("properties", {}).items():
                 if key in value and not isinstance(value[key], (dict, list)):
                     sub = self.walker.deref(sub)
+                    if sub.get("x-secret") or looks_secret(key) and not isinstance(value[key], bool):
+                        continue  # never a secret's value, not even in a reason
                     if "const" in sub or "enum" in sub:
                         reasons.append(f"`{key}` is {_show(value[key])}")
         if reasons and not negated:
@@ -347,7 +350,8 @@ class Validator:
         unknown = 0
         for key, item in value.items():
             child = join_path(path, key)
-            sub_secret = secret
+            # every branch of a secret-named key (a flag such as lock_passwd holds no secret)
+            sub_secret = secret or (looks_secret(key) and not isinstance(item, bool | int | float))
             if key in props:
                 errs.extend(self.check(item, props[key], child, sub_secret))
                 continue

@@ -30,9 +30,11 @@ class Finding(namedtuple("Finding", "severity code path message location", defau
     __slots__ = ()
 
     def render(self) -> str:
+        from ros_init.core.printable import printable
+
         where = str(self.location) if self.location else "<config>"
         path = f"{self.path}: " if self.path else ""
-        return f"{where}: {self.severity}: {path}{self.message}"
+        return printable(f"{where}: {self.severity}: {path}{self.message}")
 
     def as_dict(self) -> dict:
         loc = self.location

@@ -17,10 +17,15 @@ import stat
 from dataclasses import dataclass
 
 _MAX_SYMLINKS = 40
+MAX_READ = 64 * 1024 * 1024  # a file read whole without a limit of its own (passwd of 100,000 users: 7 MB)
 
 
 class RootError(Exception):
     """A path that cannot be used inside the target root (escape attempt, loop, bad name)."""
+
+
+class FileTooLarge(RootError):
+    """A file larger than what its reader accepts (read nothing of it)."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,11 @@ class Root:
         self.path = os.path.realpath(os.fspath(path))
         if not os.path.isdir(self.path):
             raise RootError(f"target root {self.path} is not a folder")
+        # Whose symlinks are followed: root's and the root folder's owner's (a demo root built
+        # by a normal user). A link made by any other user (in a home, ~/.kube -> /etc/sudoers.d)
+        # is never followed: a user cannot redirect ros-init's reads or writes.
+        self.trusted_uids = frozenset({0, os.stat(self.path).st_uid})
+        self._swept: set[tuple[int, int]] = set()  # folders looked through for stale temporaries
 
     def __repr__(self) -> str:
         return f"Root({self.path!r})"
@@ -87,6 +97,9 @@ class Root:
                 # Components that do not exist yet are plain folders to create.
                 continue
             if stat.S_ISLNK(st.st_mode):
+                if st.st_uid not in self.trusted_uids:
+                    raise RootError(f"/{'/'.join(stack + [name])} is a symlink owned by uid {st.st_uid}: "
+                                    "not followed (a user's link never redirects ros-init)")
                 hops += 1
                 if hops > _MAX_SYMLINKS:
                     raise RootError(f"too many levels of symlinks at /{'/'.join(stack + [name])}")
@@ -129,18 +142,36 @@ class Root:
         return self.stat(path) is not None
 
     def read_bytes(self, path: str, limit: int | None = None) -> bytes | None:
-        """Content of a regular file, or None when it is missing."""
+        """Content of a regular file, or None when it is missing.
+
+        Never blocks and never grows without bound: the file is opened non-blocking (a FIFO
+        or device planted at the path is refused, not waited on) and must be a regular file.
+        With ``limit``, at most that many bytes are returned (the caller checks the length);
+        without, a file larger than ``MAX_READ`` raises ``FileTooLarge``.
+        """
         host = self.resolve(path)
         try:
-            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            fd = os.open(host, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | os.O_NOCTTY)
         except FileNotFoundError:
             return None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
                 raise RootError(f"{path} changed into a symlink while being read") from exc
             raise
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read() if limit is None else fh.read(limit)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise RootError(f"{path} is not a regular file: not read")
+            _check_opened(fd, host, path)
+            cap = MAX_READ if limit is None else limit
+            if limit is None and st.st_size > cap:
+                raise FileTooLarge(f"{path} is larger than {cap // (1024 * 1024)} MiB: not read")
+            data = read_capped(fd, cap + (1 if limit is None else 0))
+            if limit is None and len(data) > cap:
+                raise FileTooLarge(f"{path} is larger than {cap // (1024 * 1024)} MiB: not read")
+            return data
+        finally:
+            os.close(fd)
 
     def read_text(self, path: str) -> str | None:
         data = self.read_bytes(path)
@@ -165,19 +196,20 @@ class Root:
                 if not stat.S_ISDIR(existing.st_mode):
                     raise RootError(f"{self.rel(host)} exists and is not a folder")
                 continue
-            if self._mkdir_atomic(res.parent, res.name, mode, uid, gid):
+            if self._mkdir_atomic(res.parent, res.name, mode, uid, gid, self._swept):
                 created.append(self.rel(host))
         return created
 
     @staticmethod
-    def _mkdir_atomic(parent: str, name: str, mode: int, uid: int, gid: int) -> bool:
+    def _mkdir_atomic(parent: str, name: str, mode: int, uid: int, gid: int,
+                      swept: set[tuple[int, int]] | None = None) -> bool:
         """Create ``name`` with its owner and mode already set: built under a temporary name
         and renamed, so a crash never leaves a folder with the wrong mode (the 0700 of a
         half-made folder would stay for ever: an existing folder is left as it is)."""
-        dfd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        dfd = _open_dir(parent)
         try:
             tmp = _tmp_name(name)
-            _remove_stale_temporaries(dfd, name)
+            _remove_stale_temporaries(dfd, name, swept)
             os.mkdir(tmp, 0o700, dir_fd=dfd)
             os.chown(tmp, uid, gid, dir_fd=dfd, follow_symlinks=False)
             os.chmod(tmp, mode, dir_fd=dfd)
@@ -211,10 +243,10 @@ class Root:
         the destination is replaced, not written through.
         """
         res = self._destination(path, dir_mode)
-        dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        dfd = _open_dir(res.parent)
         try:
             tmp = _tmp_name(res.name)
-            _remove_stale_temporaries(dfd, res.name)
+            _remove_stale_temporaries(dfd, res.name, self._swept)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=dfd)
             try:
@@ -266,10 +298,10 @@ class Root:
         if "\0" in target or not target:
             raise RootError("bad symlink target")
         res = self._destination(path, 0o755)
-        dfd = os.open(res.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        dfd = _open_dir(res.parent)
         try:
             tmp = _tmp_name(res.name)
-            _remove_stale_temporaries(dfd, res.name)
+            _remove_stale_temporaries(dfd, res.name, self._swept)
             os.symlink(target, tmp, dir_fd=dfd)
             os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
             os.fsync(dfd)
@@ -349,11 +381,47 @@ class Root:
             os.close(pfd)
 
 
+def read_capped(fd: int, cap: int) -> bytes:
+    """At most ``cap`` bytes of ``fd``, read in chunks (memory grows with the file, not the cap)."""
+    chunks, total = [], 0
+    while total < cap:
+        try:
+            chunk = os.read(fd, min(1 << 20, cap - total))
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
+def _open_dir(host: str) -> int:
+    """An fd of the folder ``host``, checked to be that very folder: a component swapped
+    for a symlink after the walk (a user racing ros-init in their home) is refused."""
+    fd = os.open(host, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        _check_opened(fd, host, host)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _check_opened(fd: int, host: str, shown: str) -> None:
+    try:
+        real = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return  # no /proc: the walk's checks are all there is
+    if real != host and not real.startswith("/proc/"):
+        raise RootError(f"{shown} changed while being opened (a symlink swapped in): refused")
+
+
 def _tmp_name(name: str) -> str:
     return f".{name}.ros-init.{os.getpid()}.tmp"
 
 
-def _remove_stale_temporaries(dfd: int, name: str) -> None:
+def _remove_stale_temporaries(dfd: int, name: str, swept: set[tuple[int, int]] | None = None) -> None:
     """Remove this name's temporaries left by ros-init processes that are gone (killed or
     powered off mid-write) and our own; those of a live process are its business.
 
@@ -361,10 +429,29 @@ def _remove_stale_temporaries(dfd: int, name: str) -> None:
     ``.name.ros-init.<pid>.tmp`` beside the file for ever (the next run has another pid).
     """
     prefix, me = f".{name}.ros-init.", os.getpid()
+    own = f"{prefix}{me}.tmp"
+    try:
+        os.unlink(own, dir_fd=dfd)
+    except IsADirectoryError:
+        with contextlib.suppress(OSError):
+            os.rmdir(own, dir_fd=dfd)
+    except FileNotFoundError:
+        pass
+    # With ``swept`` (a Root's), the folder is looked through once, for the temporaries of
+    # every name: those of dead processes cannot appear meanwhile, and listing /home for each
+    # of 10,000 new homes made the users stage quadratic.
+    if swept is not None:
+        st = os.fstat(dfd)
+        if (st.st_dev, st.st_ino) in swept:
+            return
+        swept.add((st.st_dev, st.st_ino))
     for entry in os.listdir(dfd):
-        if not (entry.startswith(prefix) and entry.endswith(".tmp")):
+        if swept is None and not entry.startswith(prefix):
             continue
-        pid = entry[len(prefix):-4]
+        head, sep, tail = entry.rpartition(".ros-init.")
+        if not (sep and head.startswith(".") and tail.endswith(".tmp")):
+            continue
+        pid = tail[:-4]
         if pid.isdigit() and (int(pid) == me or not _alive(int(pid))):
             try:
                 os.unlink(entry, dir_fd=dfd)

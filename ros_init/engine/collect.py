@@ -130,9 +130,11 @@ def save(root: Root, settings: dict[str, Any], collected: Collected, merged: dic
     """
     import yaml
 
+    from ros_init.state.private import ensure_folder
+
     base = SAVE_DIR
-    root.makedirs("/run", mode=0o755)
-    root.makedirs(base, mode=0o700)
+    ensure_folder(root, "/run/ros-init")
+    ensure_folder(root, base)
     for source, files in collected.raw.items():
         for name, data in files.items():
             safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "data"

@@ -33,9 +33,11 @@ def load_config_file(path: str, layer: Layer, text: bytes | None = None) -> tupl
     from ros_init.config.yamlsource import load_document
 
     if text is None:
+        from ros_init.config.yamlsource import MAX_BYTES
+        from ros_init.core.bounded_read import read_limited
+
         try:
-            with open(path, "rb") as fh:
-                text = fh.read()
+            text = read_limited(path, MAX_BYTES)  # over the limit: load_document says so
         except OSError as exc:
             return None, [Finding("error", "read", "", f"cannot read config file: {exc.strerror}", None)]
     parsed = load_document(text, path)
@@ -91,8 +93,9 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
     cmdline_text = None
     if cmdline_file:
         try:
-            with open(cmdline_file, encoding="utf-8", errors="replace") as fh:
-                cmdline_text = fh.read()
+            from ros_init.core.bounded_read import read_limited
+
+            cmdline_text = read_limited(cmdline_file, 1 << 20)[: 1 << 20].decode("utf-8", "replace")
         except OSError as exc:
             out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
             return out

@@ -8,6 +8,7 @@ import os
 import sys
 
 from ros_init.config.redact import Scrubber
+from ros_init.core.printable import printable
 
 log = logging.getLogger("ros_init")
 
@@ -22,9 +23,11 @@ class _JournalFormatter(logging.Formatter):
         self.phase, self.journal, self.scrub = phase, journal, scrub
 
     def format(self, record: logging.LogRecord) -> str:
-        text = self.scrub(record.getMessage()) or ""
+        # one event, one line: a newline or ESC from a config value is shown escaped, never
+        # obeyed (it would forge a line with our prefix, or drive the terminal)
+        text = printable(self.scrub(record.getMessage()) or "")
         prefix = f"<{self._PRIO.get(record.levelno, 6)}>" if self.journal else ""
-        return "\n".join(f"{prefix}ros-init[{self.phase}] {line}" for line in text.splitlines() or [""])
+        return f"{prefix}ros-init[{self.phase}] {text}"
 
 def setup_logging(phase: str, scrub: Scrubber, level: int = logging.INFO) -> logging.Handler:
     handler = logging.StreamHandler(sys.stderr)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ros_init.config.redact import Scrubber, secret_values
+from ros_init.config.redact import Scrubber
 from ros_init.config.settings import state_dir
 from ros_init.core.model import Change, Config, Finding, SkipStep, StageContext
 from ros_init.core.root import Root, RootError
@@ -156,14 +156,15 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         out = Outcome(1, findings=findings) if any(f.severity == "error" for f in findings) else None
     if out is not None:  # nothing runs; the boot must still be able to tell why (ros-init status)
         if not dry_run and record_status:
-            rec = config_failure_record(phase, root, out.problem, out.findings)
+            scrub = Scrubber.for_config(*(d.data for d in inputs.documents))
+            rec = config_failure_record(phase, root, out.problem, out.findings, scrub)
             for problem in status.record(root, rec, state_dir(settings),
                                          run_status_root(root)):
                 log.error("status: %s", problem)
             report_outcome(root, settings, inputs.instance_source, inputs.cmdline_text, phase, ok=False,
                            reason=rec.stages[0].error or "the config cannot be used")
         return out
-    scrub = Scrubber(*secret_values(config))
+    scrub = Scrubber.for_config(config)
     setup_logging(phase, scrub, log_level)
     ctx = StageContext(
         phase=phase,
@@ -215,19 +216,24 @@ def run_status_root(root: Root) -> Root:
     return root
 
 
-def config_failure_record(phase: str, root: Root, problem: str | None, findings: Sequence[Finding]) -> PhaseRecord:
+def config_failure_record(phase: str, root: Root, problem: str | None, findings: Sequence[Finding],
+                          scrub: Scrubber | None = None) -> PhaseRecord:
     """The status of a phase that did not start: the config (or its source) is unusable.
 
-    Findings never hold secret values, so they can go into the status as they are.
+    Findings are meant to hold no secret value; like every record, this one still goes
+    through the scrubber (of the documents as given), in case one does.
     """
+    scrub = scrub or Scrubber()
     errors = [f for f in findings if f.severity == "error"]
     rec = PhaseRecord(phase=phase, root=root.path, instance_id=None, started=time.time(),
-                      warnings=[f.render() for f in findings if f.severity == "warning"])
+                      warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"])
     stage = StageRecord("config", "failed", note="nothing was changed")
     if problem:
-        stage.error = problem
+        stage.error = scrub(problem)
     else:
-        stage.error = f"{len(errors)} error{'s' * (len(errors) != 1)} in the config; first: {errors[0].render()}"
-        stage.steps = [StepRecord("validate", str(f.location or ""), f.render(), "failed") for f in errors]
+        stage.error = scrub(f"{len(errors)} error{'s' * (len(errors) != 1)} in the config; "
+                            f"first: {errors[0].render()}")
+        stage.steps = [StepRecord("validate", scrub(str(f.location or "")) or "", scrub(f.render()) or "", "failed")
+                       for f in errors]
     rec.stages.append(stage)
     return rec

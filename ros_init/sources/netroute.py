@@ -42,7 +42,8 @@ def is_local(url: str) -> bool:
 def ask_for_network_phase(host: Host, source: str) -> None:
     """Leave /run/ros-init/need-network for the network unit's condition (best effort)."""
     try:
-        host.root.makedirs("/run/ros-init")
-        host.root.write_file("/run/ros-init/need-network", f"{source}\n".encode(), mode=0o644)
+        from ros_init.state.private import write_private
+
+        write_private(host.root, "/run/ros-init", "/run/ros-init/need-network", f"{source}\n".encode())
     except (OSError, RootError) as exc:
         host.logger.debug("cannot leave the need-network marker: %s", exc)

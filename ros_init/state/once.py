@@ -18,7 +18,6 @@ the only one that runs (each command's guard is its own content).
 from __future__ import annotations
 
 import hashlib
-import posixpath
 import re
 from typing import NamedTuple
 
@@ -59,10 +58,9 @@ def is_done(root: Root, marker: Marker) -> bool:
 
 def mark_done(root: Root, marker: Marker, note: str = "") -> None:
     """Record success of an item (atomic; the note is for people, never a secret)."""
-    parent = posixpath.dirname(marker.base.rstrip("/"))
-    if parent not in ("", "/"):
-        root.makedirs(parent, mode=0o755)
-    root.write_file(marker.path, (note + "\n").encode() if note else b"", mode=0o600, dir_mode=0o700)
+    from ros_init.state.private import write_private
+
+    write_private(root, marker.base, marker.path, (note + "\n").encode() if note else b"")
 
 
 def boot_id() -> str:

@@ -2,8 +2,9 @@
 
 ``/run/ros-init/status.json`` (root-relative; emptied at every boot) holds the phases run
 in this boot; ``<state_dir>/status.json`` keeps the same record across boots. Both are
-written atomically through ``Root``. A record holds only change summaries, notes and
-error messages, which never hold a secret (the engine scrubs them before they get here).
+written atomically through ``Root``, mode 0600 in folders of mode 0700. A record holds only
+change summaries, notes and error messages, which never hold a secret (the engine scrubs
+them before they get here).
 
 ``ros-init status`` prints it: exit 0 when the last run of every phase succeeded, 1 when one
 failed, 2 when ros-init never ran on this root.
@@ -148,13 +149,14 @@ def record(root: Root, rec: PhaseRecord, state_dir: str, run_root: Root | None =
     """Write the run status (through ``run_root``, default ``root``) and its persistent copy
     in the root's state dir; return the problems met (never raises)."""
     problems = []
-    for where, path, base in ((run_root or root, RUN_STATUS, "/run"),
+    from ros_init.state.private import write_private
+
+    for where, path, base in ((run_root or root, RUN_STATUS, "/run/ros-init"),
                               (root, f"{state_dir.rstrip('/')}/{STATE_STATUS}", state_dir)):
         try:
-            where.makedirs(base, mode=0o755)
             doc = merge_phase(read_status(where, path), rec)
             text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-            where.write_file(path, text.encode(), mode=0o644)
+            write_private(where, base, path, text.encode())
         except (OSError, RootError) as exc:
             problems.append(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
     return problems
@@ -172,6 +174,14 @@ def load(root: Root, state_dir: str) -> tuple[dict[str, Any] | None, str | None]
 
 
 def render_text(doc: dict[str, Any], origin: str) -> str:
+    """The status for people; every value escaped (``printable``): the file may hold a
+    newline or an ESC sequence from a config, and is read by anyone's terminal."""
+    from ros_init.core.printable import printable
+
+    return "\n".join(printable(line) for line in _render_lines(doc, origin))
+
+
+def _render_lines(doc: dict[str, Any], origin: str) -> list[str]:
     lines = [f"ros-init status: {doc.get('result', '?')} (from {origin}, updated {doc.get('updated', '?')})"]
     for name, phase in doc["phases"].items():
         c = phase.get("counts", {})
@@ -192,4 +202,4 @@ def render_text(doc: dict[str, Any], origin: str) -> str:
                 else:
                     note = f" ({step['note']})" if step.get("note") else ""
                     lines.append(f"    {step['result']} {step['summary']}{note}")
-    return "\n".join(lines)
+    return lines

@@ -22,7 +22,7 @@ ALLOWED = {
     "description", "default", "examples", "title",
 }
 X_KEYWORDS = {"x-secret", "x-merge", "x-merge-key", "x-ignored", "x-deprecated", "x-phase", "x-passthrough",
-              "x-message", "x-alias-of", "x-warning", "x-severity", "x-at-boot", "x-binary"}
+              "x-message", "x-alias-of", "x-warning", "x-severity", "x-at-boot", "x-binary", "x-not-message"}
 def properties() -> Iterator[tuple[str, str, dict]]:
     for path, sub in walk(SCHEMA):
         for name, prop in sub.get("properties", {}).items():

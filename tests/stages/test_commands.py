@@ -88,7 +88,7 @@ def test_where_commands_run(tmp_path: Path):
     assert mode == "skip" and "needs root" in why
     (tmp_path / "bare/bin").mkdir()
     (tmp_path / "bare/bin/sh").write_bytes(b"\x7fELF")
-    assert commands.where_to_run(bare, ctx(), euid=0) == ("chroot", None)
+    assert commands.where_to_run(bare, ctx(), euid=0) == ("sandbox", None)
     assert commands.where_to_run(bare, ctx(run_commands=False), euid=0)[0] == "skip"
 
 
