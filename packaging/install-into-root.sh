@@ -48,7 +48,14 @@ mkdir -p "$lib"
 pip_target=(--target "$lib" --python-version "$pyver" --implementation cp --only-binary :all:
             --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64
             --platform manylinux2014_x86_64 --platform linux_x86_64 --no-compile --quiet)
-if [ -n "$wheels" ]; then
+if [ -n "$wheels" ] && ! "$py" -m pip --version >/dev/null 2>&1; then
+    # No pip (a minimal base image, or a Dockerfile RUN step): the wheels were made for this
+    # image's Python by build-wheels.sh, one per distribution, so installing them is unpacking them.
+    for whl in "$wheels"/*.whl; do
+        "$py" -m zipfile -e "$whl" "$lib"
+    done
+    find "$lib" -maxdepth 1 -name '*.data' -exec rm -rf {} +
+elif [ -n "$wheels" ]; then
     "$py" -m pip install "${pip_target[@]}" --no-index --find-links "$wheels" ros-init
 else
     tmp=$(mktemp -d)
