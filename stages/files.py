@@ -49,10 +49,14 @@ class FileItem(NamedTuple):
     mode: int
     owner: str
     phase: str
+    problem: str | None = None  # content cloud-init accepts but cannot decode either: this file fails
 
 
 class FilesSpec(NamedTuple):
     items: tuple[FileItem, ...]
+    # (config path, message): what validate warns about and run fails as one step, not as a
+    # config error (cloud-init's schema accepts such content; its write fails at boot)
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 def assemble(base: bytes, pieces: tuple[bytes, ...]) -> bytes:
@@ -160,10 +164,11 @@ def _item(i: int, it: Any) -> FileItem:
     path = normalize(raw_path)
     if path == "/":
         raise FileSpecError("names the root folder, not a file", f"{where}.path")
+    problem = None
     try:
         data = decode_content(it.get("content"), it.get("encoding"))
     except FileSpecError as exc:
-        raise FileSpecError(exc.message, f"{where}.content") from None
+        data, problem = b"", exc.message
     try:
         mode = parse_mode(it.get("permissions"))
     except FileSpecError as exc:
@@ -176,7 +181,7 @@ def _item(i: int, it: Any) -> FileItem:
     append = it.get("append", False)
     if not isinstance(append, bool):
         raise FileSpecError("expected true or false", f"{where}.append")
-    return FileItem(i, path, data, append, mode, owner, phase)
+    return FileItem(i, path, data, append, mode, owner, phase, problem)
 
 
 def parse(config: Config) -> FilesSpec:
@@ -186,7 +191,10 @@ def parse(config: Config) -> FilesSpec:
         return FilesSpec(())
     if not isinstance(raw, list):
         raise FileSpecError("expected a list of files", "write_files")
-    return FilesSpec(tuple(_item(i, it) for i, it in enumerate(raw)))
+    items = tuple(_item(i, it) for i, it in enumerate(raw))
+    warnings = tuple((f"write_files[{it.index}].content", f"{it.problem}: {it.path} would not be "
+                      "written at boot (the other files are)") for it in items if it.problem)
+    return FilesSpec(items, warnings)
 
 
 def groups_for_phase(spec: FilesSpec, phase: str) -> dict[str, list[FileItem]]:
@@ -212,6 +220,9 @@ def _refused(path: str, label: str, why: str) -> Change:
 def _plan_path(path: str, group: list[FileItem], root: Root, ctx: StageContext) -> Change | None:
     labels = ", ".join(f"write_files[{it.index}]" for it in group)
     last = group[-1]  # applied in turn, the last item sets mode and owner
+    broken = next((it.problem for it in group if it.problem), None)
+    if broken:
+        return _refused(path, labels, broken)
     try:
         st = root.lstat(path)
     except RootError as exc:

@@ -46,6 +46,10 @@ class HostnameSpec(NamedTuple):
     short: str  # what /etc/hostname and the kernel get
     fqdn: str | None
     manage_hosts: bool
+    # (config path, message): an unrendered template (`{{ v1.local_hostname }}`, `${host}`):
+    # cloud-init's schema accepts it; validate warns (the schema check names templates), run
+    # fails the hostname step and goes on
+    unrendered: tuple[tuple[str, str], ...] = ()
 
 
 def _check(name: Any, key: str) -> str:
@@ -69,6 +73,13 @@ def parse(config: Config) -> HostnameSpec | None:
     hostname, fqdn = config.get("hostname"), config.get("fqdn")
     if hostname is None and fqdn is None:
         return None
+    from ros_init.config.compat import template_placeholder
+
+    for key, value in (("hostname", hostname), ("fqdn", fqdn)):
+        placeholder = template_placeholder(value)
+        if placeholder:
+            return HostnameSpec("", None, False, ((key, f"{placeholder} looks like an unrendered template "
+                                                        "variable: the host name would not be set at boot"),))
     full = _check(fqdn, "fqdn") if fqdn is not None else None
     if hostname is not None:
         name = _check(hostname, "hostname")
@@ -130,6 +141,9 @@ def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Chang
     """Pure: the hostname file, the hosts line and the running hostname that differ."""
     if spec is None:
         return []
+    if spec.unrendered:
+        path, why = spec.unrendered[0]
+        return [Change(NAME, "refuse", HOSTNAME_FILE, f"set the host name ({path}: not set)", payload=why)]
     changes: list[Change | None] = [
         _file_change(root, HOSTNAME_FILE, f"{spec.short}\n".encode(), f"write {HOSTNAME_FILE}: {spec.short}"),
     ]
@@ -150,6 +164,8 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Thin: write one file through Root, or set the kernel's hostname."""
     if isinstance(change.payload, WriteFile):
         apply_payload(root, change.payload)
+    elif change.action == "refuse":
+        raise HostnameError(str(change.payload))
     elif change.action == "set-hostname":
         if not root.is_host:
             raise HostnameError("the running hostname is only set when the target root is /")

@@ -210,7 +210,8 @@ class Validator:
         for comb in ("anyOf", "oneOf"):
             if comb in n:
                 errs.extend(self._check_alternatives(value, n[comb], path, secret, comb == "oneOf"))
-        if "not" in n and not _has_errors(self.check(value, n["not"], path, secret)):
+        # an unrendered template (`${user}`) cannot be judged by what it must not be
+        if "not" in n and not template_placeholder(value) and not _has_errors(self.check(value, n["not"], path, secret)):
             errs.append(_Err(path, "not", n.get("x-not-message") or "this value is not allowed here"))
         if "if" in n:
             if _has_errors(self.check(value, n["if"], path, secret)):

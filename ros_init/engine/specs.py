@@ -48,7 +48,10 @@ def parse_specs(config: Config, locate: Callable[[str], Location | None] | None 
         except Exception:  # noqa: S112 - a broken stage module fails its stage in run_phase
             continue
         try:
-            specs[entry.name] = parse(config)
+            specs[entry.name] = spec = parse(config)
+            # What cloud-init accepts but cannot do either: a warning here, one failed step at run.
+            for path, message in getattr(spec, "warnings", None) or ():
+                findings.append(Finding("warning", "at-boot", path, message, locate(path) if locate else None))
         except Exception as exc:
             err = spec_error(exc, entry.name)
             if any(f.path == err.path and f.message == err.message for f in findings):

@@ -145,7 +145,6 @@ def test_hashed_passwd_wins_over_plain_text_passwd_even_across_documents(capsys,
     "users: " + "a" * 40 + "\n",
     "hostname: \"node\\n\"\n",
     "network:\n  version: 2\n  ethernets:\n    \"eth0\\n\": {dhcp4: true}\n",
-    "write_files:\n- {path: /etc/x, encoding: b64, content: '%%%'}\n",
     "runcmd: [[ls, \"\\0\"]]\n",
 ])
 def test_what_run_refuses_validate_reports_and_run_changes_nothing(capsys, root, tmp_path, text):
@@ -158,6 +157,18 @@ def test_what_run_refuses_validate_reports_and_run_changes_nothing(capsys, root,
     assert code == 1 and "nothing was changed" in err
     assert unchanged(before, root)
     assert not (root / "etc/hostname").read_text().endswith("\n\n")
+
+
+def test_content_cloud_init_accepts_but_cannot_decode_warns_and_fails_one_file(capsys, root, tmp_path):
+    """cloud-init's own docs show truncated base64 (`...`): its schema accepts it, its write
+    fails at boot. validate warns (located); run writes the other files and fails that one."""
+    config = write(tmp_path, "c.yaml", "#cloud-config\nwrite_files:\n- {path: /etc/x, encoding: b64, "
+                   "content: 'aGVsbG8...'}\n- {path: /etc/y, content: fine}\n")
+    code, report = validate(capsys, config)
+    assert code == 0 and f"{config}:3:42: warning: write_files[0].content: content is not valid base64" in report
+    code, out, err = run(capsys, root, config)
+    assert code == 1 and "write_files[0]: content is not valid base64" in err
+    assert (root / "etc/y").read_text() == "fine" and not (root / "etc/x").exists()
 
 
 def test_a_stage_finding_is_located_in_the_file(capsys, tmp_path):
