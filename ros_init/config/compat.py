@@ -44,14 +44,14 @@ def header_kind(text: str | bytes) -> str | None:
 
 # `${var}` (shell, Terraform), `{{ v1.x }}` (Jinja, Go), `{% ... %}`, `%{ ... }` (Terraform
 # directives), `<%= ... %>` (ERB), `$(var)` is left out: it is also a valid shell command.
-_PLACEHOLDER = r"\$\{[^}\n]{1,80}\}|\{\{[^}\n]{0,80}\}\}|\{%[^%\n]{0,80}%\}|%\{[^}\n]{1,80}\}|<%=?[^%\n]{0,80}%>"
+PLACEHOLDER = r"\$\{[^}\n]{1,80}\}|\{\{[^}\n]{0,80}\}\}|\{%[^%\n]{0,80}%\}|%\{[^}\n]{1,80}\}|<%=?[^%\n]{0,80}%>"
 
 
 def template_placeholder(value: object) -> str | None:
     """The first unrendered template placeholder in a string value, or None."""
     if not isinstance(value, str) or not any(c in value for c in "{%<"):
         return None
-    m = re.search(_PLACEHOLDER, value)  # compiled on first use (re caches it): nothing at import
+    m = re.search(PLACEHOLDER, value)  # compiled on first use (re caches it): nothing at import
     return m.group(0) if m else None
 
 

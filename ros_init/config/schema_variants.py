@@ -71,6 +71,24 @@ def _map_schema(node: object, fn: Callable[[Schema], Schema]) -> object:
     return fn(out)
 
 
+def as_validate_reads(node: Schema) -> Schema:
+    """One sub-schema as ``ros-init validate`` judges it, in plain JSON Schema (which has no
+    warnings), so that an editor or a CI validator never refuses what validate accepts:
+
+    - a ``pattern`` validate only warns about (``x-severity: warning``: a format cloud-init's
+      schema does not check, such as a placeholder SSH key) is left out;
+    - a string holding an unrendered template placeholder (``${host}``, ``{{ v1.x }}``)
+      passes any other ``pattern`` (validate names it in a warning instead).
+    """
+    if node.get("x-severity") == "warning":
+        return {k: v for k, v in node.items() if k not in ("pattern", "x-message")}
+    if isinstance(node.get("pattern"), str):
+        from ros_init.config.compat import PLACEHOLDER
+
+        return {**node, "pattern": f"(?:{node['pattern']})|{PLACEHOLDER}"}
+    return node
+
+
 def _strip_x(node: Schema) -> Schema:
     """Without ros-init's keywords; ``x-deprecated`` stays as the standard ``deprecated``
     annotation (JetBrains IDEs strike such keys through; validators only annotate)."""
@@ -97,6 +115,7 @@ def portable_schema(source: Schema) -> Schema:
     (``--spec=draft2020``), by python-jsonschema and by any draft 2020-12 validator."""
 
     def fix(node: Schema) -> Schema:
+        node = as_validate_reads(node)
         if node.get("format") == "file-mode":
             node = _file_mode(node, 0o7777, None)
         return _typed_conditional_properties(_typed_branches(_strip_x(node), _types_allowed(node)))
@@ -164,6 +183,7 @@ def editor_schema(source: Schema) -> Schema:
     """The schema for yaml-language-server and the editors built on it (see docs/editors.md)."""
 
     def fix(node: Schema) -> Schema:
+        node = as_validate_reads(node)
         if node.get("format") == "file-mode":
             node = _file_mode(node, _EDITOR_MODE_MAX, "patternErrorMessage")
         node = _yaml11_scalars(node)

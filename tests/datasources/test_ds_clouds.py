@@ -487,6 +487,6 @@ def test_what_each_platform_gives_is_a_valid_config(p, platform_server, tmp_path
 
     srv = platform_server(p.state())
     docs = mod(p.name).fetch(host_for(tmp_path, p, srv.url), time.monotonic() + 10)
-    config, findings = build_config(docs.configs)
+    config, findings, _ = build_config(docs.configs)
     assert not [f for f in findings if f.severity == "error"], [f.render() for f in findings]
     assert config["hostname"] == p.hostname

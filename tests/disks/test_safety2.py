@@ -30,7 +30,7 @@ def _ctx(*devs: str) -> StageContext:
 
 def _boot(config: dict[str, Any], root: Root, ctx: StageContext) -> list[str]:
     """One boot of the disks stage: plan, apply every change; the summaries."""
-    changes = stage.plan(config, root, ctx)
+    changes = stage.plan(stage.parse(config), root, ctx)
     for c in changes:
         stage.apply(c, root, ctx)
     return [c.summary for c in changes]
@@ -38,7 +38,7 @@ def _boot(config: dict[str, Any], root: Root, ctx: StageContext) -> list[str]:
 
 def _refused(config: dict[str, Any], root: Root, ctx: StageContext, *words: str) -> str:
     with pytest.raises(DiskLayoutError) as err:
-        stage.plan(config, root, ctx)
+        stage.plan(stage.parse(config), root, ctx)
     for w in words:
         assert w in str(err.value), str(err.value)
     return str(err.value)
@@ -135,7 +135,7 @@ def test_allowed_mkfs_options_still_work(rig, tmp_path) -> None:
         {"label": "X", "filesystem": _fs("ext4", "x", options=["-O", "^has_journal", "-b", "4096", "-m0"])}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "X", fs="ext4", fs_label="x")]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 # -- 1. msdos extended partition: free space over old logical partitions -------------------------
@@ -181,7 +181,7 @@ def test_deleting_an_extended_partition_lists_and_checks_its_logical_ones(rig, t
     _refused(config, Root(tmp_path), _ctx(dev), f"{dev}p5 is mounted on {mp}")
     run(["umount", mp])
     rig.mounts.remove(mp)
-    changes = stage.plan(config, Root(tmp_path), _ctx(dev))
+    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
     delete = next(c for c in changes if c.action == "delete-partition")
     assert f"{dev}p5" in delete.summary and f"{dev}p6" in delete.summary and "logical5" in delete.summary
     assert delete.destructive
@@ -222,7 +222,7 @@ def test_a_non_ascii_label_matches_and_is_not_reformatted(rig, tmp_path) -> None
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert not any(s.startswith("format") for s in summaries), summaries
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="dönnées", files=KEEP)]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_new_non_ascii_label_round_trips(rig, tmp_path) -> None:
@@ -230,7 +230,7 @@ def test_a_new_non_ascii_label_round_trips(rig, tmp_path) -> None:
     config = {"disks": [{"device": dev, "partitions": [{"label": "DONNÉES", "filesystem": _fs("ext4", "dönnées")}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DONNÉES", fs="ext4", fs_label="dönnées")]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 @pytest.mark.parametrize("part,fs,words", [
@@ -288,7 +288,7 @@ def test_mount_paths_with_a_trailing_slash_are_one_unit(rig, tmp_path) -> None:
         config = {"disks": [{"device": dev, "partitions": [
             {"label": "M", "filesystem": _fs("ext4", "m", mount={"path": path})}]}]}
         _boot(config, root, _ctx(dev))
-        assert stage.plan(config, root, _ctx(dev)) == [], path
+        assert stage.plan(stage.parse(config), root, _ctx(dev)) == [], path
     assert sorted(os.listdir(tmp_path / "etc/systemd/system")) == ["local-fs.target.wants", "m.mount"]
     assert "Where=/m\n" in root.read_text("/etc/systemd/system/m.mount")
 
@@ -301,7 +301,7 @@ def test_a_grown_sized_partition_leaves_room_for_the_next_one(rig, tmp_path) -> 
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "A", min_size=60 * M, fs="ext4", fs_label="a"),
                                    OutPart(2, "B", 32 * M, fs="ext4", fs_label="b")]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_half_made_filesystem_is_made_again_not_reused(rig, tmp_path) -> None:
@@ -309,13 +309,13 @@ def test_a_half_made_filesystem_is_made_again_not_reused(rig, tmp_path) -> None:
     from ros_init.disks.layout import MKFS_LABEL
     dev = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", fs="ext4", fs_label=MKFS_LABEL)]))
     config = {"disks": [{"device": dev, "partitions": [{"label": "DATA", "filesystem": _fs("ext4")}]}]}
-    changes = stage.plan(config, Root(tmp_path), _ctx(dev))
+    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
     assert [(c.action, c.destructive) for c in changes] == [("format", False)]
     assert "half-made" in changes[0].summary
     for c in changes:
         stage.apply(c, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label=None)]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_vfat_over_an_md_signature_is_wiped_first(rig, tmp_path) -> None:
@@ -327,7 +327,7 @@ def test_vfat_over_an_md_signature_is_wiped_first(rig, tmp_path) -> None:
         {"label": "EFI", "filesystem": _fs("vfat", "EFI", wipe_filesystem=True)}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "EFI", 32 * M, fs="vfat", fs_label="EFI")]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def _write_md10(device: str) -> None:
@@ -383,7 +383,7 @@ def test_replacing_an_extended_partition_wipes_its_logical_ones(rig, tmp_path) -
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("dos", [OutPart(1, size=16 * M, fs="ext4", fs_label="first"),
                                    OutPart(2, size=48 * M, fs="ext4", fs_label="second")]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_path) -> None:
@@ -395,10 +395,10 @@ def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_pat
     config = {"disks": [{"device": dev, "partitions": [
         {"number": 1, "label": "A", "filesystem": _fs("ext4", "a")},
         {"number": 2, "label": "B", "filesystem": _fs("ext4", "b")}]}]}
-    assert stage.plan(config, Root(tmp_path), _ctx(dev))  # reads p2's region through the disk
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))  # reads p2's region through the disk
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert any(s.startswith(f"format {dev}p2") for s in summaries), summaries
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_path) -> None:
@@ -413,14 +413,14 @@ def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_pat
         fh.write(os.urandom(64 * 1024))
     config = {"disks": [{"device": dev, "partitions": [
         {"label": "DATA", "size": "32M", "filesystem": _fs("ext4", "data")}]}]}
-    changes = stage.plan(config, Root(tmp_path), _ctx(dev))
+    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
     assert [(c.action, c.destructive) for c in changes] == [("format", False)], [c.summary for c in changes]
     for c in changes:
         stage.apply(c, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="data"),
                                    OutPart(2, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
     assert stage_table(dev).partitions[0].type == GPT_TYPES["linux"]
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp_path) -> None:
@@ -437,4 +437,4 @@ def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp
     assert not os.path.exists(left), "the leftover mount point is still there"
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", min_size=490 * M, fs="xfs", fs_label="data", files=KEEP,
                                            fs_fills=True)]))
-    assert stage.plan(config, Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []

@@ -36,8 +36,14 @@ def _cli(*argv: str, journal: bool = False) -> subprocess.CompletedProcess:
 def test_a_path_with_a_newline_or_esc_cannot_forge_a_line(tmp_path: Path) -> None:
     root = make_os_skeleton(tmp_path / "root")
     cfg = tmp_path / "c.yaml"
+    # A line break in a path is refused as a config error (validate == run), naming no value:
+    refused = tmp_path / "refused.yaml"
+    refused.write_text(yaml.safe_dump({"write_files": [{"path": f"/etc/app/a\n{FORGED}", "content": "x\n"}]}))
+    proc = _cli("run", "--phase", "boot", "--root", str(root), "--config", str(refused))
+    assert proc.returncode == 1 and "write_files[0].path: must be an absolute path without '..' or line breaks" in proc.stderr
+    assert FORGED not in proc.stdout + proc.stderr
     cfg.write_text(yaml.safe_dump({"write_files": [
-        {"path": f"/etc/app/a\n{FORGED}", "content": "x\n"},
+        {"path": f"/etc/app/a{ESC}\\n{FORGED}", "content": "x\n"},
         {"path": f"/etc/app/b{ESC}", "content": "y\n"},
         {"path": "/etc/app/c\rros-init[boot] hidden", "content": "z\n"},
     ]}))
@@ -61,8 +67,7 @@ def test_a_path_with_a_newline_or_esc_cannot_forge_a_line(tmp_path: Path) -> Non
     for text in outputs:
         assert "\x1b" not in text and "\x07" not in text and "\r" not in text
         assert not any(line.strip() == FORGED or line.startswith(FORGED) for line in text.splitlines())
-    assert "\\n" + FORGED in outputs[0] and "\\x1b[2J" in outputs[0]
-    assert "\\n" + FORGED in outputs[1] and "\\x1b[2J" in outputs[1]  # ros-init status, escaped
+    assert "\\x1b[2J" in outputs[0] and "\\x1b[2J" in outputs[1]  # run and ros-init status, escaped
 
 
 def test_an_unknown_key_with_control_characters_in_validate(tmp_path: Path) -> None:
