@@ -35,8 +35,15 @@ TIMED_TRIALS = 16
 
 
 def _comparable(tree: dict) -> dict:
-    """The snapshot without what differs by time: status files keep only their result."""
+    """The snapshot without what differs by time or by chance: status files keep only their
+    result, and the local instance id a first boot draws at random is named by its role."""
     out = dict(tree)
+    record = out.get("var/lib/ros-init/instance.json")
+    if record is not None:
+        iid = json.loads(record[3])["instance_id"]  # must parse: never partial
+        out = {path.replace(iid, "<instance>"): (m, u, g, body.replace(iid.encode(), b"<instance>")
+                                                 if isinstance(body, bytes) else body)
+               for path, (m, u, g, body) in out.items()}
     for path in STATUS:
         if path in out:
             mode, uid, gid, body = out[path]
@@ -70,8 +77,8 @@ def _check_no_partial_file(tree: dict, ref: dict) -> None:
     for path, entry in tree.items():
         if killer_tmp(path):
             continue  # an interrupted write's temporary; the rerun removes it (checked below)
-        if path in STATUS:
-            json.loads(entry[3])  # a status is whole or absent
+        if path in STATUS or path == "var/lib/ros-init/instance.json":
+            json.loads(entry[3])  # whole or absent (the instance id is drawn at random: any whole record)
             continue
         allowed = [r[path][3] for r in (ref["fresh"], ref["mid"], ref["final"]) if path in r]
         assert allowed, f"{path}: a file no run creates"
