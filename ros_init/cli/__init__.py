@@ -18,7 +18,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 # command -> (module, one-line help). The module exposes cli_main(args) -> int.
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("ros_init.cli.validate", "check config files against the schema and every stage's rules: every problem, located"),
-    "schema": ("ros_init.config.schema", "print the JSON Schema of the config (or of the image settings)"),
+    "schema": ("ros_init.cli.schema", "print the JSON Schema of the config (or of the image settings)"),
     "fetch": ("ros_init.cli.fetch", "probe the datasources and print the merged config (secrets redacted)"),
     "run": ("ros_init.cli.run", "apply the config to the target root for one phase"),
     "plan": ("ros_init.cli.run", "print the changes 'run' would make, making none"),
