@@ -60,8 +60,9 @@ def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDoc
     return ([doc] if doc else []), findings
 
 def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[str] | None,
-                  cmdline_file: str | None = None) -> Inputs:
-    """Documents from ``--config`` files (plus image defaults), or from the datasources."""
+                  cmdline_file: str | None = None, phase: str | None = None) -> Inputs:
+    """Documents from ``--config`` files (plus image defaults), or from the datasources
+    (probed once per boot when ``phase`` is given: see ``collect.collect``)."""
     out = Inputs()
     if config_files:
         docs, findings = image_defaults(root, settings)
@@ -83,7 +84,7 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.problem = f"cannot read {cmdline_file}: {exc.strerror}"
             return out
     try:
-        collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+        collected = fetch.collect(root, settings, cmdline_text=cmdline_text, phase=phase)
     except Exception as exc:  # a broken datasource layer: one clear line, not a traceback
         out.problem = f"datasources: {describe_error(exc)}"
         return out
