@@ -75,8 +75,12 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         seed = Root(host.root.resolve(d))
         return read_seed(seed, f"seed folder {d}", host)
     for vol in volumes(host):
-        with open_volume(vol, host, deadline) as path:
-            return read_seed(Root(path), f"volume {vol.device} ({vol.label})", host)
+        how: list[str] = []
+        with open_volume(vol, host, deadline, how) as path:
+            docs = read_seed(Root(path), f"volume {vol.device} ({vol.label})", host)
+        if docs is not None:
+            docs.how = how[0] if how else ""
+        return docs
     return None
 
 
@@ -248,13 +252,14 @@ def _copy_tool(fstype: str) -> str | None:
 
 
 @contextlib.contextmanager
-def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
+def open_volume(vol: Volume, host: Host, deadline: float, how: list[str] | None = None) -> Iterator[str]:
     """A host folder showing the volume's files, read-only; cleaned up on exit.
 
     The kernel mounts it with the filesystem the probe found (its module loaded first when
     it is not yet); xorriso/mtools copy the files out only when that mount fails. The log
-    says which way was taken.
+    says which way was taken, and so does ``how`` (for the probe report).
     """
+    how = how if how is not None else []
     remaining = host.remaining(deadline)
     if remaining <= 0:
         raise DatasourceError(f"volume {vol.device}: deadline passed before it could be read")
@@ -270,17 +275,17 @@ def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
             _run(["mount", "-o", "ro,nosuid,nodev,noexec", "-t", fstype, vol.device, tmp],
                  host.remaining(deadline), vol)
             mounted = True
-            host.logger.info("cdrom: %s (%s): mounted by the kernel as %s%s", vol.device, vol.label, fstype,
-                             " (module loaded with modprobe)" if loaded else "")
+            how.append(f"mounted as {fstype}" + (" (module loaded with modprobe)" if loaded else ""))
+            host.logger.info("cdrom: %s (%s): %s", vol.device, vol.label, how[-1])
         except DatasourceError as exc:
             tool = _copy_tool(fstype)
             if tool is None:
                 extra = f"; {why}" if why else ""
                 raise DatasourceError(f"{exc}{extra}; and no {fstype} reader (xorriso, mtools) is installed"
                                       if fstype in ("iso9660", "vfat") else f"{exc}{extra}") from None
-            host.logger.info("cdrom: %s (%s): the kernel cannot mount %s (%s%s); copying its files with %s",
-                             vol.device, vol.label, fstype, str(exc).split(": ", 1)[-1],
-                             f"; {why}" if why else "", tool)
+            how.append(f"files copied with {tool} (the kernel cannot mount {fstype}: "
+                       f"{str(exc).split(': ', 1)[-1]}{f'; {why}' if why else ''})")
+            host.logger.info("cdrom: %s (%s): %s", vol.device, vol.label, how[-1])
             _copy_out(vol, tool, tmp, host.remaining(deadline))
         yield tmp
     finally:

@@ -178,3 +178,20 @@ def test_load_and_save_on_a_root(tmp_path):
     rec, why = handover.load(root, "b1")
     assert rec is not None and rec.names == ["file"] and why == ""
     assert handover.load(root, "b2") == (None, "handover record of another boot")
+
+
+def test_enum_members_pickled_by_getattr_load_and_nothing_else_does():
+    """Python 3.11 pickles an enum member as getattr(Layer, "USER"): only that form is honoured."""
+    import io
+
+    class _ByGetattr:
+        def __reduce__(self):
+            return (getattr, (Layer, "USER"))
+
+    class _Escape:
+        def __reduce__(self):
+            return (getattr, (Layer, "__init__"))
+
+    assert handover._Unpickler(io.BytesIO(pickle.dumps(_ByGetattr()))).load() is Layer.USER
+    with pytest.raises(pickle.UnpicklingError):
+        handover._Unpickler(io.BytesIO(pickle.dumps(_Escape()))).load()
