@@ -254,36 +254,62 @@ def _chroot_mounts(root: Path) -> Iterator[None]:
 
 def install_cloud_init(root: Path) -> None:
     """Debian's own cloud-init from the mirror, as `apt-get install cloud-init` in the image does."""
+    _apt_install(root, ["cloud-init"])
+    # Only the NoCloud seed on this VM (as a NoCloud image would be set up).
+    (root / "etc/cloud/cloud.cfg.d/90-e2e.cfg").write_text("datasource_list: [ NoCloud, None ]\n")
+
+
+def install_dracut(root: Path) -> None:
+    """Debian's dracut instead of initramfs-tools, as `apt-get install dracut` does (apt removes
+    initramfs-tools, which conflicts with it); the initramfs is made by dracut from then on."""
+    _apt_install(root, ["dracut"], purge=["initramfs-tools", "initramfs-tools-core"])
+    if not (root / "usr/bin/dracut").exists():
+        raise RuntimeError("dracut did not install")
+
+
+def _apt_install(root: Path, packages: list[str], purge: list[str] = ()) -> None:
     if Path("/etc/resolv.conf").exists():
         shutil.copy2("/etc/resolv.conf", root / "etc/resolv.conf")
     (root / "etc/apt/sources.list").write_text(f"deb {apt_mirror()} {SUITE} main\n")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     with _chroot_mounts(root):
         run(["chroot", str(root), "apt-get", "update", "-qq"], env=env)
-        run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", "cloud-init"], env=env)
+        run(["chroot", str(root), "apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
+        if purge:
+            run(["chroot", str(root), "apt-get", "purge", "-y", "-qq", *purge], env=env)
         run(["chroot", str(root), "apt-get", "clean"], env=env)
-    # Only the NoCloud seed on this VM (as a NoCloud image would be set up).
-    (root / "etc/cloud/cloud.cfg.d/90-e2e.cfg").write_text("datasource_list: [ NoCloud, None ]\n")
+
+
+# The setups an image can be assembled with: the first-boot tool, and the cached root it goes on.
+_DERIVED = {"cloud-init": install_cloud_init, "dracut": install_dracut}
+
+
+def _derived_root(base: Path, cache: Path, name: str, log) -> Path:
+    """The base root with ``_DERIVED[name]`` applied, cached: it only changes with the base."""
+    src = cache / f"rootfs-{base_key()}-{name}"
+    with _locked(cache / "rootfs.lock"):
+        if not (src / ".complete").exists():
+            log(f"e2e: installing {name} into a copy of the guest root")
+            _copy_root(base, src.with_suffix(".partial"))
+            _DERIVED[name](src.with_suffix(".partial"))
+            (src.with_suffix(".partial") / ".complete").write_text("ok\n")
+            src.with_suffix(".partial").rename(src)
+    return src
 
 
 def assemble(tool: str, work: Path, cache: Path | None = None, log=print, settings: Path | None = None) -> Image:
-    """An image of the cached root with ``tool`` installed: "ros-init", "cloud-init" or "none"."""
+    """An image of the cached root with ``tool`` installed: "ros-init", "cloud-init", "none", or
+    "ros-init-dracut" (ros-init on the root with Debian's dracut instead of initramfs-tools)."""
     cache = cache or cache_dir()
     work.mkdir(parents=True, exist_ok=True)
     base = base_rootfs(cache, log)
-    if tool == "cloud-init":  # cached too: it only changes with the base
-        src = cache / f"rootfs-{base_key()}-cloud-init"
-        with _locked(cache / "rootfs.lock"):
-            if not (src / ".complete").exists():
-                log("e2e: installing Debian's cloud-init into a copy of the guest root")
-                _copy_root(base, src.with_suffix(".partial"))
-                install_cloud_init(src.with_suffix(".partial"))
-                (src.with_suffix(".partial") / ".complete").write_text("ok\n")
-                src.with_suffix(".partial").rename(src)
-        base = src
+    if tool == "cloud-init":
+        base = _derived_root(base, cache, "cloud-init", log)
+    elif tool == "ros-init-dracut":
+        base = _derived_root(base, cache, "dracut", log)
     root = work / f"root-{tool}"
     _copy_root(base, root)
-    if tool == "ros-init":
+    if tool in ("ros-init", "ros-init-dracut"):
         whl = wheels(cache, work / "wheels")
         log("e2e: packaging/install-into-root.sh (the documented way)")
         extra = ["--settings", str(settings)] if settings else []
@@ -296,7 +322,7 @@ def assemble(tool: str, work: Path, cache: Path | None = None, log=print, settin
     keys.mkdir(parents=True, exist_ok=True)
     shutil.copy2(control.with_suffix(".pub"), keys / "root")
     kernel = sorted((root / "boot").glob("vmlinuz-*"))[-1]
-    initrd = sorted((root / "boot").glob("initrd.img-*"))[-1]
+    initrd = sorted((root / "boot").glob("initrd.img-*"))[-1]  # dracut on Debian writes the same name
     image = Image(tool, work / f"{tool}.img", work / f"{tool}-vmlinuz", work / f"{tool}-initrd.img", control)
     shutil.copy2(kernel, image.kernel)
     shutil.copy2(initrd, image.initrd)
@@ -438,6 +464,17 @@ class Vm:
             time.sleep(0.5)
         raise AssertionError(f"{self.name}: no SSH login as {user} within {timeout:.0f}s (last: {last})\n"
                              + self.tail())
+
+    def wait_console(self, text: str, timeout: float = 600.0) -> float:
+        """Poll the serial console until ``text`` shows; return the host seconds since QEMU started."""
+        end = time.monotonic() + min(timeout, self.remaining())
+        while time.monotonic() < end:
+            if text in self.console_text():
+                return time.monotonic() - self.started
+            if self.proc and self.proc.poll() is not None:
+                break
+            time.sleep(1.0)
+        raise AssertionError(f"{self.name}: {text!r} never on the console\n" + self.tail())
 
     def ssh(self, key: Path, user: str, command: str, check: bool = True, timeout: float = 60) -> str:
         p = subprocess.run([*self.ssh_args(key, user), command], capture_output=True, text=True,
