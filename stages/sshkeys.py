@@ -15,7 +15,6 @@ is removed (ros-init then leaves sshd's own setting alone).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -23,7 +22,6 @@ import stat
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
@@ -168,6 +166,8 @@ def fetch_keys(base: str, user: str, timeout: float, limit: int = MAX_KEYS_BYTES
 
     Bounded: ``timeout`` is the whole time allowed, the answer is cut at ``limit`` bytes.
     """
+    from urllib.parse import quote
+
     import requests
 
     url = f"{base.rstrip('/')}/{quote(user, safe='')}.keys"
@@ -221,6 +221,8 @@ class KeysWrite:
 
 
 def _digest(data: bytes | None) -> str | None:
+    import hashlib  # only when there is something to compare: not at import
+
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 

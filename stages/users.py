@@ -16,7 +16,6 @@ apply when the user is created only. See docs/stages.md.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import stat
@@ -341,6 +340,8 @@ class HomeCreate:
 
 
 def _digest(data: bytes | None) -> str | None:
+    import hashlib  # only when there is something to compare: not at import
+
     return None if data is None else hashlib.sha256(data).hexdigest()
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from ros_init.config.schema import SchemaWalker, load_schema
 
 REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"(pass(word|wd|phrase)?|token|secret|credential|private[_-]?key|api[_-]?key)$", re.I)
+_SECRET_NAME = r"(pass(word|wd|phrase)?|token|secret|credential|private[_-]?key|api[_-]?key)$"  # compiled on first use
 
 
 def redact(value: object, schema: str | dict = "cloud-config") -> object:
@@ -28,7 +28,7 @@ def _redact(value: object, nodes: list[dict], walker: SchemaWalker) -> object:
         out = {}
         for key, item in value.items():
             children = [c for n in nodes for c in walker.child(n, key)]
-            secret = walker.annotation(children, "x-secret") if children else _SECRET_NAME.search(str(key))
+            secret = walker.annotation(children, "x-secret") if children else re.search(_SECRET_NAME, str(key), re.I)
             out[key] = REDACTED if secret and item is not None else _redact(item, children, walker)
         return out
     if isinstance(value, list):
