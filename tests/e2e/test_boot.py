@@ -100,9 +100,12 @@ def unit_times(vm: guest.Vm, key: Path, user: str, units: list[str]) -> dict[str
     """Monotonic microseconds of each unit: start (InactiveExit) and done (ActiveEnter)."""
     out: dict[str, dict[str, int]] = {}
     for unit in units:
-        vals = vm.ssh(key, user, f"systemctl show -p InactiveExitTimestampMonotonic "
-                                  f"-p ActiveEnterTimestampMonotonic --value {unit}").split()
-        out[unit] = {"start": int(vals[0]), "done": int(vals[1])}
+        # KEY=value lines: systemctl prints properties in its own order, not the order asked
+        props = dict(line.split("=", 1) for line in vm.ssh(
+            key, user, f"systemctl show -p InactiveExitTimestampMonotonic -p ActiveEnterTimestampMonotonic {unit}"
+        ).split())
+        out[unit] = {"start": int(props["InactiveExitTimestampMonotonic"]),
+                     "done": int(props["ActiveEnterTimestampMonotonic"])}
     return out
 
 
