@@ -112,7 +112,7 @@ def save(run_root: Root, record: Handover) -> str | None:
     try:
         run_root.makedirs("/run/ros-init", mode=0o755)
         run_root.makedirs(DIR, mode=0o700)
-        run_root.write_file(PATH, dumps(record), mode=0o600, dir_mode=0o700)
+        run_root.write_file(PATH, dumps(record), mode=0o600, dir_mode=0o700, durable=False)  # for this boot only
     except (OSError, RootError, pickle.PicklingError) as exc:
         return str(exc)
     return None

@@ -155,7 +155,7 @@ def record(root: Root, rec: PhaseRecord, state_dir: str, run_root: Root | None =
             where.makedirs(base, mode=0o755)
             doc = merge_phase(read_status(where, path), rec)
             text = json.dumps(doc, indent=2, sort_keys=False) + "\n"
-            where.write_file(path, text.encode(), mode=0o644)
+            where.write_file(path, text.encode(), mode=0o644, durable=base != "/run")  # /run: gone at reboot
         except (OSError, RootError) as exc:
             problems.append(f"cannot write {path}: {getattr(exc, 'strerror', None) or exc}")
     return problems
