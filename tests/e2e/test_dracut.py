@@ -71,7 +71,7 @@ def test_fail_closed_stops_a_broken_boot_in_emergency(dracut_image, tmp_path):
     seed = guest.seed_iso(tmp_path / "seed.iso", {"user-data": broken, "meta-data": "instance-id: iid-e2e-fc\n"})
     with tb.boot(dracut_image, tmp_path, "failclosed", cdrom=seed) as vm:
         vm.wait_console("fail_closed: stopping the boot (emergency.target)", timeout=tb.SSH_WAIT)
-        vm.wait_console("emergency", timeout=120)
+        vm.wait_console("emergency mode", timeout=300)  # systemd's or dracut's emergency shell
         console = vm.console_text()
     assert "users[0].uid" in console  # the reason: located, on the console
     assert "ros-init-initramfs.service FAILED" in console

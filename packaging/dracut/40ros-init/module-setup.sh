@@ -15,6 +15,8 @@ install() {
     inst_simple "$moddir/ros-init-initramfs.service" "$systemdsystemunitdir/ros-init-initramfs.service"
     inst_simple "$moddir/ros-init-initramfs-failure.service" \
         "$systemdsystemunitdir/ros-init-initramfs-failure.service"
+    inst_script "$moddir/ros-init-sysroot-rw.sh" /usr/sbin/ros-init-sysroot-rw
+    inst_multiple mount
     $SYSTEMCTL -q --root "$initdir" add-wants initrd.target ros-init-initramfs.service
     # Seed volumes are read in this phase: the CD-ROM, ISO 9660 and FAT drivers (modules on
     # stock kernels; ros-init loads them with modprobe, the kernel's own requests use the initrd's).
