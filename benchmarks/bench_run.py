@@ -120,6 +120,7 @@ def main() -> int:
             wall, cpu, _line = _timed([os.path.join(os.path.dirname(_command("/")[0]), "python"), "-c", "pass"])
             base.append(wall)
             base_cpu.append(cpu)
+        imports = _importtime(skeleton, tmp, min(args.runs, 5))
         rows = {"first run": _stats(first, first_cpu, line_first),
                 "converged run": _stats(converged, conv_cpu, line_conv),
                 "python -c pass": _stats(base, base_cpu, "(interpreter start-up, for scale)")}
@@ -131,7 +132,7 @@ def main() -> int:
             print(f"{name:16} {r['median_ms']:7.1f}ms {r['min_ms']:6.1f}ms {r['p90_ms']:6.1f}ms"
                   f" {r['median_cpu_ms']:6.1f}ms {TARGETS_MS.get(name, 0):6.0f}ms  {r['summary']}")
         print(f"\n-X importtime of a first run (min of {min(args.runs, 5)} runs), top ten by self time:")
-        for line in _importtime(skeleton, tmp, min(args.runs, 5)):
+        for line in imports:
             print("  " + line)
     met = all(rows[k]["median_ms"] <= TARGETS_MS[k] for k in TARGETS_MS)
     print(f"targets: {'met' if met else 'NOT met'}")
