@@ -9,7 +9,9 @@ rw)
     while read -r _dev mnt _type opts _rest; do
         [ "$mnt" = /sysroot ] || continue
         case ",$opts," in
-            *,ro,*) mount -o remount,rw /sysroot && : > "$flag" ;;
+            *,ro,*)
+                mount -o remount,rw /sysroot || { echo "ros-init: cannot remount /sysroot read-write" >&2; exit 1; }
+                : > "$flag" ;;
         esac
     done < /proc/mounts
     ;;
