@@ -445,7 +445,7 @@ class Vm:
 
     def ssh_args(self, key: Path, user: str) -> list[str]:
         return ["ssh", "-i", str(key), "-p", str(self.port), "-o", "StrictHostKeyChecking=no",
-                "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5",
+                "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15",
                 "-o", "LogLevel=ERROR", "-o", "IdentitiesOnly=yes", f"{user}@127.0.0.1"]
 
     def wait_ssh(self, key: Path, user: str, timeout: float = 240.0) -> float:
@@ -456,8 +456,12 @@ class Vm:
             if self.proc and self.proc.poll() is not None:
                 raise AssertionError(f"{self.name}: QEMU exited ({self.proc.returncode}) before SSH answered\n"
                                      + self.tail())
-            p = subprocess.run([*self.ssh_args(key, user), "true"], capture_output=True, text=True,
-                               timeout=20, stdin=subprocess.DEVNULL)
+            try:
+                p = subprocess.run([*self.ssh_args(key, user), "true"], capture_output=True, text=True,
+                                   timeout=30, stdin=subprocess.DEVNULL)
+            except subprocess.TimeoutExpired:  # sshd up but starved (a loaded host): try again
+                last = "ssh did not finish within 30 s"
+                continue
             if p.returncode == 0:
                 return time.monotonic() - self.started
             last = p.stderr.strip()
@@ -477,8 +481,12 @@ class Vm:
         raise AssertionError(f"{self.name}: {text!r} never on the console\n" + self.tail())
 
     def ssh(self, key: Path, user: str, command: str, check: bool = True, timeout: float = 60) -> str:
-        p = subprocess.run([*self.ssh_args(key, user), command], capture_output=True, text=True,
-                           timeout=timeout, stdin=subprocess.DEVNULL)
+        for _ in range(4):  # exit 255 is ssh's own failure (a starved guest under TCG), not the command's
+            p = subprocess.run([*self.ssh_args(key, user), command], capture_output=True, text=True,
+                               timeout=timeout, stdin=subprocess.DEVNULL)
+            if p.returncode != 255 or not p.stderr.strip():
+                break
+            time.sleep(2)
         if check and p.returncode != 0:
             raise AssertionError(f"{self.name}: `{command}` exited {p.returncode}: {p.stdout}{p.stderr}")
         return p.stdout
