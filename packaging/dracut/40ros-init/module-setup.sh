@@ -15,6 +15,7 @@ install() {
     inst_simple "$moddir/ros-init-initramfs.service" "$systemdsystemunitdir/ros-init-initramfs.service"
     inst_simple "$moddir/ros-init-initramfs-failure.service" \
         "$systemdsystemunitdir/ros-init-initramfs-failure.service"
+    inst_simple "$moddir/ros-init-sysroot-rw.service" "$systemdsystemunitdir/ros-init-sysroot-rw.service"
     inst_script "$moddir/ros-init-sysroot-rw.sh" /usr/sbin/ros-init-sysroot-rw
     inst_multiple mount
     $SYSTEMCTL -q --root "$initdir" add-wants initrd.target ros-init-initramfs.service

@@ -1,8 +1,8 @@
 #!/bin/sh
 # ros-init-sysroot-rw rw|restore: the initramfs phase writes into the real root, which the
 # initrd usually mounts read-only ("ro" on the kernel command line). "rw" remounts /sysroot
-# read-write when it is read-only and remembers it; "restore" puts it back (ExecStopPost=, also
-# after a failure). A root already read-write (RancherOS's overlays) is left as it is.
+# read-write when it is read-only and remembers it; "restore" puts it back (ExecStop= of
+# ros-init-sysroot-rw.service). A root already read-write (RancherOS's overlays) is left as it is.
 flag=/run/ros-init-sysroot-was-ro
 case "$1" in
 rw)
