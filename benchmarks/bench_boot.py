@@ -20,6 +20,7 @@ A loaded host (other VMs, builds) slows TCG a lot: compare figures from one run 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -141,6 +142,8 @@ def main() -> int:
         for tool in tools:
             t0 = time.monotonic()
             results[tool].append(boot_once(images[tool], work, tool, iso, key, n, args.second_boot))
+            with open(work / "results.jsonl", "a") as fh:  # each boot as it ends: a long run can be cut short
+                fh.write(json.dumps({"tool": tool, "boot": n, **results[tool][-1]}) + "\n")
             print(f"bench: {tool} boot {n + 1}/{args.runs} done in {time.monotonic() - t0:.0f}s", file=sys.stderr)
     head = ["multi-user", "ssh up", "configured", "ready", "tool time"]
     rows = sorted({k for rs in results.values() for r in rs for k in r},
