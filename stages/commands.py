@@ -18,7 +18,6 @@ never runs any (``StageContext.run_commands``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -60,7 +59,7 @@ class CommandPlan(NamedTuple):
 
 def _key(kind: str, value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
-    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return f"{kind}-{once.sha256_hex(text.encode())[:16]}"
 
 
 def to_argv(entry: Any) -> tuple[str, ...] | None:

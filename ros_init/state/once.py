@@ -17,7 +17,6 @@ items run again, and the same config applied twice runs them once.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import posixpath
 import re
@@ -28,17 +27,27 @@ from ros_init.core.root import Root
 _SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}$")
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``, hex. CPython's built-in implementation when it has one: ``hashlib``
+    would load OpenSSL (``_hashlib``, ~4 ms of every start-up) for a few short ids."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        from hashlib import sha256
+    return sha256(data).hexdigest()
+
+
 def config_instance_id(config: Any) -> str:
     """Instance identity of a config that came without an instance-id."""
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=str)
-    return "config-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return "config-" + sha256_hex(text.encode())[:16]
 
 
 def safe_name(text: str) -> str:
     """A file name for ``text``: itself when harmless, else a readable prefix and a hash."""
     if _SAFE.match(text) and not text.startswith("."):
         return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = sha256_hex(text.encode())[:16]
     prefix = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:40].lstrip(".")
     return f"{prefix}-{digest}" if prefix else digest
 

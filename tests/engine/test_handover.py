@@ -195,3 +195,11 @@ def test_enum_members_pickled_by_getattr_load_and_nothing_else_does():
     assert handover._Unpickler(io.BytesIO(pickle.dumps(_ByGetattr()))).load() is Layer.USER
     with pytest.raises(pickle.UnpicklingError):
         handover._Unpickler(io.BytesIO(pickle.dumps(_Escape()))).load()
+
+
+@settings(max_examples=50, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_the_start_up_friendly_sha256_is_sha256(data):
+    import hashlib
+
+    assert once.sha256_hex(data) == hashlib.sha256(data).hexdigest()
