@@ -66,6 +66,31 @@ def _compile_package() -> None:
             compileall.compile_dir(path, quiet=1)
 
 
+def _importtime(skeleton: str, tmp: str, runs: int) -> list[str]:
+    """The ten modules with the largest import self time (min over ``runs`` first runs), and the
+    sum: what start-up pays before a stage runs."""
+    exe = _command("/")[0]
+    with open(exe) as fh:
+        python = fh.readline()[2:].split()[0]  # the launcher's interpreter
+    self_us: dict[str, list[int]] = {}
+    cum_us: dict[str, list[int]] = {}
+    for i in range(runs):
+        root = os.path.join(tmp, f"imp{i}")
+        shutil.copytree(skeleton, root, symlinks=True)
+        proc = subprocess.run([python, "-X", "importtime", *_command(root)], capture_output=True, text=True,
+                              cwd=tmp)
+        for line in proc.stderr.splitlines():
+            if line.startswith("import time:") and "self [us]" not in line:
+                own, cum, name = line[len("import time:"):].split("|")
+                self_us.setdefault(name.strip(), []).append(int(own))
+                cum_us.setdefault(name.strip(), []).append(int(cum))
+    best = {k: min(v) for k, v in self_us.items()}
+    lines = [f"{best[k] / 1000:6.2f} ms self {min(cum_us[k]) / 1000:7.2f} ms cumulative  {k}"
+             for k in sorted(best, key=best.get, reverse=True)[:10]]
+    lines.append(f"{sum(best.values()) / 1000:6.2f} ms in all, {len(best)} modules")
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
@@ -95,6 +120,7 @@ def main() -> int:
             wall, cpu, _line = _timed([os.path.join(os.path.dirname(_command("/")[0]), "python"), "-c", "pass"])
             base.append(wall)
             base_cpu.append(cpu)
+        imports = _importtime(skeleton, tmp, min(args.runs, 5))
         rows = {"first run": _stats(first, first_cpu, line_first),
                 "converged run": _stats(converged, conv_cpu, line_conv),
                 "python -c pass": _stats(base, base_cpu, "(interpreter start-up, for scale)")}
@@ -105,6 +131,9 @@ def main() -> int:
         for name, r in rows.items():
             print(f"{name:16} {r['median_ms']:7.1f}ms {r['min_ms']:6.1f}ms {r['p90_ms']:6.1f}ms"
                   f" {r['median_cpu_ms']:6.1f}ms {TARGETS_MS.get(name, 0):6.0f}ms  {r['summary']}")
+        print(f"\n-X importtime of a first run (min of {min(args.runs, 5)} runs), top ten by self time:")
+        for line in imports:
+            print("  " + line)
     met = all(rows[k]["median_ms"] <= TARGETS_MS[k] for k in TARGETS_MS)
     print(f"targets: {'met' if met else 'NOT met'}")
     return 0

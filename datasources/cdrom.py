@@ -10,8 +10,10 @@ on disk (``cdrom.seed_dirs``: preseeded images, tests). The content decides the 
 - NoCloud: ``meta-data``, ``user-data``, ``network-config``, ``vendor-data``
 
 A volume is mounted read-only (nosuid, nodev, noexec) on a private temporary folder and
-always unmounted; where the kernel lacks the filesystem (containers, this CI machine)
-its files are copied out by xorriso (ISO9660) or mtools (FAT) instead. The first seed
+always unmounted. A stock kernel has iso9660 and vfat as modules (``/proc/filesystems`` lists
+only loaded ones), so the module is loaded with ``modprobe fs-TYPE`` first; only when the
+mount fails (containers, this CI machine: no module to load) are its files copied out by
+xorriso (ISO9660) or mtools (FAT). The log says which way was taken. The first seed
 found wins: seed folders first (as cloud-init), then volumes in label order.
 """
 
@@ -73,8 +75,12 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         seed = Root(host.root.resolve(d))
         return read_seed(seed, f"seed folder {d}", host, deadline)
     for vol in volumes(host):
-        with open_volume(vol, host, deadline) as path:
-            return read_seed(Root(path), f"volume {vol.device} ({vol.label})", host, deadline)
+        how: list[str] = []
+        with open_volume(vol, host, deadline, how) as path:
+            docs = read_seed(Root(path), f"volume {vol.device} ({vol.label})", host, deadline)
+        if docs is not None:
+            docs.how = how[0] if how else ""
+        return docs
     return None
 
 
@@ -230,14 +236,42 @@ def _kernel_has(fstype: str) -> bool:
         return False
 
 
+def _load_module(fstype: str, timeout: float) -> str:
+    """``modprobe fs-TYPE`` from this root (the one with the modules), as the kernel's own
+    request would: a stock kernel builds isofs and vfat as modules, and /proc/filesystems
+    lists only the loaded ones. Returns "" or why it could not (the mount is tried anyway)."""
+    modprobe = shutil.which("modprobe") or next(
+        (p for p in ("/usr/sbin/modprobe", "/sbin/modprobe") if os.access(p, os.X_OK)), None)
+    if modprobe is None:
+        return "no modprobe"
+    try:
+        res = subprocess.run([modprobe, "-q", f"fs-{fstype}"], capture_output=True, text=True,
+                             timeout=max(0.5, timeout), check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"modprobe: {exc}"
+    return "" if res.returncode == 0 else f"modprobe fs-{fstype} exited {res.returncode}"
+
+
 def _private_dir() -> str:
     base = "/run" if os.access("/run", os.W_OK) else None
     return tempfile.mkdtemp(prefix="ros-init-seed-", dir=base)  # mode 0700
 
 
+def _copy_tool(fstype: str) -> str | None:
+    """The userspace reader of a filesystem the kernel cannot mount, when installed."""
+    tool = {"iso9660": "xorriso", "vfat": "mcopy"}.get(fstype)
+    return tool if tool and shutil.which(tool) else None
+
+
 @contextlib.contextmanager
-def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
-    """A host folder showing the volume's files, read-only; cleaned up on exit."""
+def open_volume(vol: Volume, host: Host, deadline: float, how: list[str] | None = None) -> Iterator[str]:
+    """A host folder showing the volume's files, read-only; cleaned up on exit.
+
+    The kernel mounts it with the filesystem the probe found (its module loaded first when
+    it is not yet); xorriso/mtools copy the files out only when that mount fails. The log
+    says which way was taken, and so does ``how`` (for the probe report).
+    """
+    how = how if how is not None else []
     remaining = host.remaining(deadline)
     if remaining <= 0:
         raise DatasourceError(f"volume {vol.device}: deadline passed before it could be read")
@@ -245,24 +279,26 @@ def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
     mounted = False
     try:
         fstype = vol.fstype or "auto"
-        if fstype == "auto" or _kernel_has(fstype):
-            host.logger.info("waiting up to %.1fs for mount of %s (%s)", remaining, vol.device, fstype)
-            _run(["mount", "-o", "ro,nosuid,nodev,noexec", "-t", fstype, vol.device, tmp], remaining, vol)
+        why, loaded = "", False
+        if fstype != "auto" and not _kernel_has(fstype):
+            why = _load_module(fstype, remaining)
+            loaded = not why
+        try:
+            _run(["mount", "-o", "ro,nosuid,nodev,noexec", "-t", fstype, vol.device, tmp],
+                 host.remaining(deadline), vol)
             mounted = True
-        elif fstype == "iso9660" and shutil.which("xorriso"):
-            _check_size(vol)
-            host.logger.info("waiting up to %.1fs for xorriso to copy the files of %s (no iso9660 in this kernel)",
-                             remaining, vol.device)
-            # stdio: lets xorriso read any block device or file, not only optical drives.
-            _run(["xorriso", "-osirrox", "on", "-indev", f"stdio:{vol.device}", "-extract", "/", tmp], remaining, vol)
-        elif fstype == "vfat" and shutil.which("mcopy"):
-            _check_size(vol)
-            host.logger.info("waiting up to %.1fs for mtools to copy the files of %s (no vfat in this kernel)",
-                             remaining, vol.device)
-            _run(["mcopy", "-s", "-n", "-i", vol.device, "::/", tmp + "/"], remaining, vol,
-                 env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
-        else:
-            raise DatasourceError(f"volume {vol.device}: the kernel has no {fstype} and no tool to read it")
+            how.append(f"mounted as {fstype}" + (" (module loaded with modprobe)" if loaded else ""))
+            host.logger.info("cdrom: %s (%s): %s", vol.device, vol.label, how[-1])
+        except DatasourceError as exc:
+            tool = _copy_tool(fstype)
+            if tool is None:
+                extra = f"; {why}" if why else ""
+                raise DatasourceError(f"{exc}{extra}; and no {fstype} reader (xorriso, mtools) is installed"
+                                      if fstype in ("iso9660", "vfat") else f"{exc}{extra}") from None
+            how.append(f"files copied with {tool} (the kernel cannot mount {fstype}: "
+                       f"{str(exc).split(': ', 1)[-1]}{f'; {why}' if why else ''})")
+            host.logger.info("cdrom: %s (%s): %s", vol.device, vol.label, how[-1])
+            _copy_out(vol, tool, tmp, host.remaining(deadline))
         yield tmp
     finally:
         if mounted:
@@ -276,6 +312,17 @@ def open_volume(vol: Volume, host: Host, deadline: float) -> Iterator[str]:
             if os.path.ismount(tmp):  # a mount that completed after its timeout
                 subprocess.run(["umount", "-l", tmp], capture_output=True, check=False)
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _copy_out(vol: Volume, tool: str, dest: str, timeout: float) -> None:
+    _check_size(vol)
+    if timeout <= 0:
+        raise DatasourceError(f"volume {vol.device}: deadline passed before it could be read")
+    if tool == "xorriso":  # stdio: lets xorriso read any block device or file, not only optical drives
+        _run(["xorriso", "-osirrox", "on", "-indev", f"stdio:{vol.device}", "-extract", "/", dest], timeout, vol)
+    else:
+        _run(["mcopy", "-s", "-n", "-i", vol.device, "::/", dest + "/"], timeout, vol,
+             env={**os.environ, "MTOOLS_SKIP_CHECK": "1"})
 
 
 def _check_size(vol: Volume) -> None:

@@ -103,6 +103,7 @@ if [ -d "$root/usr/lib/dracut/modules.d" ]; then
     install -d "$root/usr/lib/dracut/modules.d/40ros-init"
     install -m 0755 "$here/dracut/40ros-init/module-setup.sh" "$root/usr/lib/dracut/modules.d/40ros-init/"
     install -m 0644 "$here"/dracut/40ros-init/*.service "$root/usr/lib/dracut/modules.d/40ros-init/"
+    install -m 0755 "$here/dracut/40ros-init/ros-init-sysroot-rw.sh" "$root/usr/lib/dracut/modules.d/40ros-init/"
 fi
 if [ -n "$rebuild" ]; then
     if [ -x "$root/usr/sbin/update-initramfs" ]; then

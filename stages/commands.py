@@ -54,11 +54,10 @@ class CommandPlan(NamedTuple):
 
 
 def _key(kind: str, value: Any) -> str:
-    import hashlib
     import json
 
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
-    return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    return f"{kind}-{once.sha256_hex(text.encode())[:16]}"
 
 
 def to_argv(entry: Any) -> tuple[str, ...] | None:

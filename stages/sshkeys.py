@@ -244,9 +244,9 @@ class KeysWrite:
 
 
 def _digest(data: bytes | None) -> str | None:
-    import hashlib
+    from ros_init.state.once import sha256_hex  # without OpenSSL's start-up cost
 
-    return None if data is None else hashlib.sha256(data).hexdigest()
+    return None if data is None else sha256_hex(data)
 
 
 def _can_chown() -> bool:

@@ -93,7 +93,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=COMMANDS[name][1], description=COMMANDS[name][1])
         _add_root(p)
         _add_sources(p)
-        p.add_argument("--phase", choices=("initramfs", "boot"), required=True)
+        p.add_argument("--phase", choices=("initramfs", "boot", "network"), required=True,
+                       help="network: the network sources added, then the stages of both phases")
         p.add_argument("--config", action="append", metavar="FILE",
                        help="use these config files instead of the datasources (repeatable)")
         if name == "run":

@@ -36,8 +36,6 @@ def cli_main(args: Any) -> int:
     from ros_init.config.settings import SettingsError, load_settings
     from ros_init.core.root import Root, RootError
     from ros_init.engine.inputs import gather_inputs
-    from ros_init.engine.run import execute
-    from ros_init.state.status import summary_line
 
     dry_run = args.command == "plan"
     if args.config and getattr(args, "cmdline", None):
@@ -52,8 +50,22 @@ def cli_main(args: Any) -> int:
     except (RootError, SettingsError) as exc:
         print(f"ros-init {args.command}: {exc}", file=sys.stderr)
         return 1
-    inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None))
-    out = execute(root, settings, inputs, args.phase, dry_run=dry_run,
+    source_phase = None if args.config else args.phase
+    inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None), phase=source_phase)
+    # The network phase: the network sources' documents added, then both phases' stages in
+    # this one process (every stage converges: what the earlier phases applied stays as it is).
+    phases = ("initramfs", "boot") if args.phase == "network" else (args.phase,)
+    code = 0
+    for phase in phases:
+        code = max(code, _one_phase(args, root, settings, inputs, phase, dry_run))
+    return code
+
+
+def _one_phase(args: Any, root: Any, settings: dict, inputs: Any, phase: str, dry_run: bool) -> int:
+    from ros_init.engine.run import execute
+    from ros_init.state.status import summary_line
+
+    out = execute(root, settings, inputs, phase, dry_run=dry_run,
                   log_level=logging.WARNING if dry_run else logging.INFO)
     from ros_init.config.redact import Scrubber
 

@@ -15,7 +15,7 @@ from typing import Any
 from ros_init.config.schema import SchemaWalker, load_schema
 
 REDACTED = "<redacted>"
-_SECRET_NAME = re.compile(r"(pass(word|wd|phrase)?|token|secret|credential|private[_-]?key|api[_-]?key)$", re.I)
+_SECRET_NAME = r"(pass(word|wd|phrase)?|token|secret|credential|private[_-]?key|api[_-]?key)$"  # compiled on first use
 
 
 _SECRET_WORDS = ("password", "passwd", "passphrase", "token", "secret", "credential", "credentials", "content",

@@ -66,6 +66,7 @@ class Documents:
     configs: list[ConfigDocument] = field(default_factory=list)
     scripts: list[Script] = field(default_factory=list)
     raw: dict[str, bytes] = field(default_factory=dict, repr=False)
+    how: str = ""  # how it was read, for the probe report ("mounted as iso9660 ...")
 
 
 @dataclass(frozen=True)

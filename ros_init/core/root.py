@@ -235,8 +235,12 @@ class Root:
         gid: int = -1,
         *,
         dir_mode: int = 0o755,
+        durable: bool = True,
     ) -> None:
         """Atomically replace ``path`` with ``data``, owned by uid:gid with ``mode``.
+
+        ``durable=False`` skips the fsyncs, for files that do not outlive the boot (``/run``):
+        the replacement is still atomic for every reader.
 
         The file is built as a 0600 temporary beside the destination and renamed over it,
         so readers never see partial content and secrets are never exposed. A symlink at
@@ -254,7 +258,8 @@ class Root:
                 while view:
                     n = os.write(fd, view)
                     view = view[n:]
-                os.fsync(fd)
+                if durable:
+                    os.fsync(fd)
                 if uid != -1 or gid != -1:
                     os.fchown(fd, uid, gid)
                 os.fchmod(fd, mode)
@@ -264,7 +269,8 @@ class Root:
                 raise
             os.close(fd)
             os.rename(tmp, res.name, src_dir_fd=dfd, dst_dir_fd=dfd)
-            os.fsync(dfd)
+            if durable:
+                os.fsync(dfd)
         finally:
             os.close(dfd)
 

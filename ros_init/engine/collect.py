@@ -89,8 +89,14 @@ def read_cmdline(root: Root) -> str:
 
 
 def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = None,
-            sys_root: str = "/", devices: list[str] | None = None) -> Collected:
-    """Probe the datasources and gather their documents, in merge order. Writes nothing."""
+            sys_root: str = "/", devices: list[str] | None = None, phase: str | None = None) -> Collected:
+    """Probe the datasources and gather their documents, in merge order.
+
+    With a ``phase`` (``ros-init run``), one probe per boot: the initramfs and boot phases
+    hand what they probed to the later phases (``ros_init.state.handover``), the boot phase
+    takes the initramfs phase's record instead of probing, the network phase probes only the
+    network sources. Without (``ros-init fetch``), it probes everything and writes nothing.
+    """
     from ros_init.sources.host import Host
     from ros_init.state import instance
 
@@ -98,7 +104,7 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
                 sys_root=sys_root, devices=devices)
     names, notes = probe_names(settings, host.cmdline.datasources)
     deadline = host.clock() + float(settings.get("deadline") or 30)
-    probed = probe_all(host, [BY_NAME[n] for n in names], deadline)
+    probed = _probe_once(root, host, names, deadline, phase)
     used, identity = choose(probed)
     from ros_init.engine.inputs import image_defaults
 
@@ -116,6 +122,55 @@ def collect(root: Root, settings: dict[str, Any], *, cmdline_text: str | None = 
     raw = {p.outcome.name: dict(p.documents.raw) for p in used if p.documents}
     return Collected(documents, scripts, decision.instance_id, decision.new_instance,
                      notes + [p.outcome for p in probed], decision.source, decision.reason, raw, findings)
+
+
+# Which earlier phase's record a phase takes: each record is used once, by the next phase, so
+# running a phase again by hand (after changing a seed) probes again.
+_TAKES = {"boot": ("initramfs",), "network": ("initramfs", "boot")}
+
+
+def _probe_once(root: Root, host: Any, names: list[str], deadline: float, phase: str | None) -> list[Probed]:
+    """This phase's probe results: handed over by the previous phase of this boot, or probed now."""
+    if phase is None:
+        return probe_all(host, [BY_NAME[n] for n in names], deadline)
+    from ros_init.engine.run import run_status_root
+    from ros_init.state import handover, once
+
+    run_root = run_status_root(root)
+    boot = once.boot_id()
+    record, why = handover.load(run_root, boot) if phase in _TAKES else (None, "")
+    if record is not None and (record.names != names or record.phase not in _TAKES[phase]):
+        record, why = None, f"handover record of the {record.phase} phase, not for this one"
+    if record is None:
+        if why:
+            host.logger.info("probing the datasources (%s)", why)
+        probed = probe_all(host, [BY_NAME[n] for n in names], deadline)
+    else:
+        probed = _take(record, host, names, deadline, phase)
+    problem = handover.save(run_root, handover.Handover(boot, names, probed, phase))
+    if problem:
+        host.logger.warning("cannot hand the probe over to the next phase: %s", problem)
+    return probed
+
+
+def _take(record: Any, host: Any, names: list[str], deadline: float, phase: str) -> list[Probed]:
+    """The record's results (only the local sources' for the network phase, which probes the
+    network sources now, except platform ones listed after a platform source found)."""
+    kept = [p for p in record.probed if phase != "network" or BY_NAME[p.outcome.name].kind == "local"]
+    for p in kept:
+        p.outcome.detail = f"handed over by the {record.phase} phase: {p.outcome.detail}".rstrip(": ")
+    if phase != "network":
+        return kept
+    platform_at = min((names.index(p.outcome.name) for p in kept if p.platform and p.documents), default=len(names))
+    network = [BY_NAME[n] for i, n in enumerate(names) if BY_NAME[n].kind != "local"
+               and not (BY_NAME[n].platform and i > platform_at)]
+    fresh = probe_all(host, network, deadline) if network else []
+    by_name = {p.outcome.name: p for p in kept + fresh}
+    out = [by_name[n] for n in names if n in by_name]
+    for i, p in enumerate(out):
+        p.order = i
+    return out
+
 
 
 SAVE_DIR = "/run/ros-init/fetch"

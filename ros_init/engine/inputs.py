@@ -71,8 +71,9 @@ def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDoc
 
 
 def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[str] | None,
-                  cmdline_file: str | None = None) -> Inputs:
-    """Documents from ``--config`` files (plus image defaults), or from the datasources."""
+                  cmdline_file: str | None = None, phase: str | None = None) -> Inputs:
+    """Documents from ``--config`` files (plus image defaults), or from the datasources
+    (probed once per boot when ``phase`` is given: see ``collect.collect``)."""
     out = Inputs()
     if config_files:
         docs, findings = image_defaults(root, settings)
@@ -101,7 +102,7 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             return out
     out.cmdline_text = cmdline_text
     try:
-        collected = fetch.collect(root, settings, cmdline_text=cmdline_text)
+        collected = fetch.collect(root, settings, cmdline_text=cmdline_text, phase=phase)
     except Exception as exc:  # a broken datasource layer: one clear line, not a traceback
         out.problem = f"datasources: {describe_error(exc)}"
         return out

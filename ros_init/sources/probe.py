@@ -80,6 +80,8 @@ def _describe(docs: Documents) -> str:
     parts.append(f"{n} config document{'s' if n != 1 else ''}")
     if docs.scripts:
         parts.append(f"{len(docs.scripts)} script{'s' if len(docs.scripts) != 1 else ''}")
+    if docs.how:
+        parts.append(docs.how)
     return ", ".join(parts)
 
 

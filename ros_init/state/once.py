@@ -17,7 +17,6 @@ the only one that runs (each command's guard is its own content).
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import NamedTuple
 
@@ -26,11 +25,21 @@ from ros_init.core.root import Root
 _SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}\Z")
 
 
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``, hex. CPython's built-in implementation when it has one: ``hashlib``
+    would load OpenSSL (``_hashlib``, ~4 ms of every start-up) for a few short ids."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        from hashlib import sha256
+    return sha256(data).hexdigest()
+
+
 def safe_name(text: str) -> str:
     """A file name for ``text``: itself when harmless, else a readable prefix and a hash."""
     if _SAFE.match(text) and not text.startswith("."):
         return text
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    digest = sha256_hex(text.encode())[:16]
     prefix = re.sub(r"[^A-Za-z0-9._-]", "_", text)[:40].lstrip(".")
     return f"{prefix}-{digest}" if prefix else digest
 

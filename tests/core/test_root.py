@@ -131,3 +131,22 @@ def test_remove_tree_rename_and_lock_file_stay_inside_the_root(tmp_path):
     (base / "etc").mkdir()
     os.close(root.open_lock_file("/etc/.pwd.lock"))
     assert stat.S_IMODE((base / "etc/.pwd.lock").stat().st_mode) == 0o600
+
+
+def test_a_write_without_fsync_is_still_atomic_and_complete(tmp_path, monkeypatch):
+    """``durable=False`` (files under /run) skips only the fsyncs: same content, mode, no temporary."""
+    import os as _os
+
+    from ros_init.core.root import Root
+
+    synced: list[int] = []
+    real_fsync = _os.fsync
+    monkeypatch.setattr(_os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+    root = Root(tmp_path)
+    root.write_file("/run/ros-init/status.json", b"{}\n", mode=0o644, durable=False)
+    assert synced == []
+    root.write_file("/var/lib/ros-init/status.json", b"{}\n", mode=0o644)
+    assert len(synced) == 2  # the file and its folder
+    assert (tmp_path / "run/ros-init/status.json").read_bytes() == b"{}\n"
+    assert _os.stat(tmp_path / "run/ros-init/status.json").st_mode & 0o777 == 0o644
+    assert _os.listdir(tmp_path / "run/ros-init") == ["status.json"]

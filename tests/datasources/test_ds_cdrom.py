@@ -303,3 +303,67 @@ def test_a_named_disk_brings_its_partitions_fake_sysfs(tmp_path):
     (tmp_path / "sys/class/block/vdb/queue").mkdir()
     assert with_partitions(["/dev/vdb", "/dev/sr0"], str(tmp_path)) == ["/dev/vdb", "/dev/vdb1", "/dev/vdb2",
                                                                         "/dev/sr0"]
+
+
+# -- which way a volume is read: the kernel first (module loaded), the copy tools only after ----
+def _modprobe_recorder(tmp_path: Path, monkeypatch) -> Path:
+    """A `modprobe` first on PATH that records its arguments (this host has no modules to load)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "modprobe.calls"
+    (bin_dir / "modprobe").write_text(f"#!/bin/sh\necho \"$@\" >> {calls}\nexit 1\n")
+    (bin_dir / "modprobe").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    return calls
+
+
+def _fs_loaded(fstype: str) -> bool:
+    return any(line.split()[-1] == fstype for line in Path("/proc/filesystems").read_text().splitlines() if line)
+
+
+def test_iso_not_in_the_kernel_loads_the_module_then_falls_back_to_xorriso(tmp_path, loop, monkeypatch, caplog):
+    if _fs_loaded("iso9660"):
+        pytest.skip("this kernel has iso9660 loaded: the fallback cannot be seen here")
+    dev = loop(_iso(tmp_path, "cidata", NOCLOUD))
+    calls = _modprobe_recorder(tmp_path, monkeypatch)
+    root = tmp_path / "root"
+    root.mkdir()
+    host = Host(root=Root(root), settings={"cdrom": {"labels": ["cidata"], "seed_dirs": []}}, devices=[dev])
+    with caplog.at_level("INFO", logger="ros_init.datasources"):
+        docs = _fetch(host)
+    assert docs.instance_id == "iid-nocloud-1"
+    assert calls.read_text().split() == ["-q", "fs-iso9660"]  # the kernel's own module alias
+    assert docs.how.startswith("files copied with xorriso (the kernel cannot mount iso9660")  # in the probe report
+    said = caplog.text
+    assert f"cdrom: {dev} (cidata): files copied with xorriso (the kernel cannot mount iso9660" in said
+    assert not _mounted(dev)
+
+
+def test_filesystem_in_the_kernel_is_mounted_without_modprobe(tmp_path, loop, monkeypatch, caplog):
+    if not _fs_loaded("ext4"):
+        pytest.skip("this kernel has no ext4 loaded")
+    dev = loop(_ext4(tmp_path, "ROS_INIT", {"ros-init.yaml": "hostname: from-ext4\n"}))
+    calls = _modprobe_recorder(tmp_path, monkeypatch)
+    root = tmp_path / "root"
+    root.mkdir()
+    host = Host(root=Root(root), settings={"cdrom": {"labels": ["ROS_INIT"], "seed_dirs": []}}, devices=[dev])
+    with caplog.at_level("INFO", logger="ros_init.datasources"):
+        docs = _fetch(host)
+    assert docs.configs[0].data == {"hostname": "from-ext4"}
+    assert not calls.exists()
+    assert docs.how == "mounted as ext4"
+    assert f"cdrom: {dev} (ROS_INIT): mounted as ext4" in caplog.text
+
+
+def test_unmountable_volume_without_a_reader_names_both_ways(tmp_path, loop, monkeypatch):
+    if _fs_loaded("iso9660"):
+        pytest.skip("this kernel has iso9660 loaded")
+    dev = loop(_iso(tmp_path, "cidata", NOCLOUD))
+    _modprobe_recorder(tmp_path, monkeypatch)
+    monkeypatch.setattr(cdrom, "_copy_tool", lambda fstype: None)  # an image without xorriso
+    from ros_init.system.volumes import Volume
+
+    host = Host(root=Root(tmp_path), settings={})
+    with pytest.raises(DatasourceError, match=r"mount failed.*modprobe fs-iso9660 exited 1.*no iso9660 reader"), \
+            cdrom.open_volume(Volume(dev, "cidata", "iso9660"), host, time.monotonic() + 5):
+        pass

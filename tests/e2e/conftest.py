@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import guest  # noqa: E402
 
 SETTINGS = Path(__file__).parent / "settings.yaml"
+DRACUT_SETTINGS = Path(__file__).parent / "settings-dracut.yaml"
 
 
 def pytest_collection_modifyitems(items):
@@ -53,6 +54,16 @@ def image(e2e_work: Path) -> guest.Image:
     if reuse:
         return guest.Image.load("ros-init", Path(reuse))
     return guest.assemble("ros-init", e2e_work / "image", settings=SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def dracut_image(e2e_work: Path) -> guest.Image:
+    """The guest with Debian's dracut instead of initramfs-tools, ros-init installed by the README
+    (image settings: fail_closed). ROS_INIT_E2E_IMAGE=DIR reuses ``assemble("ros-init-dracut", DIR)``."""
+    reuse = os.environ.get("ROS_INIT_E2E_IMAGE")
+    if reuse:
+        return guest.Image.load("ros-init-dracut", Path(reuse))
+    return guest.assemble("ros-init-dracut", e2e_work / "image", settings=DRACUT_SETTINGS)
 
 
 @pytest.fixture(scope="session")

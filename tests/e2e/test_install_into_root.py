@@ -70,6 +70,9 @@ def test_installs_a_self_contained_ros_init_with_units_and_dracut(tmp_path, whee
     assert (root / "etc/ros-init/ros-init.yaml").read_text() == "fail_closed: true\n"
     dracut = root / "usr/lib/dracut/modules.d/40ros-init"
     assert os.access(dracut / "module-setup.sh", os.X_OK)
+    assert os.access(dracut / "ros-init-sysroot-rw.sh", os.X_OK)  # /sysroot read-write for the phase
+    assert "Requires=sysroot.mount ros-init-sysroot-rw.service" in (dracut / "ros-init-initramfs.service").read_text()
+    assert (dracut / "ros-init-sysroot-rw.service").exists()
     unit = (dracut / "ros-init-initramfs.service").read_text()
     assert "RootDirectory=/sysroot" in unit and "Before=initrd.target" in unit
     assert not (root / "usr/share/initramfs-tools/hooks/ros-init").exists()

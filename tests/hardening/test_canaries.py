@@ -94,8 +94,10 @@ def _scan(root: Path, outputs: list[str], c: dict[str, str], where: str) -> None
         for dirpath, _, files in os.walk(root / folder):
             for f in files:
                 p = Path(dirpath) / f
-                if p.is_relative_to(root / "run/ros-init/fetch"):
-                    assert stat.S_IMODE(p.stat().st_mode) == 0o600  # fetch's private copies
+                if p.is_relative_to(root / "run/ros-init/fetch") or p.is_relative_to(root / "run/ros-init/handover"):
+                    # fetch's private copies and the probe handed to the next phase (tmpfs, root only)
+                    assert stat.S_IMODE(p.stat().st_mode) == 0o600
+                    assert stat.S_IMODE(p.parent.stat().st_mode) == 0o700
                     continue
                 data = p.read_text(errors="replace")
                 assert _hits(data, c) == [], f"{where}: {p} leaks {_hits(data, c)}"
