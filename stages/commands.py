@@ -56,8 +56,10 @@ class CommandPlan(NamedTuple):
 def _key(kind: str, value: Any) -> str:
     import json
 
+    from ros_init.state.once import sha256_hex
+
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
-    return f"{kind}-{once.sha256_hex(text.encode())[:16]}"
+    return f"{kind}-{sha256_hex(text.encode())[:16]}"
 
 
 def to_argv(entry: Any) -> tuple[str, ...] | None:

@@ -25,7 +25,7 @@ _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 @functools.lru_cache(maxsize=4096)
 def _looks_secret(text: str) -> bool:
-    if _SECRET_NAME.search(text):
+    if re.search(_SECRET_NAME, text, re.I):
         return True
     words = [w.lower() for w in _WORD_SPLIT.split(text) if w]
     words += ["".join(words[i:i + 2]) for i in range(len(words) - 1)]  # api_key -> apikey

@@ -59,7 +59,7 @@ def test_the_boot_phase_takes_the_initramfs_phases_probe(capsys, node):
     folder = node["root"] / "run/ros-init/handover"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert stat.S_IMODE((folder / "probed").stat().st_mode) == 0o600
-    assert stat.S_IMODE((node["root"] / "run/ros-init").stat().st_mode) == 0o755  # the status stays readable
+    assert stat.S_IMODE((node["root"] / "run/ros-init").stat().st_mode) == 0o700  # private, as all state (issue 11)
     shutil.rmtree(node["seed"])  # the seed is gone: only the handover can give the config now
     code, _, err = run(capsys, node, "boot")
     assert code == 0, err
