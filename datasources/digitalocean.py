@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ros_init.core.model import Documents
-from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.host import Host
 
 NAME = "digitalocean"
 DETECT_HINT = "DMI sys_vendor is not DigitalOcean and no digitalocean.url in the settings"
@@ -63,9 +63,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     if body is None:
         return None
-    meta = ms.parse_json(body, "digitalocean metadata/v1.json")
-    if not isinstance(meta, dict):
-        raise DatasourceError("digitalocean: metadata/v1.json is not an object")
+    meta = ms.parse_object(body, "digitalocean", "metadata/v1.json")
     iid = ms.check_instance_id(meta.get("droplet_id"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),

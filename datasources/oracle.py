@@ -11,7 +11,7 @@ config: the primary VNIC is configured by DHCP (secondary VNICs are not configur
 from __future__ import annotations
 
 from ros_init.core.model import Documents
-from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.host import Host
 
 NAME = "oracle"
 DETECT_HINT = "DMI chassis_asset_tag is not OracleCloud.com and no oracle.url in the settings"
@@ -37,9 +37,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     if body is None:
         return None
-    inst = ms.parse_json(body, "oracle opc/instance/")
-    if not isinstance(inst, dict):
-        raise DatasourceError("oracle: opc/instance/ is not an object")
+    inst = ms.parse_object(body, "oracle", "opc/instance/")
     iid = ms.check_instance_id(inst.get("id"), NAME)
     md = inst.get("metadata") or {}
     user_data = ms.b64_user_data(md.get("user_data"), NAME)

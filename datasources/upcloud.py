@@ -13,7 +13,7 @@ import ipaddress
 from typing import Any
 
 from ros_init.core.model import Documents
-from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.host import Host
 
 NAME = "upcloud"
 DETECT_HINT = "DMI sys_vendor is not UpCloud and no upcloud.url in the settings"
@@ -59,9 +59,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     if body is None:
         return None
-    meta = ms.parse_json(body, "upcloud metadata/v1.json")
-    if not isinstance(meta, dict):
-        raise DatasourceError("upcloud: metadata/v1.json is not an object")
+    meta = ms.parse_object(body, "upcloud", "metadata/v1.json")
     iid = ms.check_instance_id(meta.get("instance_id")
                                or (platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None), NAME)
     network = ms.network_from(NAME, network_v1, meta)

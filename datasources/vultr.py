@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from ros_init.core.model import Documents
-from ros_init.sources.host import DatasourceError, Host
+from ros_init.sources.host import Host
 
 NAME = "vultr"
 DETECT_HINT = "DMI sys_vendor is not Vultr, no 'vultr' on the command line, no /etc/vultr, no vultr.url"
@@ -57,9 +57,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     if body is None:
         return None
-    meta = ms.parse_json(body, "vultr v1.json")
-    if not isinstance(meta, dict):
-        raise DatasourceError("vultr: v1.json is not an object")
+    meta = ms.parse_object(body, "vultr", "v1.json")
     iid = ms.check_instance_id(meta.get("instance-v2-id") or meta.get("instanceid"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user-data")

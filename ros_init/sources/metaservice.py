@@ -116,6 +116,14 @@ def parse_json(body: bytes, where: str) -> Any:
         raise DatasourceError(f"{where} is not valid JSON (a proxy's page?)") from None
 
 
+def parse_object(body: bytes, name: str, what: str) -> dict[str, Any]:
+    """A metadata document that must be a JSON object (most platforms' one-document metadata)."""
+    value = parse_json(body, f"{name} {what}")
+    if not isinstance(value, dict):
+        raise DatasourceError(f"{name}: {what} is not an object")
+    return value
+
+
 def check_instance_id(value: Any, name: str) -> str:
     """The instance id as text; a missing one or one that looks like a web page is an error
     (taking a proxy's page as the id would make this node a new instance)."""
