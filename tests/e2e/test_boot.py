@@ -219,7 +219,7 @@ class TestDisksAndSecondBoot:
             assert facts["partlabel"] == "DATA" and facts["label"] == "e2edata", facts
             assert facts["mount"].split() == ["/dev/vdb1", "ext4"], facts
             # Laid out by the initramfs phase, which ran and succeeded before the root's init.
-            timing = vm.ssh(key, "rancher", "cat /run/ros-init/initramfs.timing").split()
+            timing = vm.ssh(key, "rancher", "sudo cat /run/ros-init/initramfs.timing").split()
             assert timing[0] == "initramfs" and timing[3] == "0", timing
             vm.ssh(key, "rancher", "echo precious | sudo tee /var/lib/e2e-data/keep.txt >/dev/null")
             disks["facts"] = facts
@@ -299,7 +299,7 @@ def test_disabled_on_the_kernel_command_line(image, key, pubkey, tmp_path):
         vm.wait_ssh(image.control_key, "root", SSH_WAIT)
         sh = lambda cmd: vm.ssh(image.control_key, "root", cmd, check=False)  # noqa: E731
         assert sh("systemctl show -p ConditionResult --value ros-init-boot.service").strip() == "no"
-        assert sh("test -e /run/ros-init/initramfs.timing; echo $?").strip() == "1"
+        assert sh("sudo test -e /run/ros-init/initramfs.timing; echo $?").strip() == "1"
         assert sh("id rancher >/dev/null 2>&1; echo $?").strip() == "1"
         assert sh("hostname").strip() != "e2e-nocloud"
         # The units as installed are clean for systemd's own checker.
