@@ -56,7 +56,7 @@ class CommandPlan(NamedTuple):
 def _key(kind: str, value: Any) -> str:
     import json
 
-    from ros_init.state.once import sha256_hex
+    from ros_init.core.changes import sha256_hex
 
     text = json.dumps(value, sort_keys=True, default=str) if not isinstance(value, bytes) else value.hex()
     return f"{kind}-{sha256_hex(text.encode())[:16]}"

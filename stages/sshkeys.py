@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
-from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, file_reasons
+from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
@@ -243,12 +243,6 @@ class KeysWrite:
     expected: str | None
 
 
-def _digest(data: bytes | None) -> str | None:
-    from ros_init.state.once import sha256_hex  # without OpenSSL's start-up cost
-
-    return None if data is None else sha256_hex(data)
-
-
 def _can_chown() -> bool:
     return os.geteuid() == 0
 
@@ -346,7 +340,7 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
                               f"{path}: {n_keys} managed key(s) for {user}, "
                               f"{sum(1 for x in existing.foreign if x.strip() and not x.startswith('#'))} other key(s) kept{note}",
                               payload=KeysWrite(user, ssh_dir, path, data, uid if chown else -1,
-                                                gid if chown else -1, _digest(current))))
+                                                gid if chown else -1, digest(current))))
     changes.extend(_plan_pwauth(spec.pwauth, root))
     return changes
 
@@ -388,7 +382,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
     if not isinstance(payload, KeysWrite):
         raise ValueError(f"sshkeys: unknown change {change.action} {change.target}")
     current = root.read_bytes(payload.path)
-    if _digest(current) != payload.expected and current != payload.data:
+    if digest(current) != payload.expected and current != payload.data:
         raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
     st = root.lstat(payload.ssh_dir)
     if st is not None and not stat.S_ISDIR(st.st_mode):

@@ -56,10 +56,19 @@ class ChangedSincePlanned(RuntimeError):
     """A file changed between plan and apply: nothing is written, the next run plans again."""
 
 
-def digest(data: bytes | None) -> str | None:
-    import hashlib  # lazily: validate imports the stages (for parse) but hashes nothing
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of ``data``, hex. CPython's built-in implementation when it has one: ``hashlib``
+    would load OpenSSL (``_hashlib``, ~4 ms of every start-up) for a few short digests."""
+    try:
+        from _sha256 import sha256  # CPython 3.11
+    except ImportError:
+        from hashlib import sha256
+    return sha256(data).hexdigest()
 
-    return None if data is None else hashlib.sha256(data).hexdigest()
+
+def digest(data: bytes | None) -> str | None:
+    """What a planned write expects to find (None: no file)."""
+    return None if data is None else sha256_hex(data)
 
 
 def file_reasons(root: Root, path: str, data: bytes, mode: int, uid: int = -1, gid: int = -1,

@@ -1,17 +1,18 @@
-"""Collecting the config from the datasources, and ``ros-init fetch``.
+"""Collecting the config from the datasources (``ros-init fetch`` prints it: ``cli/fetch.py``).
 
 Which source wins (the rule ``docs/datasources.md`` documents):
 
 1. Every source in the settings' ``datasources`` list is probed (``ros.datasource=`` on
    the kernel command line narrows the list; the command line itself is always read).
-2. Platform sources (cdrom, ec2, gce) identify the instance. Only the first one found, in
+2. Platform sources (``platform`` in the registry, ``datasources/__init__.py``: seed volumes,
+   VMware and the cloud metadata services) identify the instance. Only the first one found, in
    list order, is used; the others are reported ``found, not used``.
 3. Documents merge by layer: image defaults < metadata < vendor-data < user-data <
    kernel-command-line overrides. Within the user layer the order is fixed, most
    specific last (last wins): platform user-data, local files (lexical), the config URL,
    ``ros.config`` from the command line.
 4. The instance-id comes from the platform source used (else from an http NoCloud seed);
-   ``ros_init.state.instance.decide`` says whether it is a new instance.
+   ``ros_init.state.instance`` says whether it is a new instance.
 """
 
 from __future__ import annotations

@@ -20,19 +20,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from ros_init.core.changes import sha256_hex
 from ros_init.core.root import Root
 
 _SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}\Z")
-
-
-def sha256_hex(data: bytes) -> str:
-    """SHA-256 of ``data``, hex. CPython's built-in implementation when it has one: ``hashlib``
-    would load OpenSSL (``_hashlib``, ~4 ms of every start-up) for a few short ids."""
-    try:
-        from _sha256 import sha256  # CPython 3.11
-    except ImportError:
-        from hashlib import sha256
-    return sha256(data).hexdigest()
 
 
 def safe_name(text: str) -> str:

@@ -53,6 +53,21 @@ def _shutdown(r: Running) -> None:
     r.server.server_close()
 
 
+def send_slowly(handler: Any, stop: threading.Event) -> None:
+    """A 200 whose 100-byte body comes one byte every 0.2 s (a slow server), until ``stop``."""
+    handler.send_response(200)
+    handler.send_header("Content-Length", "100")
+    handler.end_headers()
+    for _ in range(100):
+        if stop.wait(0.2):
+            return
+        try:
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+        except OSError:
+            return
+
+
 class _Base(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -215,19 +230,8 @@ class ConfigHandler(_Base):
         if path == "/hang":
             stop.wait(30)
             return
-        if path == "/slow":  # one byte every 0.2 s of a 100-byte body
-            self.send_response(200)
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            for _ in range(100):
-                if stop.wait(0.2):
-                    return
-                try:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                except OSError:
-                    return
-            return
+        if path == "/slow":
+            return send_slowly(self, stop)
         if path == "/slow-headers":  # the status line, then one header byte every 0.2 s
             try:
                 self.wfile.write(b"HTTP/1.1 200 OK\r\n")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from ds_servers import Running, _Base, _serve, _shutdown
+from ds_servers import Running, _Base, _serve, _shutdown, send_slowly
 
 Answer = tuple[int, Any, dict[str, str]]
 
@@ -72,18 +72,7 @@ class PlatformHandler(_Base):
             stop.wait(30)
             return
         if st.fault == "slow":
-            self.send_response(200)
-            self.send_header("Content-Length", "100")
-            self.end_headers()
-            for _ in range(100):
-                if stop.wait(0.2):
-                    return
-                try:
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                except OSError:
-                    return
-            return
+            return send_slowly(self, stop)
         if st.fault in ("500", "404"):
             return self.send_body(int(st.fault), b"fault")
         if st.fault == "html":
