@@ -1,11 +1,14 @@
 """Akamai Connected Cloud (Linode): the Metadata service, behind a session token.
 
 Detected from DMI (``sys_vendor`` Linode or Akamai) or ``akamai.url``. ``PUT /v1/token`` with
-``Metadata-Token-Expiry-Seconds`` gives a token; every later request carries it in
+``Metadata-Token-Expiry-Seconds`` gives a token (plain text); every later request carries it in
 ``Metadata-Token`` (the token is never logged nor put in an error). A refused token (401/403)
-is an error. Reads ``/v1/instance`` (JSON: ``id`` is the instance id, ``label`` the host
-name), ``/v1/ssh-keys`` (``{"users": {name: [keys]}}``) and ``/v1/user-data`` (base64,
-possibly gzip; 404/204: none). No network config: Linode configures its NICs by DHCP.
+is an error. The service answers text/plain unless asked for JSON, so ``/v1/instance`` (``id``
+is the instance id, ``label`` the host name) and ``/v1/ssh-keys`` (``{"users": {name:
+[keys]}}``) are read with ``Accept: application/json``, and ``/v1/user-data`` (base64, which the
+service requires at upload; possibly gzip; 404/204: none) with ``Accept: text/plain``, the only
+format that endpoint serves. No network config: Linode configures its NICs by DHCP.
+(Akamai's Metadata service API guide; see docs/datasources.md, "Protocol sources".)
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             if not isinstance(inst, dict):
                 raise DatasourceError("akamai: v1/instance is not an object")
             keys = svc.get_json("v1/ssh-keys", headers={"Accept": "application/json"}) or {}
-            user_data = svc.get("v1/user-data", headers={"Accept": "*/*"}, max_size=ms.DATA_MAX, empty=(204, 404))
+            user_data = svc.get("v1/user-data", headers={"Accept": "text/plain"}, max_size=ms.DATA_MAX, empty=(204, 404))
     except ms.Absent:
         return None
     iid = ms.check_instance_id(inst.get("id"), NAME)

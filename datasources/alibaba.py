@@ -1,7 +1,8 @@
 """Alibaba Cloud ECS: the instance metadata service at 100.100.100.200.
 
 Detected from DMI (``product_name`` Alibaba Cloud ECS) or ``alibaba.url``. A session token is
-asked first (``PUT /latest/api/token`` with ``X-aliyun-ecs-metadata-token-ttl-seconds``) and
+asked first (``PUT /latest/api/token`` with ``X-aliyun-ecs-metadata-token-ttl-seconds``, 1 to
+21600, ECS's "security hardening mode") and
 sent in ``X-aliyun-ecs-metadata-token``; where the instance does not enforce tokens and the
 PUT is answered 403/404/405, requests go without one (ECS's default "tokens optional"). Reads
 ``/2016-01-01/meta-data/all`` (one JSON document: ``instance-id``, ``hostname``,

@@ -7,7 +7,8 @@ command line says ``ros.datasource=equinix`` (an iPXE script can add it).
 
 Reads ``/metadata`` (JSON: ``id`` is the instance id, ``hostname``, ``ssh_keys``) and
 ``/userdata`` (404: none; a ``#!ipxe`` script is the boot script, not user-data: ignored),
-with ``Accept: */*`` (the service refuses some clients' default Accept). ``network`` becomes
+with ``Accept: */*`` (Ignition's packet provider says the service answers 406 Not Acceptable
+to its default Accept; Equinix's docs do not say). ``network`` becomes
 the bond Equinix Metal expects (as linuxkit builds it): every NIC of ``interfaces`` (by MAC,
 renamed to its ``name``) in ``bond0`` with the ``bonding.mode``, the ``addresses`` on the
 bond, a default route through the public gateways and ``10.0.0.0/8`` through the private one.

@@ -1,8 +1,9 @@
 """Vultr: the instance metadata service, one document (``/v1.json``).
 
 Detected from DMI (``sys_vendor`` Vultr), a ``vultr`` word on the kernel command line or the
-file ``/etc/vultr`` (bare metal, as cloud-init checks), or ``vultr.url``. Requests carry
-``Metadata-Token: cloudinit``, the header Vultr's service expects from cloud-init images.
+file ``/etc/vultr`` (bare metal, as cloud-init checks), or ``vultr.url``. Vultr documents the
+service as plain HTTP without authentication; requests still carry ``Metadata-Token:
+cloudinit``, as cloud-init's do (what Vultr changes on seeing it is not documented).
 ``instance-v2-id`` (else ``instanceid``) is the instance id; ``hostname``, ``public-keys``,
 ``user-data`` (empty string or list: none), ``vendor-data``; ``interfaces[]`` become network
 config: DHCP on the public NIC (v4, and v6 when it has an address), static addresses on

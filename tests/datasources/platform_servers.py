@@ -29,6 +29,7 @@ class PlatformState:
     deny_status: int = 401
     token_route: str | None = None  # "PUT /v1/token": issues tokens
     token_ttl_header: str | None = None  # the header the token request must carry
+    token_ttl_range: tuple[int, int] | None = None  # the TTLs the service accepts (else 400)
     token_header: str | None = None  # the header later requests carry the token in
     token_status: int = 200
     tokens: set[str] = field(default_factory=set)
@@ -66,7 +67,8 @@ class PlatformHandler(_Base):
         st.client_ports.append(self.client_address[1])
         if self.command == "POST":
             st.bodies.append((self.path, body))
-        if "x-forwarded-for" in headers:
+        if {"x-forwarded-for", "x-forwarded-host", "forwarded"} & set(headers):
+            # Oracle documents this for IMDSv2; EC2 and GCE refuse X-Forwarded-For too
             return self.send_body(403, b"forwarded requests are refused")
         if st.fault == "hang":
             stop.wait(30)
@@ -84,6 +86,11 @@ class PlatformHandler(_Base):
         if st.token_route and key == st.token_route:
             if st.token_ttl_header and st.token_ttl_header.lower() not in headers:
                 return self.send_body(400, b"missing ttl header")
+            if st.token_ttl_range and st.token_ttl_header:
+                ttl = headers[st.token_ttl_header.lower()].strip()
+                low, high = st.token_ttl_range
+                if not ttl.isdigit() or not low <= int(ttl) <= high:
+                    return self.send_body(400, b"ttl out of range")
             if st.token_status != 200:
                 return self.send_body(st.token_status, b"")
             token = f"tok-{os.urandom(6).hex()}"

@@ -94,7 +94,9 @@ def vultr_state() -> PlatformState:
                             "ipv4": {"address": "10.1.112.3", "netmask": "255.255.240.0"}}],
             "public-keys": [KEY], "region": {"regioncode": "EWR", "countrycode": "US"},
             "startup-script": "echo No configured startup script", "user-data": UD, "vendor-data": VD}
-    return PlatformState(routes={"GET /v1.json": meta}, require={"Metadata-Token": "cloudinit"})
+    # Vultr documents "standard HTTP with no authentication" (https://www.vultr.com/metadata/): the
+    # fake asks for no header, though the source sends cloud-init's Metadata-Token as cloud-init does
+    return PlatformState(routes={"GET /v1.json": meta})
 
 
 def oracle_state() -> PlatformState:
@@ -105,11 +107,39 @@ def oracle_state() -> PlatformState:
     return PlatformState(routes={"GET /opc/v2/instance/": inst}, require={"Authorization": "Bearer Oracle"})
 
 
+def plain_lines(value: Any, prefix: str = "") -> list[str]:
+    """Akamai's default text/plain rendering of a JSON document: ``a.b: value`` lines."""
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in plain_lines(v, f"{prefix}{k}.")]
+    if isinstance(value, list):
+        return [f"{prefix[:-1]}: {' '.join(str(v) for v in value)}"]
+    return [f"{prefix[:-1]}: {value}"]
+
+
+def akamai_json_or_text(doc: dict) -> Any:
+    """Akamai's metadata API answers text/plain unless ``Accept: application/json`` asks for JSON
+    (https://techdocs.akamai.com/cloud-computing/docs/metadata-service-api)."""
+    def answer(req: Any) -> Any:
+        if "application/json" in req.headers.get("accept", ""):
+            return 200, doc, {}
+        return 200, "\n".join(plain_lines(doc)) + "\n", {}
+    return answer
+
+
+def akamai_user_data(req: Any) -> Any:
+    """``/v1/user-data`` is base64 and "only accepts the text/plain format, not application/json"
+    (Akamai's Metadata API guide). The status of that refusal is not documented: 406 here."""
+    if "application/json" in req.headers.get("accept", ""):
+        return 406, "user-data is text/plain only", {}
+    return 200, base64.b64encode(gzip.compress(UD.encode())).decode(), {}
+
+
 def akamai_state() -> PlatformState:
     inst = {"id": 12345678, "label": "my-linode", "region": "us-ord", "type": "g6-nanode-1",
             "host_uuid": "a631b16d14534d84e2830da16d1b28e1d08d24df", "tags": ["foo"]}
-    return PlatformState(routes={"GET /v1/instance": inst, "GET /v1/ssh-keys": {"users": {"root": [KEY]}},
-                                 "GET /v1/user-data": base64.b64encode(gzip.compress(UD.encode())).decode()},
+    return PlatformState(routes={"GET /v1/instance": akamai_json_or_text(inst),
+                                 "GET /v1/ssh-keys": akamai_json_or_text({"users": {"root": [KEY]}}),
+                                 "GET /v1/user-data": akamai_user_data},
                          token_route="PUT /v1/token", token_ttl_header="Metadata-Token-Expiry-Seconds",
                          token_header="Metadata-Token")
 
@@ -158,7 +188,7 @@ def alibaba_state() -> PlatformState:
     return PlatformState(routes={"GET /2016-01-01/meta-data/all": meta, "GET /2016-01-01/user-data": UD,
                                  "GET /2016-01-01/vendor-data": VD},
                          token_route="PUT /latest/api/token", token_ttl_header="X-aliyun-ecs-metadata-token-ttl-seconds",
-                         token_header="X-aliyun-ecs-metadata-token")
+                         token_ttl_range=(1, 21600), token_header="X-aliyun-ecs-metadata-token")
 
 
 def equinix_state() -> PlatformState:
@@ -173,7 +203,10 @@ def equinix_state() -> PlatformState:
                                       {"id": "a2", "address_family": 4, "netmask": "255.255.255.254",
                                        "public": False, "management": True, "address": "10.65.1.3",
                                        "gateway": "10.65.1.2", "cidr": 31}]}}
-    return PlatformState(routes={"GET /metadata": meta, "GET /userdata": UD})
+    # Ignition's packet provider: the service "returns Not Acceptable when queried with the default
+    # Accept header" (not in Equinix's own docs): the fake answers 406 to anything but */*
+    return PlatformState(routes={"GET /metadata": meta, "GET /userdata": UD}, require={"Accept": "*/*"},
+                         deny_status=406)
 
 
 def openstack_state() -> PlatformState:
@@ -391,9 +424,10 @@ def test_digitalocean_interfaces_become_static_addresses(platform_server, tmp_pa
     assert b"authorization_key" not in b"".join(docs.raw.values())
 
 
-def test_vultr_sends_its_token_header_and_translates_interfaces(platform_server, tmp_path):
+def test_vultr_sends_cloud_inits_header_and_translates_interfaces(platform_server, tmp_path):
     srv = platform_server(vultr_state())
     docs = mod("vultr").fetch(host_for(tmp_path, BY["vultr"], srv.url), time.monotonic() + 10)
+    assert [h.get("metadata-token") for _, _, h in srv.state.requests] == ["cloudinit"]
     net = docs.configs[0].data["network"]["ethernets"]
     assert net["eth0"]["dhcp4"] is True and net["eth0"]["dhcp6"] is True
     assert net["eth1"]["addresses"] == ["10.1.112.3/20"]
@@ -490,3 +524,66 @@ def test_what_each_platform_gives_is_a_valid_config(p, platform_server, tmp_path
     config, findings, _ = build_config(docs.configs)
     assert not [f for f in findings if f.severity == "error"], [f.render() for f in findings]
     assert config["hostname"] == p.hostname
+
+
+def test_the_vultr_service_needs_no_header(platform_server):
+    """Vultr: "Function calls are performed over standard HTTP with no authentication"."""
+    import requests
+
+    srv = platform_server(vultr_state())
+    assert requests.get(srv.url + "/v1.json", timeout=2).json()["instance-v2-id"] == BY["vultr"].iid
+
+
+def test_akamai_asks_json_for_documents_and_text_for_user_data(platform_server, tmp_path):
+    srv = platform_server(akamai_state())
+    mod("akamai").fetch(host_for(tmp_path, BY["akamai"], srv.url), time.monotonic() + 10)
+    accept = {path: h.get("accept") for m, path, h in srv.state.requests if m == "GET"}
+    assert accept == {"/v1/instance": "application/json", "/v1/ssh-keys": "application/json",
+                      "/v1/user-data": "text/plain"}
+
+
+def test_the_akamai_service_speaks_text_by_default_and_wants_its_token(platform_server):
+    import requests
+
+    srv = platform_server(akamai_state())
+    assert requests.put(srv.url + "/v1/token", timeout=2).status_code == 400  # no expiry header
+    token = requests.put(srv.url + "/v1/token", headers={"Metadata-Token-Expiry-Seconds": "300"}, timeout=2).text
+    assert requests.get(srv.url + "/v1/instance", timeout=2).status_code == 401
+    plain = requests.get(srv.url + "/v1/instance", headers={"Metadata-Token": token}, timeout=2)
+    assert "id: 12345678" in plain.text.splitlines()
+    refused = requests.get(srv.url + "/v1/user-data", timeout=2,
+                           headers={"Metadata-Token": token, "Accept": "application/json"})
+    assert refused.status_code == 406
+
+
+def test_alibaba_token_ttl_is_within_what_ecs_accepts(platform_server, tmp_path):
+    import requests
+
+    srv = platform_server(alibaba_state())
+    ttl = "X-aliyun-ecs-metadata-token-ttl-seconds"
+    assert requests.put(srv.url + "/latest/api/token", headers={ttl: "21601"}, timeout=2).status_code == 400
+    assert requests.put(srv.url + "/latest/api/token", headers={ttl: "0"}, timeout=2).status_code == 400
+    mod("alibaba").fetch(host_for(tmp_path, BY["alibaba"], srv.url), time.monotonic() + 10)
+    sent = [h[ttl.lower()] for m, _, h in srv.state.requests if m == "PUT" and ttl.lower() in h]
+    assert sent[-1] == mod("alibaba").TOKEN_TTL and 1 <= int(sent[-1]) <= 21600
+
+
+def test_the_equinix_service_refuses_an_unusual_accept(platform_server, tmp_path):
+    import requests
+
+    srv = platform_server(equinix_state())
+    assert requests.get(srv.url + "/metadata", headers={"Accept": "application/vnd.coreos.ignition+json"},
+                        timeout=2).status_code == 406
+    docs = mod("equinix").fetch(host_for(tmp_path, BY["equinix"], srv.url), time.monotonic() + 10)
+    assert docs.instance_id == BY["equinix"].iid
+
+
+@pytest.mark.parametrize("header", ["X-Forwarded-For", "X-Forwarded-Host", "Forwarded"])
+def test_oracle_refuses_forwarded_requests(header, platform_server):
+    """OCI: with IMDSv2, requests forwarded with Forwarded, X-Forwarded-For or X-Forwarded-Host
+    are rejected (Oracle's "Getting Instance Metadata")."""
+    import requests
+
+    srv = platform_server(oracle_state())
+    assert requests.get(srv.url + "/opc/v2/instance/", timeout=2,
+                        headers={"Authorization": "Bearer Oracle", header: "1.2.3.4"}).status_code == 403
