@@ -7,7 +7,9 @@ cloudinit``, as cloud-init's do (what Vultr changes on seeing it is not document
 ``instance-v2-id`` (else ``instanceid``) is the instance id; ``hostname``, ``public-keys``,
 ``user-data`` (empty string or list: none), ``vendor-data``; ``interfaces[]`` become network
 config: DHCP on the public NIC (v4, and v6 when it has an address), static addresses on
-private NICs, all matched by MAC.
+private NICs, all matched by MAC. Where ``v1.json`` has no ``user-data`` key at all (Vultr's
+page does not list it; cloud-init's code reads it), ``/latest/user-data`` is read instead,
+the path Vultr documents for user-data (decoded text; 404: none).
 """
 
 from __future__ import annotations
@@ -54,14 +56,15 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     try:
         with ms.Service(host, NAME, DEFAULT_URL, deadline, headers={"Metadata-Token": "cloudinit"}) as svc:
             body = svc.get("v1.json", max_size=ms.DATA_MAX)
+            if body is None:
+                return None
+            meta = ms.parse_object(body, "vultr", "v1.json")
+            latest = svc.get("latest/user-data", max_size=ms.DATA_MAX) if "user-data" not in meta else None
     except ms.Absent:
         return None
-    if body is None:
-        return None
-    meta = ms.parse_object(body, "vultr", "v1.json")
     iid = ms.check_instance_id(meta.get("instance-v2-id") or meta.get("instanceid"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
-    ud = meta.get("user-data")
+    ud = meta.get("user-data") if latest is None else latest.decode("utf-8", "replace")
     return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or None,
                     keys=ms.keys_of(meta.get("public-keys")), network=network,
                     user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,

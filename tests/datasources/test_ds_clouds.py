@@ -526,6 +526,20 @@ def test_what_each_platform_gives_is_a_valid_config(p, platform_server, tmp_path
     assert config["hostname"] == p.hostname
 
 
+def test_vultr_reads_latest_user_data_where_v1_json_has_none(platform_server, tmp_path):
+    """Vultr documents ``/latest/user-data`` (decoded text); ``v1.json``'s ``user-data`` key is
+    cloud-init's. Without the key, the documented path is read; with it, nothing more."""
+    st = vultr_state()
+    del st.routes["GET /v1.json"]["user-data"]
+    st.routes["GET /latest/user-data"] = UD
+    srv = platform_server(st)
+    docs = mod("vultr").fetch(host_for(tmp_path, BY["vultr"], srv.url), time.monotonic() + 10)
+    assert [d.data for d in docs.configs if d.layer == Layer.USER] == [{"runcmd": ["echo from-user-data"]}]
+    del st.routes["GET /latest/user-data"]  # 404: no user-data at all
+    docs = mod("vultr").fetch(host_for(tmp_path, BY["vultr"], srv.url), time.monotonic() + 10)
+    assert not [d for d in docs.configs if d.layer == Layer.USER]
+
+
 def test_the_vultr_service_needs_no_header(platform_server):
     """Vultr: "Function calls are performed over standard HTTP with no authentication"."""
     import requests
