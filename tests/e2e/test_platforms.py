@@ -133,7 +133,8 @@ def test_azure_cdrom_imds_and_report_ready(image, key, pubkey, tmp_path):
 
     The media: Azure's is UDF; it is ISO 9660 here (xorriso, the CI's tool: a host without the
     udf module cannot build a UDF image), with Azure's volume label. ros-init reads
-    ``/dev/sr0`` whatever its label, mounting by the filesystem its superblock names.
+    ``/dev/sr0`` whatever its label; a UDF disc, whose superblock ros-init does not name, is
+    mounted with ``-t auto``, which this boot does not cover.
     """
     user = "azureuser"
     custom = cloud_config({"write_files": [{"path": "/etc/e2e/azure.txt", "content": "from CustomData\n"}]})
@@ -159,7 +160,7 @@ def test_azure_cdrom_imds_and_report_ready(image, key, pubkey, tmp_path):
         assert pubkey in sh("cat ~/.ssh/authorized_keys")
         rc, out = status(vm, key, user)
         assert rc == 0, out
-        assert f"instance {AZ_UUID}" in out, out  # DMI's product_uuid, as Azure's instance id
+        assert f"instance {AZ_UUID}" in out, out  # the VM's id: DMI product_uuid (= IMDS vmId, as on Azure)
         end = time.monotonic() + 120
         while not health_reports(wire) and time.monotonic() < end:
             time.sleep(1)
