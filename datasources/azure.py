@@ -22,7 +22,8 @@ guest reports to the wireserver (``azure.wireserver``, 168.63.129.16): ``GET
 /machine?comp=health`` with ``Ready``, or ``NotReady`` + ``ProvisioningFailed`` and the
 reason (no secret, at most 512 characters) when the configuration failed. Once per boot
 (a marker in ``/run/ros-init``: after a Ready report, no other); ``azure.report_ready:
-false`` leaves it to an agent.
+false`` leaves it to an agent. Without a network route yet (the boot phase runs before the
+network manager) the report is left to the network phase, which this source then asks for.
 """
 
 from __future__ import annotations
@@ -292,11 +293,15 @@ def health_report(goal: GoalState, ok: bool, reason: str = "") -> bytes:
             "</Role></RoleInstanceList></Container></Health>").encode()
 
 
+def _wireserver(host: Host) -> str:
+    return str(_cfg(host).get("wireserver") or WIRESERVER).rstrip("/")
+
+
 def report_ready(host: Host, ok: bool, reason: str, deadline: float) -> GoalState:
     """Tell the wireserver the provisioning result (goal state, then the health POST)."""
     from ros_init.sources.httpfetch import request
 
-    base = str(_cfg(host).get("wireserver") or WIRESERVER).rstrip("/")
+    base = _wireserver(host)
     timeout = float(_cfg(host).get("timeout") or 5.0)
     common = {"what": "the Azure wireserver", "timeout": timeout, "retry_refused": True,
               "logger": host.logger, "clock": host.clock, "max_size": 1024 * 1024}
@@ -321,6 +326,14 @@ def after_run(host: Host, ok: bool, reason: str = "", deadline: float | None = N
         return False
     if (host.root.read_bytes(MARKER) or b"").strip() == b"ready":
         return False  # a failure report may be followed by a ready one, never the reverse
+    from ros_init.sources.netroute import ask_for_network_phase, has_network, is_local
+
+    if not is_local(_wireserver(host)) and not has_network(host):
+        # The boot phase runs before the network manager: retrying an unreachable wireserver
+        # held the boot 60 s (seen in the e2e boot) for a report the network phase sends anyway.
+        host.logger.info("azure: no network route yet; the report to the wireserver is left to the network phase")
+        ask_for_network_phase(host, NAME)
+        return False
     report_ready(host, ok, reason, deadline if deadline is not None else host.clock() + 60)
     try:
         host.root.makedirs("/run/ros-init")

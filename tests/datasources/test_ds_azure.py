@@ -22,7 +22,8 @@ KEY_IMDS = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIimds azureuser@imds"
 UD = b"#cloud-config\nruncmd: [echo from-custom-data]\n"
 
 
-def ovf_env(custom: bytes | None = UD, hostname: str = "test-host") -> str:
+def ovf_env(custom: bytes | None = UD, hostname: str = "test-host", user: str = "test-user", key: str = KEY_OVF) -> str:
+    """The ovf-env.xml Azure puts on the provisioning media (also booted in tests/e2e/test_platforms.py)."""
     cd = f"<ns1:CustomData>{base64.b64encode(custom).decode()}</ns1:CustomData>" if custom else ""
     return f"""<ns0:Environment xmlns="http://schemas.dmtf.org/ovf/environment/1"
  xmlns:ns0="http://schemas.dmtf.org/ovf/environment/1" xmlns:ns1="http://schemas.microsoft.com/windowsazure"
@@ -30,13 +31,13 @@ def ovf_env(custom: bytes | None = UD, hostname: str = "test-host") -> str:
  <ns1:ProvisioningSection><ns1:Version>1.0</ns1:Version>
   <ns1:LinuxProvisioningConfigurationSet>
    <ns1:ConfigurationSetType>LinuxProvisioningConfiguration</ns1:ConfigurationSetType>
-   <ns1:HostName>{hostname}</ns1:HostName><ns1:UserName>test-user</ns1:UserName>
+   <ns1:HostName>{hostname}</ns1:HostName><ns1:UserName>{user}</ns1:UserName>
    <ns1:UserPassword>Secret-Passw0rd</ns1:UserPassword>
    {cd}
    <ns1:DisableSshPasswordAuthentication>true</ns1:DisableSshPasswordAuthentication>
    <ns1:SSH><ns1:PublicKeys><ns1:PublicKey><ns1:Fingerprint>ABCD</ns1:Fingerprint>
-     <ns1:Path>/home/test-user/.ssh/authorized_keys</ns1:Path>
-     <ns1:Value>{KEY_OVF}</ns1:Value></ns1:PublicKey></ns1:PublicKeys></ns1:SSH>
+     <ns1:Path>/home/{user}/.ssh/authorized_keys</ns1:Path>
+     <ns1:Value>{key}</ns1:Value></ns1:PublicKey></ns1:PublicKeys></ns1:SSH>
   </ns1:LinuxProvisioningConfigurationSet></ns1:ProvisioningSection>
  <ns1:PlatformSettingsSection><ns1:Version>1.0</ns1:Version><ns1:PlatformSettings>
    <ns1:ProvisionGuestAgent>false</ns1:ProvisionGuestAgent>
@@ -179,6 +180,24 @@ def test_a_failed_run_reports_not_ready_with_the_reason(platform_server, tmp_pat
     azure.after_run(host, ok=True)
     azure.after_run(host, ok=True)
     assert [b"<State>Ready</State>" in b for b in _health(wire)] == [False, True]
+
+
+def test_without_a_network_route_the_report_is_left_to_the_network_phase(tmp_path, monkeypatch):
+    """The boot phase runs before the network manager: it must not hold the boot retrying an
+    unreachable wireserver (60 s in the e2e boot) but leave the report to the network phase."""
+    route = tmp_path / "proc/net/route"
+    route.parent.mkdir(parents=True)
+    route.write_text("Iface\tDestination\tGateway\tFlags\tRefCnt\tUse\tMetric\tMask\n"
+                     "lo\t0000007F\t00000000\t0001\t0\t0\t0\t000000FF\n")
+    (tmp_path / "proc/net/ipv6_route").write_text("")
+    # the default wireserver address, which this test must never reach
+    monkeypatch.setattr(azure, "report_ready", lambda *a: pytest.fail("the wireserver was contacted"))
+    host = host_for(tmp_path)
+    t0 = time.monotonic()
+    assert azure.after_run(host, ok=True) is False
+    assert time.monotonic() - t0 < 0.5
+    assert (tmp_path / "run/ros-init/need-network").read_text() == "azure\n"
+    assert not (tmp_path / azure.MARKER.lstrip("/")).exists()  # the network phase still reports
 
 
 def test_report_ready_can_be_turned_off(platform_server, tmp_path):
