@@ -136,21 +136,33 @@ EC2_SMBIOS = ["type=1,manufacturer=Amazon EC2,product=t3.micro,uuid=ec2e2e00-000
 
 
 def test_ec2_imdsv2(image, key, pubkey, tmp_path):
+    """The image's default user (settings: packaging/examples/ros-init.yaml's `rancher`) gets the
+    IMDS public key; the user-data names no key and keeps the default user (`default` listed)."""
     user_data = cloud_config({
-        "users": [{"name": "ec2-user", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
+        "users": ["default", {"name": "ec2-user", "shell": "/bin/bash"}],
         "write_files": [{"path": "/etc/e2e/ec2.txt", "content": "from IMDS user-data\n"}],
     })
+    assert pubkey.split()[1] not in user_data  # the key comes from IMDS public-keys only
     meta = {"instance-id": "i-0e2e0000000000001", "hostname": "ip-10-1-2-3.eu-west-1.compute.internal",
             "local-hostname": "ip-10-1-2-3", "local-ipv4": "169.254.169.15", "instance-type": "t3.micro",
             "placement/availability-zone": "eu-west-1a"}
     with Imds(meta, user_data, [pubkey], lifetime=VM_TIMEOUT) as imds, \
             boot(image, tmp_path, "ec2", netdev_extra=EC2_NET, smbios=EC2_SMBIOS,
                  guestfwd=[("169.254.169.254", 80, imds.port)]) as vm:
-        vm.wait_ssh(key, "ec2-user", SSH_WAIT)
-        sh = lambda cmd: vm.ssh(key, "ec2-user", cmd)  # noqa: E731
+        vm.wait_ssh(key, "rancher", SSH_WAIT)
+        sh = lambda cmd: vm.ssh(key, "rancher", cmd)  # noqa: E731
         assert sh("cat /etc/e2e/ec2.txt") == "from IMDS user-data\n"
         assert sh("hostname").strip() == "ip-10-1-2-3"
-        rc, out = status(vm, key, "ec2-user")
+        # The default user as the image settings define it: gecos, shell, groups, sudo, no password.
+        assert sh("getent passwd rancher").strip().split(":")[4:] == ["RancherOS", "/home/rancher", "/bin/bash"]
+        assert "wheel" in sh("id -nG").split()
+        assert sh("sudo -n id -un").strip() == "root"
+        assert sh("sudo getent shadow rancher").split(":")[1][:1] in ("!", "*")  # lock_passwd
+        # The metadata keys are the default user's alone (cloud-init's rule); ec2-user is created.
+        assert pubkey.split()[1] in sh("cat /home/rancher/.ssh/authorized_keys")
+        assert sh("id -un ec2-user").strip() == "ec2-user"
+        assert sh("sudo test -e /home/ec2-user/.ssh/authorized_keys; echo $?").strip() == "1"
+        rc, out = status(vm, key, "rancher")
         assert rc == 0, out
     assert ("PUT", "/latest/api/token") in imds.requests
     assert ("GET", "/latest/user-data") in imds.requests
