@@ -9,6 +9,7 @@ the key that came through ros-init. The guest reaches only the servers this test
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def status(vm: guest.Vm, key: Path, user: str) -> tuple[int, str]:
 NOCLOUD_TOKEN = "e2e-rancherd-token-not-for-logs"
 
 
-def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None) -> Path:
+# KubeVirt's cloudInitNoCloud volume (Harvester's default): an ISO 9660 image labelled `cidata`,
+# made with `xorrisofs -volid cidata -joliet -rock -partition_cyl_align on` (kubevirt
+# pkg/cloud-init), attached to the VM as a disk on the virtio bus, not as a CD-ROM.
+KUBEVIRT_ISO_OPTIONS = ("-partition_cyl_align", "on")
+
+
+def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None, options: tuple[str, ...] = ()) -> Path:
     config = {
         "hostname": "e2e-nocloud",
         "users": [{"name": "rancher", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL",
@@ -68,7 +75,7 @@ def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None) -> Path:
         "user-data": cloud_config(config),
         "meta-data": "instance-id: iid-e2e-nocloud\nlocal-hostname: e2e-nocloud\n",
         "network-config": yaml.safe_dump(network, sort_keys=False),
-    })
+    }, options=options)
 
 
 def test_nocloud_seed(image, key, pubkey, tmp_path):
@@ -198,20 +205,23 @@ def disks(image, pubkey, tmp_path_factory):
     work = tmp_path_factory.mktemp("disks")
     blank = work / "blank.img"
     guest.run(["qemu-img", "create", "-q", "-f", "raw", str(blank), "1G"])
-    return {"work": work, "blank": blank, "seed": nocloud_seed(work, pubkey, TestDisksAndSecondBoot.DISKS),
+    seed = nocloud_seed(work, pubkey, TestDisksAndSecondBoot.DISKS, options=KUBEVIRT_ISO_OPTIONS)
+    return {"work": work, "blank": blank, "seed": seed,
             "root": guest.overlay(image, work / "root.qcow2"), "facts": {}}
 
 
 class TestDisksAndSecondBoot:
-    """Boot 1 lays out /dev/vdb and mounts it by label; boot 2 of the same disks converges."""
+    """Boot 1 lays out /dev/vdb and mounts it by label; boot 2 of the same disks converges.
+
+    The seed is a Harvester/KubeVirt-style NoCloud volume: the ISO on a virtio disk after the
+    blank one (/dev/vdc), no CD-ROM drive at all (test_nocloud_seed covers the CD-ROM)."""
 
     DISKS = {"disks": [{"device": "/dev/vdb", "table": "gpt", "partitions": [{
         "label": "DATA", "size": "256M",
         "filesystem": {"format": "ext4", "label": "e2edata", "mount": {"path": "/var/lib/e2e-data"}}}]}]}
 
     def _boot(self, image, disks, name):
-        return boot(image, disks["work"], name, disk=disks["root"], cdrom=disks["seed"],
-                    extra_disks=[disks["blank"]])
+        return boot(image, disks["work"], name, disk=disks["root"], extra_disks=[disks["blank"], disks["seed"]])
 
     @staticmethod
     def _facts(vm, key) -> dict[str, str]:
@@ -233,6 +243,7 @@ class TestDisksAndSecondBoot:
             # Laid out by the initramfs phase, which ran and succeeded before the root's init.
             timing = vm.ssh(key, "rancher", "sudo cat /run/ros-init/initramfs.timing").split()
             assert timing[0] == "initramfs" and timing[3] == "0", timing
+            check_seed_on_virtio_disk(vm, key)
             vm.ssh(key, "rancher", "echo precious | sudo tee /var/lib/e2e-data/keep.txt >/dev/null")
             disks["facts"] = facts
             vm.poweroff()
@@ -251,6 +262,21 @@ class TestDisksAndSecondBoot:
             rc, out = status(vm, key, "rancher")
             assert rc == 0, out
             vm.poweroff()
+
+
+def check_seed_on_virtio_disk(vm: guest.Vm, key: Path) -> None:
+    """The config came from the seed on /dev/vdc, a virtio disk (the only `cidata` volume: the
+    machine's default IDE CD-ROM drive is empty), and ros-init says so: the initramfs phase's
+    probe on the console, the documents' sources in the status."""
+    sh = lambda cmd: vm.ssh(key, "rancher", cmd).strip()  # noqa: E731
+    assert sh("lsblk -dn -o NAME,TYPE,FSTYPE,LABEL /dev/vdc").split() == ["vdc", "disk", "iso9660", "cidata"]
+    assert sh("readlink -f /sys/block/vdc/device/driver").endswith("/virtio_blk")
+    assert sh("lsblk -rn -o NAME,LABEL | awk '$2 == \"cidata\" {print $1}'") == "vdc"
+    probe = [line for line in vm.console_text().splitlines() if "datasource cdrom: found" in line]
+    assert probe and "nocloud volume /dev/vdc (cidata)" in probe[0] and "mounted as iso9660" in probe[0], probe
+    doc = json.loads(vm.ssh(key, "rancher", "sudo ros-init status --format json"))
+    sources = {s for phase in doc["phases"].values() for s in phase.get("sources", [])}
+    assert "nocloud volume /dev/vdc (cidata) user-data" in sources, sources
 
 
 # --- A broken config: reported on the console and in `ros-init status` -----------------------
