@@ -135,4 +135,15 @@ def test_the_bundled_rancheros_settings_define_rancher(tmp_path):
 
     settings = load_settings(Root(tmp_path), str(REPO / "packaging/examples/ros-init.yaml"))
     assert settings["default_user"]["name"] == "rancher"
-    assert "--settings /tmp/ros-init-packaging/examples/ros-init.yaml" in (REPO / "packaging/examples/Dockerfile").read_text()
+    for dockerfile in ("Dockerfile", "Dockerfile.debian"):  # both example images install them
+        text = (REPO / "packaging/examples" / dockerfile).read_text()
+        assert "--settings /tmp/ros-init-packaging/examples/ros-init.yaml" in text, dockerfile
+
+
+@pytest.mark.parametrize("name", ["settings.yaml", "settings-dracut.yaml"])
+def test_the_e2e_guests_have_the_example_default_user(name):
+    """The e2e guests define the default user the way the README tells an image builder to:
+    the example settings' block, unchanged (the EC2 boot logs in as it with the IMDS key)."""
+    example = yaml.safe_load((REPO / "packaging/examples/ros-init.yaml").read_text())
+    e2e = yaml.safe_load((REPO / "tests/e2e" / name).read_text())
+    assert e2e["default_user"] == example["default_user"]

@@ -352,15 +352,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def seed_iso(path: Path, files: dict[str, str | bytes], label: str = "cidata") -> Path:
-    """A NoCloud/config-drive seed ISO with these files (name -> content)."""
+def seed_iso(path: Path, files: dict[str, str | bytes], label: str = "cidata", options: tuple[str, ...] = ()) -> Path:
+    """A NoCloud/config-drive seed ISO with these files (name -> content); ``options``: more
+    mkisofs options (KubeVirt's cloudInitNoCloud disk adds ``-partition_cyl_align on``)."""
     src = path.with_suffix(".d")
     shutil.rmtree(src, ignore_errors=True)
     for name, content in files.items():
         f = src / name
         f.parent.mkdir(parents=True, exist_ok=True)
         f.write_bytes(content.encode() if isinstance(content, str) else content)
-    run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(path), "-V", label, "-J", "-r", str(src)])
+    run(["xorriso", "-as", "mkisofs", "-quiet", "-o", str(path), "-V", label, "-J", "-r", *options, str(src)])
     return path
 
 

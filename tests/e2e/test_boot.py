@@ -9,6 +9,7 @@ the key that came through ros-init. The guest reaches only the servers this test
 from __future__ import annotations
 
 import contextlib
+import json
 import subprocess
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def status(vm: guest.Vm, key: Path, user: str) -> tuple[int, str]:
 NOCLOUD_TOKEN = "e2e-rancherd-token-not-for-logs"
 
 
-def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None) -> Path:
+# KubeVirt's cloudInitNoCloud volume (Harvester's default): an ISO 9660 image labelled `cidata`,
+# made with `xorrisofs -volid cidata -joliet -rock -partition_cyl_align on` (kubevirt
+# pkg/cloud-init), attached to the VM as a disk on the virtio bus, not as a CD-ROM.
+KUBEVIRT_ISO_OPTIONS = ("-partition_cyl_align", "on")
+
+
+def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None, options: tuple[str, ...] = ()) -> Path:
     config = {
         "hostname": "e2e-nocloud",
         "users": [{"name": "rancher", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL",
@@ -68,7 +75,7 @@ def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None) -> Path:
         "user-data": cloud_config(config),
         "meta-data": "instance-id: iid-e2e-nocloud\nlocal-hostname: e2e-nocloud\n",
         "network-config": yaml.safe_dump(network, sort_keys=False),
-    })
+    }, options=options)
 
 
 def test_nocloud_seed(image, key, pubkey, tmp_path):
@@ -136,21 +143,33 @@ EC2_SMBIOS = ["type=1,manufacturer=Amazon EC2,product=t3.micro,uuid=ec2e2e00-000
 
 
 def test_ec2_imdsv2(image, key, pubkey, tmp_path):
+    """The image's default user (settings: packaging/examples/ros-init.yaml's `rancher`) gets the
+    IMDS public key; the user-data names no key and keeps the default user (`default` listed)."""
     user_data = cloud_config({
-        "users": [{"name": "ec2-user", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
+        "users": ["default", {"name": "ec2-user", "shell": "/bin/bash"}],
         "write_files": [{"path": "/etc/e2e/ec2.txt", "content": "from IMDS user-data\n"}],
     })
+    assert pubkey.split()[1] not in user_data  # the key comes from IMDS public-keys only
     meta = {"instance-id": "i-0e2e0000000000001", "hostname": "ip-10-1-2-3.eu-west-1.compute.internal",
             "local-hostname": "ip-10-1-2-3", "local-ipv4": "169.254.169.15", "instance-type": "t3.micro",
             "placement/availability-zone": "eu-west-1a"}
     with Imds(meta, user_data, [pubkey], lifetime=VM_TIMEOUT) as imds, \
             boot(image, tmp_path, "ec2", netdev_extra=EC2_NET, smbios=EC2_SMBIOS,
                  guestfwd=[("169.254.169.254", 80, imds.port)]) as vm:
-        vm.wait_ssh(key, "ec2-user", SSH_WAIT)
-        sh = lambda cmd: vm.ssh(key, "ec2-user", cmd)  # noqa: E731
+        vm.wait_ssh(key, "rancher", SSH_WAIT)
+        sh = lambda cmd: vm.ssh(key, "rancher", cmd)  # noqa: E731
         assert sh("cat /etc/e2e/ec2.txt") == "from IMDS user-data\n"
         assert sh("hostname").strip() == "ip-10-1-2-3"
-        rc, out = status(vm, key, "ec2-user")
+        # The default user as the image settings define it: gecos, shell, groups, sudo, no password.
+        assert sh("getent passwd rancher").strip().split(":")[4:] == ["RancherOS", "/home/rancher", "/bin/bash"]
+        assert "wheel" in sh("id -nG").split()
+        assert sh("sudo -n id -un").strip() == "root"
+        assert sh("sudo getent shadow rancher").split(":")[1][:1] in ("!", "*")  # lock_passwd
+        # The metadata keys are the default user's alone (cloud-init's rule); ec2-user is created.
+        assert pubkey.split()[1] in sh("cat /home/rancher/.ssh/authorized_keys")
+        assert sh("id -un ec2-user").strip() == "ec2-user"
+        assert sh("sudo test -e /home/ec2-user/.ssh/authorized_keys; echo $?").strip() == "1"
+        rc, out = status(vm, key, "rancher")
         assert rc == 0, out
     assert ("PUT", "/latest/api/token") in imds.requests
     assert ("GET", "/latest/user-data") in imds.requests
@@ -186,20 +205,23 @@ def disks(image, pubkey, tmp_path_factory):
     work = tmp_path_factory.mktemp("disks")
     blank = work / "blank.img"
     guest.run(["qemu-img", "create", "-q", "-f", "raw", str(blank), "1G"])
-    return {"work": work, "blank": blank, "seed": nocloud_seed(work, pubkey, TestDisksAndSecondBoot.DISKS),
+    seed = nocloud_seed(work, pubkey, TestDisksAndSecondBoot.DISKS, options=KUBEVIRT_ISO_OPTIONS)
+    return {"work": work, "blank": blank, "seed": seed,
             "root": guest.overlay(image, work / "root.qcow2"), "facts": {}}
 
 
 class TestDisksAndSecondBoot:
-    """Boot 1 lays out /dev/vdb and mounts it by label; boot 2 of the same disks converges."""
+    """Boot 1 lays out /dev/vdb and mounts it by label; boot 2 of the same disks converges.
+
+    The seed is a Harvester/KubeVirt-style NoCloud volume: the ISO on a virtio disk after the
+    blank one (/dev/vdc), no CD-ROM drive at all (test_nocloud_seed covers the CD-ROM)."""
 
     DISKS = {"disks": [{"device": "/dev/vdb", "table": "gpt", "partitions": [{
         "label": "DATA", "size": "256M",
         "filesystem": {"format": "ext4", "label": "e2edata", "mount": {"path": "/var/lib/e2e-data"}}}]}]}
 
     def _boot(self, image, disks, name):
-        return boot(image, disks["work"], name, disk=disks["root"], cdrom=disks["seed"],
-                    extra_disks=[disks["blank"]])
+        return boot(image, disks["work"], name, disk=disks["root"], extra_disks=[disks["blank"], disks["seed"]])
 
     @staticmethod
     def _facts(vm, key) -> dict[str, str]:
@@ -221,6 +243,7 @@ class TestDisksAndSecondBoot:
             # Laid out by the initramfs phase, which ran and succeeded before the root's init.
             timing = vm.ssh(key, "rancher", "sudo cat /run/ros-init/initramfs.timing").split()
             assert timing[0] == "initramfs" and timing[3] == "0", timing
+            check_seed_on_virtio_disk(vm, key)
             vm.ssh(key, "rancher", "echo precious | sudo tee /var/lib/e2e-data/keep.txt >/dev/null")
             disks["facts"] = facts
             vm.poweroff()
@@ -239,6 +262,21 @@ class TestDisksAndSecondBoot:
             rc, out = status(vm, key, "rancher")
             assert rc == 0, out
             vm.poweroff()
+
+
+def check_seed_on_virtio_disk(vm: guest.Vm, key: Path) -> None:
+    """The config came from the seed on /dev/vdc, a virtio disk (the only `cidata` volume: the
+    machine's default IDE CD-ROM drive is empty), and ros-init says so: the initramfs phase's
+    probe on the console, the documents' sources in the status."""
+    sh = lambda cmd: vm.ssh(key, "rancher", cmd).strip()  # noqa: E731
+    assert sh("lsblk -dn -o NAME,TYPE,FSTYPE,LABEL /dev/vdc").split() == ["vdc", "disk", "iso9660", "cidata"]
+    assert sh("readlink -f /sys/block/vdc/device/driver").endswith("/virtio_blk")
+    assert sh("lsblk -rn -o NAME,LABEL | awk '$2 == \"cidata\" {print $1}'") == "vdc"
+    probe = [line for line in vm.console_text().splitlines() if "datasource cdrom: found" in line]
+    assert probe and "nocloud volume /dev/vdc (cidata)" in probe[0] and "mounted as iso9660" in probe[0], probe
+    doc = json.loads(vm.ssh(key, "rancher", "sudo ros-init status --format json"))
+    sources = {s for phase in doc["phases"].values() for s in phase.get("sources", [])}
+    assert "nocloud volume /dev/vdc (cidata) user-data" in sources, sources
 
 
 # --- A broken config: reported on the console and in `ros-init status` -----------------------

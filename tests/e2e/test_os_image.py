@@ -21,6 +21,7 @@ import yaml
 from test_boot import SSH_WAIT, boot, cloud_config, status
 
 TOKEN = "e2e-osimage-token-not-for-logs"
+EXAMPLE_SETTINGS = guest.REPO / "packaging/examples/ros-init.yaml"
 COUNTER = "/var/lib/rancheros-state/runcmd-count"
 
 
@@ -73,6 +74,9 @@ def test_boot_on_a_then_upgrade_to_b_with_the_state_kept(os_images, key, pubkey,
     with boot(a, tmp_path, "os-a", cdrom=seed_1, extra_disks=disks) as vm:
         vm.wait_ssh(key, "rancher", SSH_WAIT)
         assert sh(vm, "cat /etc/rancheros-image-version") == "1"
+        # The image settings are the example's (its default user `rancher`; the seed names
+        # `rancher` itself without `default`, so that entry is the account: cloud-init's rule).
+        assert sh(vm, "cat /etc/ros-init/ros-init.yaml") == EXAMPLE_SETTINGS.read_text().strip()
         assert sh(vm, f"sudo cat {COUNTER}") == "1"
         assert sh(vm, "findmnt -n -o SOURCE /var/lib/ros-init").endswith("[/ros-init]")
         assert sh(vm, "findmnt -n -o FSTYPE /var/lib/os-data") == "ext4"
