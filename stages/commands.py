@@ -105,11 +105,7 @@ def parse_kind(config: Config, kind: str) -> CommandsSpec:
         raise SpecError("expected a list of commands", kind)
     out = []
     refusals = Refusals()
-    for i, entry in enumerate(raw):
-        problem = _entry_problem(entry)
-        if problem:
-            refusals.add(SpecError(problem, f"{kind}[{i}]"))
-            continue
+    for i, entry in refusals.accepted(raw, kind, _entry_problem):
         argv = to_argv(entry)
         if argv is not None:
             out.append((f"{kind}[{i}]", argv, entry))

@@ -72,14 +72,8 @@ def _key_list(value: Any, path: str) -> list[str]:
         return []
     if not isinstance(value, list):
         raise KeysConfigError(f"{path}: expected a list of keys")
-    out = []
     refusals = Refusals()
-    for i, key in enumerate(value):
-        problem = _key_problem(key)
-        if problem:
-            refusals.add(KeysConfigError(problem, f"{path}[{i}]"))
-        elif key.strip():
-            out.append(key.strip())
+    out = [key.strip() for _, key in refusals.accepted(value, path, _key_problem, KeysConfigError) if key.strip()]
     refusals.check()
     return out
 

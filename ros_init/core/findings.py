@@ -99,6 +99,19 @@ class Refusals:
             self.add(exc)
         return default
 
+    def accepted(self, items: list[Any], path: str, problem: Callable[[Any], str | None],
+                 error: type[SpecError] = SpecError) -> list[tuple[int, Any]]:
+        """The (index, item) pairs of ``items`` in which ``problem`` finds nothing wrong; each
+        other item is recorded as a refusal at ``path[index]`` with what ``problem`` says."""
+        out = []
+        for i, item in enumerate(items):
+            why = problem(item)
+            if why:
+                self.add(error(why, f"{path}[{i}]"))
+            else:
+                out.append((i, item))
+        return out
+
     def add(self, exc: Exception) -> None:
         self._raised.append(exc)
         if isinstance(exc, SpecErrors):
