@@ -24,9 +24,7 @@ DEFAULT_URL = "http://169.254.169.254"
 def detect(host: Host) -> bool:
     from ros_init.sources import platform_id
 
-    if platform_id.detect(host, NAME):
-        return True
-    return "vultr" in host.cmdline_text.split() or host.root.exists("/etc/vultr")
+    return platform_id.detect(host, NAME, cmdline_word=True, markers=("/etc/vultr",))
 
 
 def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -50,18 +48,14 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
 
-    try:
-        with ms.Service(host, NAME, DEFAULT_URL, deadline, headers={"Metadata-Token": "cloudinit"}) as svc:
-            body = svc.get("v1.json", max_size=ms.DATA_MAX)
-    except ms.Absent:
+    got = ms.fetch_object(host, NAME, DEFAULT_URL, deadline, "v1.json", headers={"Metadata-Token": "cloudinit"})
+    if got is None:
         return None
-    if body is None:
-        return None
-    meta = ms.parse_object(body, "vultr", "v1.json")
+    meta, base = got
     iid = ms.check_instance_id(meta.get("instance-v2-id") or meta.get("instanceid"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user-data")
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or None,
+    return ms.found(NAME, base, iid, hostname=meta.get("hostname") or None,
                     keys=ms.keys_of(meta.get("public-keys")), network=network,
                     user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,
                     vendor_data=ms.vendor_text(meta.get("vendor-data")),
