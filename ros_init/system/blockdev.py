@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import struct
 import subprocess
 from dataclasses import dataclass, field
@@ -694,6 +693,8 @@ def by_label(labels: list[str], *, sys_root: str = "/", devices: list[str] | Non
         return []
     if devices is not None:
         devices = with_partitions(devices, sys_root)
+    import shutil
+
     found: list[Volume] = []
     if sys_root == "/" and devices is None and udev_running():
         try:
