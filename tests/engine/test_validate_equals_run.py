@@ -6,8 +6,8 @@
 
 Both sides run in-process through the same code as the commands (``cli.validate`` and
 ``engine.inputs`` + ``engine.run.execute``). ROS_INIT_VALIDATE_RUN_EXAMPLES sets the number
-of configs (default 4000, "a few thousand, in CI" as issue 10 asks: 3000 took 33 s on the
-shared, loaded 2-core machine, about 11 ms a config; about one in six is accepted and planned).
+of configs (default 4000, "a few thousand, in CI" as issue 10 asks: 64 s on the shared 2-core
+machine at load average 4-5, about 16 ms a config; about one in six is accepted and planned).
 """
 
 from __future__ import annotations
