@@ -127,7 +127,7 @@ def _read_ovf(host: Host, deadline: float) -> tuple[bytes | None, str]:
             return data, f"seed folder {d}"
     from ros_init.datasources.cdrom import open_volume
 
-    from ros_init.system.volumes import Volume, read_label
+    from ros_init.system.blockdev import Volume, read_label
 
     for dev in _cfg(host).get("devices") or host.devices or [host.sys_path("/dev/sr0")]:
         try:

@@ -1,7 +1,7 @@
 """Seed volumes and seed folders: NoCloud, OpenStack ConfigDrive, ros-init's own volume.
 
 Found by filesystem label (``cdrom.labels``: cidata, CIDATA, config-2, CONFIG-2,
-ROS_INIT) through ``ros_init.system.volumes`` (udev, blkid or the superblock), or as a folder
+ROS_INIT) through ``ros_init.system.blockdev`` (udev, blkid or the superblock), or as a folder
 on disk (``cdrom.seed_dirs``: preseeded images, tests). The content decides the format:
 
 - ConfigDrive: ``openstack/latest/meta_data.json`` (+ ``user_data``,
@@ -31,7 +31,7 @@ from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.core.root import Root, RootError
 from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import parse_mapping
-from ros_init.system.volumes import Volume, by_label
+from ros_init.system.blockdev import Volume, by_label
 
 NAME = "cdrom"
 DETECT_HINT = "no seed folder and no volume labelled as in cdrom.labels"

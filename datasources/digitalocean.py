@@ -56,17 +56,13 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
 
-    try:
-        with ms.Service(host, NAME, DEFAULT_URL, deadline) as svc:
-            body = svc.get("metadata/v1.json", max_size=ms.DATA_MAX)
-    except ms.Absent:
+    got = ms.fetch_object(host, NAME, DEFAULT_URL, deadline, "metadata/v1.json")
+    if got is None:
         return None
-    if body is None:
-        return None
-    meta = ms.parse_object(body, "digitalocean", "metadata/v1.json")
+    meta, base = got
     iid = ms.check_instance_id(meta.get("droplet_id"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
+    return ms.found(NAME, base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=_text(meta.get("user_data")),
                     vendor_data=_text(meta.get("vendor_data")),
                     raw={"v1.json": ms.raw_json({k: v for k, v in meta.items() if k not in ("user_data", "auth_key")})})

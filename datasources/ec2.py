@@ -33,32 +33,20 @@ def detect(host: Host) -> bool:
 
 
 class ImdsClient:
-    """A session with the IMDS: one token, refreshed on 401."""
+    """The IMDSv2 token over the shared metadata-service session (``metaservice.Service``:
+    base URL, timeout, retries, CA, deadline): one token, refreshed on 401."""
 
-    def __init__(self, host: Host, deadline: float) -> None:
-        import requests
-
-        cfg = host.source_settings("ec2")
-        self.base = str(cfg.get("url") or DEFAULT_URL).rstrip("/")
-        self.timeout = float(cfg.get("timeout") or 2.0)
-        self.retries = cfg.get("retries")
-        self.v1_fallback = bool(cfg.get("imdsv1_fallback", False))
+    def __init__(self, svc: Any, host: Host) -> None:
+        self.svc = svc
+        self.base = svc.base
+        self.v1_fallback = bool(host.source_settings(NAME).get("imdsv1_fallback", False))
         self.host = host
-        self.deadline = deadline
-        self.session = requests.Session()
         self.token: str | None = None
         self.v1 = False
 
-    def close(self) -> None:
-        self.session.close()
-
     def _request(self, method: str, path: str, headers: dict[str, str], what: str) -> Any:
-        from ros_init.sources.httpfetch import request
-
-        return request(f"{self.base}/{path}", self.deadline, what=what, method=method, headers=headers,
-                       timeout=self.timeout, retries=self.retries, retry_refused=False, session=self.session,
-                       max_size=1024 * 1024 if path != "latest/user-data" else 16 * 1024 * 1024,
-                       logger=self.host.logger, clock=self.host.clock)
+        return self.svc.request(method, path, headers=headers, what=what,
+                                max_size=1024 * 1024 if path != "latest/user-data" else 16 * 1024 * 1024)
 
     def fetch_token(self) -> None:
         resp = self._request("PUT", "latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL},
@@ -99,90 +87,82 @@ class ImdsClient:
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
+    from ros_init.sources import metaservice as ms
+
+    try:
+        with ms.Service(host, NAME, DEFAULT_URL, deadline) as svc:
+            client = ImdsClient(svc, host)
+            client.fetch_token()
+            return _read(host, deadline, client)
+    except ms.Absent:
+        return None
+
+
+def _read(host: Host, deadline: float, client: ImdsClient) -> Documents:
+    """Everything the IMDS says of this instance, with a token already held."""
     from ros_init.network.convert import NetconvError, ec2_macs_to_v2
-    from ros_init.sources.httpfetch import FetchError, connection_refused
     from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.metaservice import raw_json
     from ros_init.sources.userdata import decode, is_template, source_context
 
-    base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
-    if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
-        host.logger.info("ec2: no IMDS at %s (connection refused)", base)
-        return None
-    client = ImdsClient(host, deadline)
+    iid = client.text("latest/meta-data/instance-id")
+    if not iid:
+        raise DatasourceError("ec2: IMDS answers but has no meta-data/instance-id")
+    if not _INSTANCE_ID.match(iid):
+        # a proxy or captive portal answering with a page: taking it as the id would make
+        # this node a new instance and run its first-boot commands again
+        raise DatasourceError("ec2: meta-data/instance-id is not an instance id (a proxy's page?)")
+    docs = Documents(source=f"ec2 {client.base}", instance_id=iid)
+    hostname = client.text("latest/meta-data/local-hostname") or client.text("latest/meta-data/hostname")
+    keys = []
+    for line in (client.text("latest/meta-data/public-keys/") or "").splitlines():
+        idx = line.split("=", 1)[0].strip().rstrip("/")
+        if idx.isdigit():
+            key = client.text(f"latest/meta-data/public-keys/{idx}/openssh-key")
+            if key:
+                keys += [k.strip() for k in key.splitlines() if k.strip()]
+    macs: dict[str, dict[str, str]] = {}
+    for line in (client.text("latest/meta-data/network/interfaces/macs/") or "").splitlines():
+        mac = line.strip().rstrip("/")
+        if not mac:
+            continue
+        info = {}
+        for f in _MAC_FIELDS:
+            value = client.text(f"latest/meta-data/network/interfaces/macs/{mac}/{f}")
+            if value is not None:
+                info[f] = value
+        macs[mac] = info
     try:
-        try:
-            client.fetch_token()
-        except FetchError as exc:
-            if exc.kind == "refused":
-                host.logger.info("ec2: no IMDS at %s (%s)", client.base, exc.kind)
-                return None
-            raise
-        iid = client.text("latest/meta-data/instance-id")
-        if not iid:
-            raise DatasourceError("ec2: IMDS answers but has no meta-data/instance-id")
-        if not _INSTANCE_ID.match(iid):
-            # a proxy or captive portal answering with a page: taking it as the id would make
-            # this node a new instance and run its first-boot commands again
-            raise DatasourceError("ec2: meta-data/instance-id is not an instance id (a proxy's page?)")
-        docs = Documents(source=f"ec2 {client.base}", instance_id=iid)
-        hostname = client.text("latest/meta-data/local-hostname") or client.text("latest/meta-data/hostname")
-        keys = []
-        for line in (client.text("latest/meta-data/public-keys/") or "").splitlines():
-            idx = line.split("=", 1)[0].strip().rstrip("/")
-            if idx.isdigit():
-                key = client.text(f"latest/meta-data/public-keys/{idx}/openssh-key")
-                if key:
-                    keys += [k.strip() for k in key.splitlines() if k.strip()]
-        macs: dict[str, dict[str, str]] = {}
-        for line in (client.text("latest/meta-data/network/interfaces/macs/") or "").splitlines():
-            mac = line.strip().rstrip("/")
-            if not mac:
-                continue
-            info = {}
-            for f in _MAC_FIELDS:
-                value = client.text(f"latest/meta-data/network/interfaces/macs/{mac}/{f}")
-                if value is not None:
-                    info[f] = value
-            macs[mac] = info
-        try:
-            network = ec2_macs_to_v2(macs) if macs else None
-        except NetconvError as exc:
-            raise DatasourceError(f"ec2: {exc}") from None
-        md: dict[str, Any] = {}
-        if hostname:
-            name = hostname.split()[0]
-            md["hostname"] = name.split(".")[0]
-            if "." in name:
-                md["fqdn"] = name
-        if keys:
-            md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
-        if network:
-            md["network"] = network
-        if md:
-            docs.configs.append(ConfigDocument("ec2 meta-data", Layer.METADATA, md))
-        docs.raw["meta-data.json"] = _json({"instance-id": iid, "hostname": hostname, "macs": macs})
-        user_data = client.get("latest/user-data")
-        if user_data:
-            docs.raw["user-data"] = user_data
-            extra = {}
-            if is_template(user_data):  # placement is asked for only when a template may use it
-                az = client.text("latest/meta-data/placement/availability-zone")
-                extra = {"availability_zone": az,
-                         "region": client.text("latest/meta-data/placement/region") or (az[:-1] if az else None)}
-            ctx = source_context(host, deadline, instance_data(
-                cloud_name="aws", platform="ec2", instance_id=iid, local_hostname=hostname,
-                public_ssh_keys=md.get("ssh_authorized_keys"),
-                meta={"instance-id": iid, "local-hostname": hostname, **{k.replace("_", "-"): v for k, v in extra.items()}},
-                **extra))
-            ud = decode(user_data, "ec2 user-data", Layer.USER, context=ctx)
-            docs.configs += ud.configs
-            docs.scripts += ud.scripts
-        return docs
-    finally:
-        client.close()
-
-
-def _json(value: Any) -> bytes:
-    import json
-
-    return json.dumps(value, indent=1, sort_keys=True).encode()
+        network = ec2_macs_to_v2(macs) if macs else None
+    except NetconvError as exc:
+        raise DatasourceError(f"ec2: {exc}") from None
+    md: dict[str, Any] = {}
+    if hostname:
+        name = hostname.split()[0]
+        md["hostname"] = name.split(".")[0]
+        if "." in name:
+            md["fqdn"] = name
+    if keys:
+        md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
+    if network:
+        md["network"] = network
+    if md:
+        docs.configs.append(ConfigDocument("ec2 meta-data", Layer.METADATA, md))
+    docs.raw["meta-data.json"] = raw_json({"instance-id": iid, "hostname": hostname, "macs": macs})
+    user_data = client.get("latest/user-data")
+    if user_data:
+        docs.raw["user-data"] = user_data
+        extra = {}
+        if is_template(user_data):  # placement is asked for only when a template may use it
+            az = client.text("latest/meta-data/placement/availability-zone")
+            extra = {"availability_zone": az,
+                     "region": client.text("latest/meta-data/placement/region") or (az[:-1] if az else None)}
+        ctx = source_context(host, deadline, instance_data(
+            cloud_name="aws", platform="ec2", instance_id=iid, local_hostname=hostname,
+            public_ssh_keys=md.get("ssh_authorized_keys"),
+            meta={"instance-id": iid, "local-hostname": hostname, **{k.replace("_", "-"): v for k, v in extra.items()}},
+            **extra))
+        ud = decode(user_data, "ec2 user-data", Layer.USER, context=ctx)
+        docs.configs += ud.configs
+        docs.scripts += ud.scripts
+    return docs

@@ -60,65 +60,40 @@ def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("true", "1", "yes")
 
 
-class MetadataClient:
-    def __init__(self, host: Host, deadline: float) -> None:
-        import requests
+def get_json(svc: Any, path: str) -> Any:
+    """The JSON at ``path`` of the metadata server (None for 404); an answer without
+    ``Metadata-Flavor: Google`` is an error, whatever its status."""
+    from ros_init.sources import metaservice as ms
 
-        cfg = host.source_settings("gce")
-        self.base = str(cfg.get("url") or DEFAULT_URL).rstrip("/")
-        self.timeout = float(cfg.get("timeout") or 2.0)
-        self.retries = cfg.get("retries")
-        self.host = host
-        self.deadline = deadline
-        self.session = requests.Session()
-
-    def get_json(self, path: str) -> Any:
-        from ros_init.sources.httpfetch import request
-
-        resp = request(f"{self.base}/{path}", self.deadline, what=f"GCE {path.split('?')[0]}",
-                       headers={"Metadata-Flavor": "Google"}, timeout=self.timeout, retries=self.retries,
-                       retry_refused=False, session=self.session, max_size=16 * 1024 * 1024,
-                       logger=self.host.logger, clock=self.host.clock)
-        if resp.header("metadata-flavor") != "Google":
-            raise DatasourceError(f"gce: {self.base} answered without 'Metadata-Flavor: Google': "
-                                  "not a GCE metadata server")
-        if resp.status == 404:
-            return None
-        if resp.status != 200:
-            raise DatasourceError(f"gce: {path.split('?')[0]} answered HTTP {resp.status}")
-        try:
-            return json.loads(resp.body)
-        except ValueError:
-            raise DatasourceError(f"gce: {path.split('?')[0]} is not valid JSON") from None
+    what = path.split("?")[0]
+    resp = svc.request("GET", path, what=f"GCE {what}", max_size=ms.DATA_MAX)
+    if resp.header("metadata-flavor") != "Google":
+        raise DatasourceError(f"gce: {svc.base} answered without 'Metadata-Flavor: Google': "
+                              "not a GCE metadata server")
+    if resp.status == 404:
+        return None
+    if resp.status != 200:
+        raise DatasourceError(f"gce: {what} answered HTTP {resp.status}")
+    return ms.parse_json(resp.body, f"gce: {what}")
 
 
 def fetch(host: Host, deadline: float) -> Documents | None:
-    from ros_init.sources.httpfetch import FetchError, connection_refused
+    from ros_init.sources import metaservice as ms
     from ros_init.sources.instancedata import instance_data
     from ros_init.sources.userdata import decode, source_context
 
-    base = str(host.source_settings(NAME).get("url") or DEFAULT_URL)
-    if connection_refused(base, min(1.0, host.remaining(deadline)), host.logger):
-        host.logger.info("gce: no metadata server at %s (connection refused)", base)
-        return None
-    client = MetadataClient(host, deadline)
     try:
-        try:
-            inst = client.get_json("instance/?recursive=true&alt=json")
-        except FetchError as exc:
-            if exc.kind == "refused":
-                host.logger.info("gce: no metadata server at %s (%s)", client.base, exc.kind)
-                return None
-            raise
-        if not isinstance(inst, dict) or inst.get("id") is None:
-            raise DatasourceError("gce: instance metadata has no id")
-        attrs = inst.get("attributes") or {}
-        project = {}
-        if not _truthy(attrs.get("block-project-ssh-keys", "false")):
-            project = client.get_json("project/attributes/?recursive=true&alt=json") or {}
-    finally:
-        client.session.close()
-    docs = Documents(source=f"gce {client.base}", instance_id=str(inst["id"]))
+        with ms.Service(host, NAME, DEFAULT_URL, deadline, headers={"Metadata-Flavor": "Google"}) as svc:
+            inst = get_json(svc, "instance/?recursive=true&alt=json")
+            if not isinstance(inst, dict) or inst.get("id") is None:
+                raise DatasourceError("gce: instance metadata has no id")
+            attrs = inst.get("attributes") or {}
+            project = {}
+            if not _truthy(attrs.get("block-project-ssh-keys", "false")):
+                project = get_json(svc, "project/attributes/?recursive=true&alt=json") or {}
+    except ms.Absent:
+        return None
+    docs = Documents(source=f"gce {svc.base}", instance_id=str(inst["id"]))
     now = datetime.now(UTC)
     keys = parse_ssh_keys(str(attrs.get("ssh-keys") or attrs.get("sshKeys") or ""), now)
     if isinstance(project, dict):

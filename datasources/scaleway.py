@@ -26,9 +26,7 @@ DEFAULT_URL = "http://169.254.42.42"
 def detect(host: Host) -> bool:
     from ros_init.sources import platform_id
 
-    if platform_id.detect(host, NAME):
-        return True
-    return "scaleway" in host.cmdline_text.split() or host.root.exists("/var/run/scaleway")
+    return platform_id.detect(host, NAME, cmdline_word=True, markers=("/var/run/scaleway",))
 
 
 def keys(conf: dict[str, Any]) -> list[str]:

@@ -52,19 +52,15 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
     from ros_init.sources import platform_id
 
-    try:
-        with ms.Service(host, NAME, DEFAULT_URL, deadline) as svc:
-            body = svc.get("metadata/v1.json", max_size=ms.DATA_MAX)
-    except ms.Absent:
+    got = ms.fetch_object(host, NAME, DEFAULT_URL, deadline, "metadata/v1.json")
+    if got is None:
         return None
-    if body is None:
-        return None
-    meta = ms.parse_object(body, "upcloud", "metadata/v1.json")
+    meta, base = got
     iid = ms.check_instance_id(meta.get("instance_id")
                                or (platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user_data")
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
+    return ms.found(NAME, base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,
                     vendor_data=ms.vendor_text(meta.get("vendor_data")),
                     raw={"v1.json": ms.raw_json({k: v for k, v in meta.items() if k != "user_data"})})

@@ -27,9 +27,7 @@ DEFAULT_URL = "http://169.254.169.254"
 def detect(host: Host) -> bool:
     from ros_init.sources import platform_id
 
-    if platform_id.detect(host, NAME):
-        return True
-    return "vultr" in host.cmdline_text.split() or host.root.exists("/etc/vultr")
+    return platform_id.detect(host, NAME, cmdline_word=True, markers=("/etc/vultr",))
 
 
 def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:

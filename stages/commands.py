@@ -25,12 +25,12 @@ import re
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ros_init.core.findings import SpecError
+from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
 
 if TYPE_CHECKING:
-    from ros_init.state import once
+    from ros_init.core.changes import RunCommand
 
 NAME = "commands"
 STOP_AFTER_FAILED_STEP = True
@@ -43,14 +43,6 @@ log = logging.getLogger("ros_init.stages.commands")
 
 class CommandFailed(Exception):
     """A command exited non-zero or timed out (the message has the label and status only)."""
-
-
-class CommandPlan(NamedTuple):
-    kind: str  # "bootcmd" | "runcmd" | "script"
-    label: str  # runcmd[2], script part-001
-    argv: tuple[str, ...] | None  # None for scripts
-    script: bytes | None
-    marker: once.Marker
 
 
 def _key(kind: str, value: Any) -> str:
@@ -92,6 +84,18 @@ class CommandsSpec(NamedTuple):
     commands: tuple[tuple[str, tuple[str, ...], Any], ...]
 
 
+def _entry_problem(entry: Any) -> str | None:
+    """Pure: why one command entry cannot run, or None."""
+    if entry is not None and not isinstance(entry, str | list):
+        return "expected a string, a list of strings or null"
+    if isinstance(entry, list) and not all(isinstance(a, str | int | float) and not isinstance(a, bool)
+                                           for a in entry):
+        return "an argv holds strings only"
+    if isinstance(entry, str) and "\0" in entry or isinstance(entry, list) and any("\0" in str(a) for a in entry):
+        return "holds a NUL byte"
+    return None
+
+
 def parse_kind(config: Config, kind: str) -> CommandsSpec:
     """Pure: ``bootcmd`` or ``runcmd`` as argvs; null items and empty lists are skipped."""
     raw = config.get(kind)
@@ -100,17 +104,12 @@ def parse_kind(config: Config, kind: str) -> CommandsSpec:
     if not isinstance(raw, list):
         raise SpecError("expected a list of commands", kind)
     out = []
-    for i, entry in enumerate(raw):
-        if entry is not None and not isinstance(entry, str | list):
-            raise SpecError("expected a string, a list of strings or null", f"{kind}[{i}]")
-        if isinstance(entry, list) and not all(isinstance(a, str | int | float) and not isinstance(a, bool)
-                                               for a in entry):
-            raise SpecError("an argv holds strings only", f"{kind}[{i}]")
-        if isinstance(entry, str) and "\0" in entry or isinstance(entry, list) and any("\0" in str(a) for a in entry):
-            raise SpecError("holds a NUL byte", f"{kind}[{i}]")
+    refusals = Refusals()
+    for i, entry in refusals.accepted(raw, kind, _entry_problem):
         argv = to_argv(entry)
         if argv is not None:
             out.append((f"{kind}[{i}]", argv, entry))
+    refusals.check()
     return CommandsSpec(kind, tuple(out))
 
 
@@ -141,6 +140,7 @@ def wanted_items(spec: CommandsSpec, ctx: StageContext) -> list[tuple[str, str, 
 
 
 def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
+    from ros_init.core.changes import RunCommand
     from ros_init.state import once  # plan and apply only: validate imports this module for parse
 
     changes = []
@@ -157,12 +157,12 @@ def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
         if once.is_done(root, marker):
             continue
         if kind == "script":
-            cp = CommandPlan(kind, label, None, entry.content, marker)
+            cp = RunCommand(kind, label, None, entry.content, marker)
             what = "user-data script"
         else:
             argv = to_argv(entry)
             assert argv is not None
-            cp = CommandPlan(kind, label, argv, None, marker)
+            cp = RunCommand(kind, label, argv, None, marker)
             what = program_name(argv)
         changes.append(Change(spec.kind if kind == "bootcmd" else NAME, "run-command", label,
                               f"run {label}: {what} ({when}{skip_note})", payload=cp))
@@ -223,7 +223,7 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 def apply(change: Change, root: Root, ctx: StageContext) -> str:
     from ros_init.state import once
 
-    cp: CommandPlan = change.payload
+    cp: RunCommand = change.payload
     mode, why = where_to_run(root, ctx)
     if mode == "skip":
         raise SkipStep(why)

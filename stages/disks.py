@@ -18,9 +18,10 @@ import tempfile
 import time
 from typing import Any
 
+from ros_init.core.changes import DiskAction
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
-from ros_init.disks.layout import Action, DiskLayoutError, Fence
+from ros_init.disks.layout import DiskLayoutError, Fence
 
 NAME = "disks"
 STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
@@ -103,19 +104,21 @@ def plan(spec: Any, root: Root, ctx: StageContext) -> list[Change]:
 
     layout = plan_layout(specs, targets, grow_devs, disks, fence, resolve_link)
     changes = [Change(NAME, a.kind, a.device, a.summary, a.destructive, payload=a) for a in layout.actions]
+    from ros_init.core.changes import Symlink, WriteFile, plan_write
+
     for m in layout.mounts:
         name = unit_name(m.where, m.what)
         path = f"/etc/systemd/system/{name}"
-        text = render_unit(m.what, m.where, m.fstype, m.options)
         link = f"{wants_dir(m.where)}/{name}"
         link_target = f"../{name}"
-        if root.read_text(path) == text and root.readlink(link) == link_target:
-            continue
         verb = "swap on" if m.where is None else f"mount on {m.where}"
-        changes.append(Change(
-            NAME, "write-mount-unit", path, f"write {path} ({verb}: {m.what}, now {m.device})",
-            payload={"path": path, "text": text, "link": link, "link_target": link_target},
-        ))
+        unit = plan_write(NAME, root, WriteFile(path, render_unit(m.what, m.where, m.fstype, m.options).encode(), 0o644),
+                          f"write {path} ({verb}: {m.what}, now {m.device})")
+        if unit is not None:
+            changes.append(unit)
+        if root.readlink(link) != link_target:
+            changes.append(Change(NAME, "symlink", link, f"enable {name}: {link} -> {link_target}",
+                                  payload=Symlink(link, link_target)))
     return changes
 
 
@@ -333,12 +336,12 @@ def _ensure_idle(disk: str, device: str | None, sys_root: str) -> None:
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one change: one tool run, then the kernel and udev are brought up to date."""
-    if change.action == "write-mount-unit":
-        p = change.payload
-        root.write_file(p["path"], p["text"].encode(), 0o644)
-        root.symlink(p["link"], p["link_target"])
+    from ros_init.core.changes import Symlink, WriteFile, apply_payload
+
+    if isinstance(change.payload, WriteFile | Symlink):
+        apply_payload(root, change.payload)
         return
-    action: Action = change.payload
+    action: DiskAction = change.payload
     a = action.args
     kind = action.kind
     if kind == "create-table":

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 from ros_init.accounts.lookup import OwnerError, resolve_owner
 from ros_init.config.yamlsource import BinaryText
 from ros_init.core.changes import Refused, WriteFile, apply_payload, digest, file_reasons
-from ros_init.core.findings import SpecError
+from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root, RootError
 
@@ -169,18 +169,21 @@ def _item(i: int, it: Any) -> FileItem:
         data = decode_content(it.get("content"), it.get("encoding"))
     except FileSpecError as exc:
         data, problem = b"", exc.message
+    refusals = Refusals()  # every refused key of the item, not the first one only
     try:
         mode = parse_mode(it.get("permissions"))
     except FileSpecError as exc:
-        raise FileSpecError(exc.message, f"{where}.permissions") from None
+        mode = 0
+        refusals.add(FileSpecError(exc.message, f"{where}.permissions"))
     owner = it.get("owner")
     owner = DEFAULT_OWNER if owner is None else str(owner)
     phase = it.get("phase") or "boot"
     if phase not in ("boot", "initramfs"):
-        raise FileSpecError("expected boot or initramfs", f"{where}.phase")
+        refusals.add(FileSpecError("expected boot or initramfs", f"{where}.phase"))
     append = it.get("append", False)
     if not isinstance(append, bool):
-        raise FileSpecError("expected true or false", f"{where}.append")
+        refusals.add(FileSpecError("expected true or false", f"{where}.append"))
+    refusals.check()
     return FileItem(i, path, data, append, mode, owner, phase, problem)
 
 
@@ -191,7 +194,9 @@ def parse(config: Config) -> FilesSpec:
         return FilesSpec(())
     if not isinstance(raw, list):
         raise FileSpecError("expected a list of files", "write_files")
-    items = tuple(_item(i, it) for i, it in enumerate(raw))
+    refusals = Refusals()
+    items = tuple(item for item in (refusals.attempt(_item, i, it) for i, it in enumerate(raw)) if item is not None)
+    refusals.check()
     warnings = tuple((f"write_files[{it.index}].content", f"{it.problem}: {it.path} would not be "
                       "written at boot (the other files are)") for it in items if it.problem)
     return FilesSpec(items, warnings)

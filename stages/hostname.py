@@ -23,8 +23,8 @@ import re
 import stat
 from typing import Any, NamedTuple
 
-from ros_init.core.changes import WriteFile, apply_payload
-from ros_init.core.findings import SpecError
+from ros_init.core.changes import Refused, WriteFile, apply_payload, plan_write
+from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
@@ -80,18 +80,22 @@ def parse(config: Config) -> HostnameSpec | None:
         if placeholder:
             return HostnameSpec("", None, False, ((key, f"{placeholder} looks like an unrendered template "
                                                         "variable: the host name would not be set at boot"),))
-    full = _check(fqdn, "fqdn") if fqdn is not None else None
-    if hostname is not None:
-        name = _check(hostname, "hostname")
+    refusals = Refusals()  # a bad hostname, fqdn and manage_etc_hosts are all reported
+    given = refusals.attempt(_check, hostname, "hostname") if hostname is not None else None
+    full = refusals.attempt(_check, fqdn, "fqdn") if fqdn is not None else None
+    manage = config.get("manage_etc_hosts", True)
+    if manage not in (True, False, "localhost", "template"):
+        refusals.add(HostnameError(
+            f"manage_etc_hosts: must be true, false, \"localhost\" or \"template\", found {manage!r}"))
+    refusals.check()
+    if given is not None:
+        name = given
         if "." in name:
             full = full or name
             name = name.split(".", 1)[0]
     else:
         assert full is not None
         name = full.split(".", 1)[0]
-    manage = config.get("manage_etc_hosts", True)
-    if manage not in (True, False, "localhost", "template"):
-        raise HostnameError(f"manage_etc_hosts: must be true, false, \"localhost\" or \"template\", found {manage!r}")
     return HostnameSpec(name, full if full and full != name else None, manage is not False)
 
 
@@ -130,11 +134,10 @@ def edit_hosts(text: str | None, spec: HostnameSpec) -> str:
 
 
 def _file_change(root: Root, path: str, data: bytes, summary: str) -> Change | None:
-    if root.read_bytes(path) == data:
-        return None  # also true through a symlink whose target holds the right name
+    """The write of ``path``, its mode kept; none through a symlink whose target holds the right name."""
     st = root.stat(path)
     mode = stat.S_IMODE(st.st_mode) if st is not None and stat.S_ISREG(st.st_mode) else 0o644
-    return Change(NAME, "write-file", path, summary, payload=WriteFile(path, data, mode))
+    return plan_write(NAME, root, WriteFile(path, data, mode), summary, follow=True)
 
 
 def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Change]:
@@ -143,7 +146,8 @@ def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Chang
         return []
     if spec.unrendered:
         path, why = spec.unrendered[0]
-        return [Change(NAME, "refuse", HOSTNAME_FILE, f"set the host name ({path}: not set)", payload=why)]
+        return [Change(NAME, "refuse", HOSTNAME_FILE, f"set the host name ({path}: not set)",
+                       payload=Refused(HOSTNAME_FILE, why))]
     changes: list[Change | None] = [
         _file_change(root, HOSTNAME_FILE, f"{spec.short}\n".encode(), f"write {HOSTNAME_FILE}: {spec.short}"),
     ]
@@ -162,10 +166,8 @@ def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Chang
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Thin: write one file through Root, or set the kernel's hostname."""
-    if isinstance(change.payload, WriteFile):
+    if isinstance(change.payload, WriteFile | Refused):
         apply_payload(root, change.payload)
-    elif change.action == "refuse":
-        raise HostnameError(str(change.payload))
     elif change.action == "set-hostname":
         if not root.is_host:
             raise HostnameError("the running hostname is only set when the target root is /")

@@ -117,13 +117,6 @@ def _is_managed(path: str, root: Root) -> bool:
     return False
 
 
-def _differs(root: Root, path: str, data: bytes, mode: int) -> bool:
-    st = root.lstat(path)
-    if st is None or not stat.S_ISREG(st.st_mode):
-        return True  # missing, or a symlink/other that the write replaces
-    return stat.S_IMODE(st.st_mode) != mode or root.read_bytes(path) != data
-
-
 def parse(config: Config) -> NetworkModel | None:
     """Pure: the ``network:`` section as a model; None when networking is disabled."""
     network = config.get("network")
@@ -152,26 +145,23 @@ def plan(model: NetworkModel | None, root: Root, ctx: StageContext) -> list[Chan
         netconfig = root.read_text(wicked.NETCONFIG) if renderer == "wicked" else None
         files = desired_files(model, renderer, names, netconfig)
 
-    changes = []
+    from ros_init.core.changes import WriteFile, plan_remove, plan_write
+
+    changes: list[Change | None] = []
     for path in sorted(files):
         data, mode = files[path]
-        if _differs(root, path, data, mode):
-            changes.append(Change(NAME, "write-file", path, f"write {path} ({renderer}, mode {mode:04o})",
-                                  payload=(data, mode)))
+        changes.append(plan_write(NAME, root, WriteFile(path, data, mode),
+                                  f"write {path} ({renderer}, mode {mode:04o}; {{reasons}})"))
     for folder in _managed_folders():
         for name in root.listdir(folder):
             path = f"{folder}/{name}"
             if path not in files and _is_managed(path, root):
-                changes.append(Change(NAME, "remove-file", path, f"remove {path} (no longer configured)"))
-    return changes
+                changes.append(plan_remove(NAME, root, path, f"remove {path} (no longer configured)"))
+    return [c for c in changes if c is not None]
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Thin: write or remove one file, atomically, through Root."""
-    if change.action == "write-file":
-        data, mode = change.payload
-        root.write_file(change.target, data, mode)
-    elif change.action == "remove-file":
-        root.remove(change.target)
-    else:
-        raise NetworkStageError(f"unknown change {change.action!r}")
+    from ros_init.core.changes import apply_payload
+
+    apply_payload(root, change.payload)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from typing import Any, NamedTuple
 
-from ros_init.core.changes import WriteFile, apply_payload, file_reasons
+from ros_init.core.changes import WriteFile, apply_payload, plan_write
 from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
@@ -54,16 +54,14 @@ def plan(spec: RancherdSpec | None, root: Root, ctx: StageContext) -> list[Chang
     section = spec.section
     data = render(section)
     owner = (0, 0) if os.geteuid() == 0 else None
-    reasons = file_reasons(root, CONFIG_PATH, data, MODE, *(owner or (-1, -1)))
-    if not reasons:
-        return []
     role = section.get("role")
     keys = ", ".join(str(k) for k in section)
     who = "root:root" if owner else "owner not set: not running as root"
-    summary = (f"write {CONFIG_PATH} ({', '.join(reasons)}: 0600 {who}; "
+    summary = (f"write {CONFIG_PATH} ({{reasons}}: 0600 {who}; "
                f"{'role ' + str(role) + '; ' if isinstance(role, str) else ''}keys: {keys})")
     uid, gid = owner if owner else (-1, -1)
-    return [Change(NAME, "write-file", CONFIG_PATH, summary, payload=WriteFile(CONFIG_PATH, data, MODE, uid, gid))]
+    change = plan_write(NAME, root, WriteFile(CONFIG_PATH, data, MODE, uid, gid), summary)
+    return [change] if change else []
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:

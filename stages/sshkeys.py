@@ -28,8 +28,17 @@ from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
-from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
-from ros_init.core.findings import SpecError
+from ros_init.core.changes import (
+    Refused,
+    RemoveFile,
+    Skipped,
+    WriteFile,
+    apply_payload,
+    digest,
+    plan_remove,
+    plan_write,
+)
+from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.root import Root
 
@@ -63,21 +72,24 @@ def _key_list(value: Any, path: str) -> list[str]:
         return []
     if not isinstance(value, list):
         raise KeysConfigError(f"{path}: expected a list of keys")
-    out = []
-    for i, key in enumerate(value):
-        if not isinstance(key, str):
-            raise KeysConfigError(f"{path}[{i}]: expected a string")
-        key = key.strip()
-        if not key:
-            continue
-        if any(ch in key for ch in "\n\r\0"):
-            raise KeysConfigError(f"{path}[{i}]: a key must be one line")
-        if key.startswith("#") or key in (BEGIN, END):
-            raise KeysConfigError(f"{path}[{i}]: a key cannot be a comment")
-        if ":" in key.split(" ", 1)[0] and key.split(":", 1)[0] in ("github", "gitlab") and not _REF_RE.match(key):
-            raise KeysConfigError(f"{path}[{i}]: not a valid github:/gitlab: user name")
-        out.append(key)
+    refusals = Refusals()
+    out = [key.strip() for _, key in refusals.accepted(value, path, _key_problem, KeysConfigError) if key.strip()]
+    refusals.check()
     return out
+
+
+def _key_problem(key: Any) -> str | None:
+    """Pure: why one ssh_authorized_keys entry cannot be used, or None."""
+    if not isinstance(key, str):
+        return "expected a string"
+    key = key.strip()
+    if any(ch in key for ch in "\n\r\0"):
+        return "a key must be one line"
+    if key.startswith("#") or key in (BEGIN, END):
+        return "a key cannot be a comment"
+    if ":" in key.split(" ", 1)[0] and key.split(":", 1)[0] in ("github", "gitlab") and not _REF_RE.match(key):
+        return "not a valid github:/gitlab: user name"
+    return None
 
 
 def keys_by_user(config: Config) -> dict[str, list[str]]:
@@ -89,15 +101,19 @@ def keys_by_user(config: Config) -> dict[str, list[str]]:
     """
     out: dict[str, list[str]] = {}
     first: str | None = None
+    refusals = Refusals()
     for path, item in user_items(config, warn=False):
         name = item.get("name")
         if not isinstance(name, str):
             continue
         first = first or name
-        out.setdefault(name, []).extend(_key_list(item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys"))
+        out.setdefault(name, []).extend(
+            refusals.attempt(_key_list, item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys", default=[]))
     # The receiver of top-level keys is always checked, even with none: keys removed from
     # the config must leave its file too.
-    out.setdefault(first or "root", []).extend(_key_list(config.get("ssh_authorized_keys"), "ssh_authorized_keys"))
+    out.setdefault(first or "root", []).extend(
+        refusals.attempt(_key_list, config.get("ssh_authorized_keys"), "ssh_authorized_keys", default=[]))
+    refusals.check()
     return {user: list(dict.fromkeys(keys)) for user, keys in out.items()}
 
 
@@ -116,9 +132,12 @@ def parse(config: Config) -> SshSpec:
         # cloud-init's strings (deprecated in the schema): yes/true, no/false; anything
         # else ("unchanged") leaves sshd alone, like an absent key.
         value = {"yes": True, "true": True, "no": False, "false": False}.get(value.strip().lower())
+    refusals = Refusals()
     if value is not None and not isinstance(value, bool):
-        raise KeysConfigError("ssh_pwauth: expected true or false")
-    return SshSpec(tuple((user, tuple(keys)) for user, keys in keys_by_user(config).items()), value)
+        refusals.add(KeysConfigError("ssh_pwauth: expected true or false"))
+    keys = refusals.attempt(keys_by_user, config, default={})
+    refusals.check()
+    return SshSpec(tuple((user, tuple(entries)) for user, entries in keys.items()), value)
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
@@ -248,7 +267,7 @@ def _can_chown() -> bool:
 
 
 def _skip(target: str, message: str) -> Change:
-    return Change(NAME, "skip", target, message, payload=message)
+    return Change(NAME, "skip", target, message, payload=Skipped(target, message))
 
 
 def _http(ctx: StageContext) -> Any:
@@ -289,14 +308,14 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
             changes.append(_skip(path, f"{path} of {user} is not a regular file (a symlink?): keys not written"))
             continue
         if st_file is not None and st_file.st_size > MAX_AUTHORIZED_KEYS:
-            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=(
-                f"{path} is {st_file.st_size / (1024 * 1024):.0f} MiB, over the "
+            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=Refused(
+                path, f"{path} is {st_file.st_size / (1024 * 1024):.0f} MiB, over the "
                 f"{MAX_AUTHORIZED_KEYS // (1024 * 1024)} MiB limit for an authorized_keys file: left alone")))
             continue
         current = root.read_bytes(path, limit=MAX_AUTHORIZED_KEYS + 1) if st_file is not None else None
         if current is not None and len(current) > MAX_AUTHORIZED_KEYS:  # grew since the lstat
-            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=(
-                f"{path} grew over the {MAX_AUTHORIZED_KEYS // (1024 * 1024)} MiB limit: left alone")))
+            changes.append(Change(NAME, "refuse", path, f"{path}: keys of {user} not written", payload=Refused(
+                path, f"{path} grew over the {MAX_AUTHORIZED_KEYS // (1024 * 1024)} MiB limit: left alone")))
             continue
         existing = KeysFile.parse((current or b"").decode("utf-8", "surrogateescape"))
         old_sections = existing.sections()
@@ -352,31 +371,23 @@ def pwauth_text(enabled: bool) -> str:
 
 def _plan_pwauth(value: bool | None, root: Root) -> list[Change]:
     if value is None:
-        if root.lstat(PWAUTH_DROPIN) is None:
-            return []
-        return [Change(NAME, "remove-file", PWAUTH_DROPIN, f"{PWAUTH_DROPIN}: remove (no ssh_pwauth in the config)",
-                       payload=RemoveFile(PWAUTH_DROPIN))]
+        change = plan_remove(NAME, root, PWAUTH_DROPIN, f"{PWAUTH_DROPIN}: remove (no ssh_pwauth in the config)")
+        return [change] if change else []
     data = pwauth_text(value).encode()
     owner = 0 if _can_chown() else -1
-    if not file_reasons(root, PWAUTH_DROPIN, data, 0o644, owner, owner):
-        return []
     note = ""
     main = next((p for p in SSHD_CONFIGS if root.exists(p)), None)
     if main is not None and not re.search(r"(?im)^\s*include\s+\S*sshd_config\.d", root.read_text(main) or ""):
         note = f" (warning: {main} does not include sshd_config.d)"
-    return [Change(NAME, "write-file", PWAUTH_DROPIN,
-                   f"{PWAUTH_DROPIN}: PasswordAuthentication {'yes' if value else 'no'}{note}",
-                   payload=WriteFile(PWAUTH_DROPIN, data, 0o644, owner, owner))]
+    change = plan_write(NAME, root, WriteFile(PWAUTH_DROPIN, data, 0o644, owner, owner),
+                        f"{PWAUTH_DROPIN}: PasswordAuthentication {'yes' if value else 'no'}{note}")
+    return [change] if change else []
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one planned change through Root."""
     payload = change.payload
-    if change.action == "skip":
-        raise SkipStep(str(payload))
-    if change.action == "refuse":
-        raise RuntimeError(str(payload))
-    if isinstance(payload, WriteFile | RemoveFile):
+    if isinstance(payload, WriteFile | RemoveFile | Skipped | Refused):
         apply_payload(root, payload)
         return
     if not isinstance(payload, KeysWrite):

@@ -44,7 +44,7 @@ from ros_init.accounts.userconfig import (
     read_groups,
     read_users,
 )
-from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
+from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, plan_write
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 
@@ -390,8 +390,14 @@ class UsersSpec(NamedTuple):
 def parse(config: Config) -> UsersSpec:
     """Pure: the three sections in one shape, every value that the account files cannot
     hold refused with its path (the one users normaliser, ``normalize_users``, first)."""
-    passwords, expire = read_chpasswd(config)
-    return UsersSpec(tuple(read_users(config)), tuple(read_groups(config)), tuple(passwords), expire)
+    from ros_init.core.findings import Refusals
+
+    refusals = Refusals()  # the refusals of all three sections, not the first one only
+    users = refusals.attempt(read_users, config, default=[])
+    groups = refusals.attempt(read_groups, config, default=[])
+    passwords, expire = refusals.attempt(read_chpasswd, config, default=([], True))
+    refusals.check()
+    return UsersSpec(tuple(users), tuple(groups), tuple(passwords), expire)
 
 
 def plan(spec: UsersSpec, root: Root, ctx: StageContext) -> list[Change]:
@@ -448,9 +454,10 @@ def _plan_sudoers(root: Root, sudo: dict[str, tuple[str, ...]], chown: bool) -> 
         path = f"{SUDOERS_DIR}/{fname}"
         data = text.encode()
         owner = 0 if chown else -1
-        if file_reasons(root, path, data, 0o440, owner, owner):
-            changes.append(Change(NAME, "write-file", path, f"{path}: sudo rules ({len(data.splitlines()) - 1})",
-                                  payload=WriteFile(path, data, 0o440, owner, owner)))
+        change = plan_write(NAME, root, WriteFile(path, data, 0o440, owner, owner),
+                            f"{path}: sudo rules ({len(data.splitlines()) - 1})")
+        if change:
+            changes.append(change)
     for fname in root.listdir(SUDOERS_DIR):
         if fname.startswith(SUDOERS_PREFIX) and fname not in wanted:
             path = f"{SUDOERS_DIR}/{fname}"

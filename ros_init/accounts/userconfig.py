@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.accounts.passwd_db import DatabaseError, check_field
-from ros_init.core.findings import SpecError
+from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Config
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?\Z")
@@ -217,34 +217,40 @@ def read_users(config: Config) -> list[UserSpec]:
     """The ``users`` of the config as specs (``default`` and duplicates dropped with a warning)."""
     specs: list[UserSpec] = []
     seen: set[str] = set()
-    for path, item in user_items(config):
-        name = _check_name(item.get("name"), f"{path}.name")
+    refusals = Refusals()  # every refused value of every user, not the first one only
+    check = refusals.attempt
+    for path, item in refusals.attempt(user_items, config, default=[]):
+        name = check(_check_name, item.get("name"), f"{path}.name")
         if name in seen:
             log.warning("%s: user %s is listed twice; the first entry is used", path, name)
             continue
-        seen.add(name)
+        if name is not None:
+            seen.add(name)
         primary = item.get("primary_group")
         if primary is not None and not (isinstance(primary, str) and primary.isdigit()):
-            primary = _check_name(primary, f"{path}.primary_group")
-        specs.append(UserSpec(
+            primary = check(_check_name, primary, f"{path}.primary_group")
+        fields = dict(
             name=name,
             path=path,
-            gecos=_opt_str(item, "gecos", path),
-            homedir=_opt_str(item, "homedir", path, absolute=True),
-            shell=_opt_str(item, "shell", path),
+            gecos=check(_opt_str, item, "gecos", path),
+            homedir=check(_opt_str, item, "homedir", path, absolute=True),
+            shell=check(_opt_str, item, "shell", path),
             primary_group=primary,
-            groups=_names(item.get("groups"), f"{path}.groups", numeric=True),
-            uid=_uid(item.get("uid"), path),
-            system=_bool(item, "system", False, path),
-            no_create_home=_bool(item, "no_create_home", False, path),
-            no_user_group=_bool(item, "no_user_group", False, path),
-            lock_passwd=_bool(item, "lock_passwd", True, path),
-            create_groups=_bool(item, "create_groups", True, path),
-            passwd=_secret(item, "passwd", path, is_hash=True),
-            hashed_passwd=_secret(item, "hashed_passwd", path, is_hash=True),
-            plain_text_passwd=_secret(item, "plain_text_passwd", path, is_hash=False),
-            sudo=_sudo_rules(item.get("sudo"), f"{path}.sudo"),
-        ))
+            groups=check(_names, item.get("groups"), f"{path}.groups", numeric=True, default=()),
+            uid=check(_uid, item.get("uid"), path),
+            system=check(_bool, item, "system", False, path),
+            no_create_home=check(_bool, item, "no_create_home", False, path),
+            no_user_group=check(_bool, item, "no_user_group", False, path),
+            lock_passwd=check(_bool, item, "lock_passwd", True, path),
+            create_groups=check(_bool, item, "create_groups", True, path),
+            passwd=check(_secret, item, "passwd", path, is_hash=True),
+            hashed_passwd=check(_secret, item, "hashed_passwd", path, is_hash=True),
+            plain_text_passwd=check(_secret, item, "plain_text_passwd", path, is_hash=False),
+            sudo=check(_sudo_rules, item.get("sudo"), f"{path}.sudo", default=()),
+        )
+        if not refusals.errors:
+            specs.append(UserSpec(**fields))
+    refusals.check()
     return specs
 
 
@@ -258,16 +264,41 @@ def read_groups(config: Config) -> list[tuple[str, tuple[str, ...]]]:
     if not isinstance(raw, list):
         raise UsersConfigError("groups: expected a list")
     out: list[tuple[str, tuple[str, ...]]] = []
+    refusals = Refusals()
     for i, item in enumerate(raw):
         path = f"groups[{i}]"
         if isinstance(item, str):
-            out.extend((name, ()) for name in _names(item, path))
+            out.extend((name, ()) for name in refusals.attempt(_names, item, path, default=()))
         elif isinstance(item, dict):
             for name, members in item.items():
-                out.append((_check_name(name, f"{path}.{name}"), _names(members, f"{path}.{name}")))
+                out.append((refusals.attempt(_check_name, name, f"{path}.{name}"),
+                            refusals.attempt(_names, members, f"{path}.{name}", default=())))
         else:
-            raise UsersConfigError(f"{path}: expected a group name or {{name: [members]}}")
+            refusals.add(UsersConfigError(f"{path}: expected a group name or {{name: [members]}}"))
+    refusals.check()
     return out
+
+
+def _password_set(path: str, item: Any) -> PasswordSet | None:
+    """One ``chpasswd`` entry (None: a RANDOM one, skipped with a warning)."""
+    if not isinstance(item, dict):
+        raise UsersConfigError(f"{path}: expected an object with name, password, type")
+    refusals = Refusals()
+    name = refusals.attempt(_check_name, item.get("name"), f"{path}.name")
+    kind = item.get("type") or "hash"
+    if kind == "RANDOM":
+        log.warning("%s: random passwords are not supported (ros-init never makes one up): skipped", path)
+        refusals.check()
+        return None
+    if kind not in ("hash", "text"):
+        refusals.add(UsersConfigError(f"{path}.type: expected 'hash' or 'text'"))
+    password = item.get("password")
+    if not isinstance(password, str) or not password:
+        refusals.add(UsersConfigError(f"{path}.password: expected a non-empty string"))
+    refusals.check()
+    value = _secret(item, "password", path, is_hash=kind == "hash")
+    assert value is not None
+    return PasswordSet(name, path, value, kind == "hash")
 
 
 def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
@@ -301,23 +332,12 @@ def read_chpasswd(config: Config) -> tuple[list[PasswordSet], bool]:
             kind = "RANDOM" if password in ("R", "RANDOM") else "hash" if HASH_RE.match(password) else "text"
             entries.append((path, {"name": name, "password": password, "type": kind}))
     out = []
+    refusals = Refusals()  # every refused entry, not the first one only
     for path, item in entries:
-        if not isinstance(item, dict):
-            raise UsersConfigError(f"{path}: expected an object with name, password, type")
-        name = _check_name(item.get("name"), f"{path}.name")
-        kind = item.get("type") or "hash"
-        if kind == "RANDOM":
-            log.warning("%s: random passwords are not supported (ros-init never makes one up): skipped", path)
-            continue
-        if kind not in ("hash", "text"):
-            raise UsersConfigError(f"{path}.type: expected 'hash' or 'text'")
-        password = item.get("password")
-        if not isinstance(password, str) or not password:
-            raise UsersConfigError(f"{path}.password: expected a non-empty string")
-        hashed = kind == "hash"
-        value = _secret(item, "password", path, is_hash=hashed)
-        assert value is not None
-        out.append(PasswordSet(name, path, value, hashed))
+        entry = refusals.attempt(_password_set, path, item)
+        if entry is not None:
+            out.append(entry)
+    refusals.check()
     last = {p.name: p for p in out}  # a name listed twice: the last entry wins, as in chpasswd
     if len(last) != len(out):
         log.warning("chpasswd: a user is listed more than once; the last entry is used")

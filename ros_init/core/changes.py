@@ -3,9 +3,12 @@ and one applier through ``Root``.
 
 A stage decides (``plan``) with what is in the target root and returns ``Change`` values
 whose payload is one of the types below; the engine shows their summaries and the stage's
-``apply`` hands the common ones to ``apply_payload``. A stage with needs of its own
-(accounts edited under a lock, a home built from /etc/skel, a command, a disk action) keeps
-its own payload type, but every write still goes through ``Root``.
+``apply`` hands the file ones to ``apply_payload``. ``plan_write`` and ``plan_remove`` are the
+one "desired file vs what is there" planner every stage uses. ``RunCommand`` (the commands
+stage) and ``DiskAction`` (the disks stage) are performed by their stage, which alone knows
+how; a stage with needs of its own (accounts edited under a lock, a home built from /etc/skel,
+an authorized_keys file with its folder) keeps its own payload type, but every write still
+goes through ``Root``.
 
 Payloads may hold secrets (file contents): they are never printed, logged or compared.
 """
@@ -13,8 +16,10 @@ Payloads may hold secrets (file contents): they are never printed, logged or com
 from __future__ import annotations
 
 import stat
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
+from ros_init.core.model import Change, SkipStep
 from ros_init.core.root import Root
 
 
@@ -50,6 +55,36 @@ class Refused(NamedTuple):
 
     path: str
     reason: str
+
+
+class Skipped(NamedTuple):
+    """An item left alone for a reason that is not a failure (a user the target does not
+    have): its step is recorded skipped, with ``reason``."""
+
+    path: str
+    reason: str
+
+
+class RunCommand(NamedTuple):
+    """Run one config command or user-data script (the commands stage performs it)."""
+
+    kind: str  # "bootcmd" | "runcmd" | "script"
+    label: str  # runcmd[2], script part-001
+    argv: tuple[str, ...] | None  # None for scripts
+    script: bytes | None
+    marker: Any  # the once-guard marked done after exit 0 (``ros_init.state.once.Marker``)
+
+
+@dataclass(frozen=True)
+class DiskAction:
+    """One step of a disk layout (the disks stage runs the tool); ``args`` hold what the tool
+    needs (no secrets exist here)."""
+
+    kind: str  # create-table, delete-partition, create-partition, grow-partition, format, grow-filesystem
+    device: str
+    summary: str
+    destructive: bool = False
+    args: dict[str, Any] = field(default_factory=dict)
 
 
 class ChangedSincePlanned(RuntimeError):
@@ -94,6 +129,24 @@ def file_reasons(root: Root, path: str, data: bytes, mode: int, uid: int = -1, g
     return reasons
 
 
+def plan_write(stage: str, root: Root, write: WriteFile, summary: str, *, follow: bool = False) -> Change | None:
+    """The change that makes ``write.path`` hold ``write`` (None when it already does).
+
+    ``summary`` may hold ``{reasons}``: why the file is not right yet ("create", "update
+    content", "mode 0600 -> 0644" ...)."""
+    reasons = file_reasons(root, write.path, write.data, write.mode, write.uid, write.gid, follow=follow)
+    if not reasons:
+        return None
+    return Change(stage, "write-file", write.path, summary.replace("{reasons}", ", ".join(reasons)), payload=write)
+
+
+def plan_remove(stage: str, root: Root, path: str, summary: str) -> Change | None:
+    """The change that removes ``path`` (None when nothing is there)."""
+    if root.lstat(path) is None:
+        return None
+    return Change(stage, "remove-file", path, summary, payload=RemoveFile(path))
+
+
 def apply_payload(root: Root, payload: object) -> None:
     """Perform one of the common changes through ``Root``."""
     if isinstance(payload, WriteFile):
@@ -109,6 +162,8 @@ def apply_payload(root: Root, payload: object) -> None:
         root.symlink(payload.path, payload.target)
     elif isinstance(payload, Refused):
         raise RefusedChange(payload.reason)
+    elif isinstance(payload, Skipped):
+        raise SkipStep(payload.reason)
     else:
         raise TypeError(f"not a common change: {type(payload).__name__}")
 

@@ -8,6 +8,10 @@ at start-up than validating a typical config (measured with ``python -X importti
 from __future__ import annotations
 
 from collections import namedtuple
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Location(namedtuple("Location", "file line column")):
@@ -62,3 +66,61 @@ class SpecError(ValueError):
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+class SpecErrors(SpecError):
+    """Every refusal of one ``parse``, in config order (``errors``): ``validate`` lists them
+    all, located, rather than the first one only. Its own text is the first refusal's."""
+
+    def __init__(self, errors: list[SpecError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__(self.errors[0].message, self.errors[0].path)
+
+
+class Refusals:
+    """Collects the refusals of a ``parse`` item after item, so that one bad item does not
+    hide the next: ``attempt`` runs one check and records what it refuses, ``check`` raises
+    them all at the end (one refusal is raised as it was, several as ``SpecErrors``).
+
+    ``also``: exception types of a domain parser that are refusals too (their text starts
+    with the config path, ``"disks[0].layout: ..."``)."""
+
+    def __init__(self, *also: type[Exception]) -> None:
+        self.errors: list[SpecError] = []
+        self._raised: list[Exception] = []
+        self._catches = (ValueError, *also)
+
+    def attempt(self, check: Callable[..., T], *args: Any, default: Any = None, **kwargs: Any) -> T | Any:
+        """``check(*args, **kwargs)``, or ``default`` when it refuses (the refusal is recorded). A
+        domain parser's ValueError ("path: why") is read as a SpecError."""
+        try:
+            return check(*args, **kwargs)
+        except self._catches as exc:
+            self.add(exc)
+        return default
+
+    def accepted(self, items: list[Any], path: str, problem: Callable[[Any], str | None],
+                 error: type[SpecError] = SpecError) -> list[tuple[int, Any]]:
+        """The (index, item) pairs of ``items`` in which ``problem`` finds nothing wrong; each
+        other item is recorded as a refusal at ``path[index]`` with what ``problem`` says."""
+        out = []
+        for i, item in enumerate(items):
+            why = problem(item)
+            if why:
+                self.add(error(why, f"{path}[{i}]"))
+            else:
+                out.append((i, item))
+        return out
+
+    def add(self, exc: Exception) -> None:
+        self._raised.append(exc)
+        if isinstance(exc, SpecErrors):
+            self.errors.extend(exc.errors)
+        else:
+            self.errors.append(exc if isinstance(exc, SpecError) else SpecError(str(exc)))
+
+    def check(self) -> None:
+        if len(self.errors) == 1:
+            raise self._raised[0]
+        if self.errors:
+            raise SpecErrors(self.errors)

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ros_init.core.changes import DiskAction
+from ros_init.core.findings import Refusals
 from ros_init.system.blockdev import DOS_EXTENDED, Content, Disk, Partition, decode_udev_name, format_size
 
 MIB = 1 << 20
@@ -146,17 +148,6 @@ class Fence:
 
 
 @dataclass(frozen=True)
-class Action:
-    """One step of a layout; ``args`` hold what the tool needs (no secrets exist here)."""
-
-    kind: str  # create-table, delete-partition, create-partition, grow-partition, format, grow-filesystem
-    device: str
-    summary: str
-    destructive: bool = False
-    args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class MountRequest:
     """A filesystem to be mounted at boot, identified by label or UUID (never kernel name)."""
 
@@ -169,7 +160,7 @@ class MountRequest:
 
 @dataclass
 class LayoutPlan:
-    actions: list[Action] = field(default_factory=list)
+    actions: list[DiskAction] = field(default_factory=list)
     mounts: list[MountRequest] = field(default_factory=list)
 
 
@@ -333,17 +324,26 @@ def parse_config(config: dict[str, Any]) -> tuple[list[DiskSpec], list[Filesyste
         raise DiskLayoutError("disks: expected a list")
     if not isinstance(fss_raw, list):
         raise DiskLayoutError("filesystems: expected a list")
-    disks = [parse_disk(d, f"disks[{i}]") for i, d in enumerate(disks_raw)]
-    targets = []
-    for i, d in enumerate(fss_raw):
-        where = f"filesystems[{i}]"
-        d = _obj(d, where)
-        dev = _str(d, "device", where)
-        if not dev:
-            raise DiskLayoutError(f"{where}.device: required")
-        targets.append(FilesystemTarget(dev, parse_filesystem({k: v for k, v in d.items() if k != "device"}, where), where))
+    refusals = Refusals(DiskLayoutError)  # every refused disk and filesystem, not the first one only
+    disks = [s for s in (refusals.attempt(parse_disk, d, f"disks[{i}]") for i, d in enumerate(disks_raw)) if s]
+    targets = [t for t in (refusals.attempt(_filesystem_target, d, f"filesystems[{i}]")
+                           for i, d in enumerate(fss_raw)) if t]
+    grow = refusals.attempt(_growpart_devices, config.get("growpart"), default=[])
+    refusals.check()
+    return disks, targets, grow
+
+
+def _filesystem_target(d: Any, where: str) -> FilesystemTarget:
+    d = _obj(d, where)
+    dev = _str(d, "device", where)
+    if not dev:
+        raise DiskLayoutError(f"{where}.device: required")
+    return FilesystemTarget(dev, parse_filesystem({k: v for k, v in d.items() if k != "device"}, where), where)
+
+
+def _growpart_devices(gp: Any) -> list[str]:
+    """The devices ``growpart`` asks to grow (none when it is off or absent)."""
     grow: list[str] = []
-    gp = config.get("growpart")
     if gp is not None:
         gp = _obj(gp, "growpart")
         mode = gp.get("mode", "auto")
@@ -354,7 +354,7 @@ def parse_config(config: dict[str, Any]) -> tuple[list[DiskSpec], list[Filesyste
             if not isinstance(devs, list) or not all(isinstance(x, str) for x in devs):
                 raise DiskLayoutError("growpart.devices: expected a list of device paths or mount points")
             grow = list(devs)
-    return disks, targets, grow
+    return grow
 
 
 # -- selecting disks ---------------------------------------------------------------------------
@@ -655,7 +655,7 @@ def _match_existing(spec: DiskSpec, disk: Disk, gpt: bool, geo: _Geometry
     return None, _number_new(spec, slots, taken, gpt), removed
 
 
-def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> Action:
+def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> DiskAction:
     """Create a fresh table; destructive (and refused on a busy disk) when the disk holds anything."""
     destructive = disk.table is not None or not disk.content.empty
     busy = _busy(disk)
@@ -666,12 +666,12 @@ def _table_action(spec: DiskSpec, disk: Disk, reason: str) -> Action:
     summary = f"create {spec.table} partition table on {disk.path} ({format_size(disk.size)}; holds: {holds})"
     if destructive:
         summary = f"wipe {disk.path} and {summary} [{reason}]"
-    return Action("create-table", disk.path, summary, destructive,
+    return DiskAction("create-table", disk.path, summary, destructive,
                   {"disk": disk.path, "label": "gpt" if spec.table == "gpt" else "dos", "wipe": destructive})
 
 
 def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry, gpt: bool,
-           reserve: int = 0, leftovers: tuple[tuple[int, Content], ...] = ()) -> Action:
+           reserve: int = 0, leftovers: tuple[tuple[int, Content], ...] = ()) -> DiskAction:
     """Put a new partition into free space (start given, else first fit; no size: largest region).
 
     ``reserve``: sectors that a partition without size leaves at the end of its region for
@@ -717,7 +717,7 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
     ptype = _type_code(ps, gpt) or (GPT_TYPES["linux"] if gpt else "83")
     if ps.filesystem and ps.filesystem.format == "swap" and ps.type is None:
         ptype = GPT_TYPES["swap"] if gpt else "82"
-    return Action(
+    return DiskAction(
         "create-partition", node,
         f"create partition {slot.number} on {disk.path}: {format_size(size * ss)} at {format_size(start * ss)}"
         + (f", label {ps.label}" if ps.label else "")
@@ -729,7 +729,7 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
 
 
 def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geometry,
-          reserve: int = 0) -> Action | None:
+          reserve: int = 0) -> DiskAction | None:
     """Grow a kept partition into the free space right after it (at least 1 MiB of it),
     leaving ``reserve`` sectors for new partitions declared after it."""
     if not slot.spec.grow or slot.existing is None:
@@ -745,7 +745,7 @@ def _grow(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geomet
     if end - nxt[0] < geo.grain:
         return None
     node, new_size = slot.existing.node, end - slot.start
-    action = Action(
+    action = DiskAction(
         "grow-partition", node,
         f"grow partition {slot.number} of {disk.path} ({node}) from {format_size(slot.size * geo.ss)} "
         f"to {format_size(new_size * geo.ss)} (holds: {slot.existing.content.describe()})",
@@ -802,7 +802,7 @@ def plan_disk(spec: DiskSpec, disk: Disk, plan: LayoutPlan
                 raise DiskLayoutError(f"{spec.where}: refusing to replace {p.node}: {'; '.join(busy)}")
             inside = "".join(f", and logical partition {q.number} ({q.node}, {format_size(q.size * geo.ss)}; "
                              f"holds: {q.content.describe()})" for q in unit[1:])
-            plan.actions.append(Action("delete-partition", p.node,
+            plan.actions.append(DiskAction("delete-partition", p.node,
                                        f"delete partition {p.number} of {disk.path} ({p.node}, "
                                        f"{format_size(p.size * geo.ss)}; holds: {p.content.describe()}){inside}",
                                        True, {"disk": disk.path, "number": p.number,
@@ -940,7 +940,7 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
         content = replace(content, data=False)
     if content.type == fs.format and same_label(fs.format, content.label, fs.label) and not half_made:
         if grow and fs.format in GROWABLE and content.fs_size is not None and size - content.fs_size >= MIB:
-            plan.actions.append(Action(
+            plan.actions.append(DiskAction(
                 "grow-filesystem", device,
                 f"grow {fs.format} on {device} from {format_size(content.fs_size)} to fill {format_size(size)}",
                 False, {"device": device, "format": fs.format,
@@ -964,7 +964,7 @@ def plan_filesystem(fs: FilesystemSpec, device: str, content: Content, size: int
     holds = content.describe() if not content.empty else "nothing"
     if half_made:
         holds += ", left half-made by an interrupted run"
-    plan.actions.append(Action(
+    plan.actions.append(DiskAction(
         "format", device,
         f"format {device} as {fs.format}{' label ' + fs.label if fs.label else ''} (holds: {holds})",
         not content.empty and not half_made,
@@ -1039,7 +1039,7 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
             plan.actions.append(action)
         size = slot.size * geo.ss
         if p.content.type in GROWABLE and p.content.fs_size is not None and size - p.content.fs_size >= MIB:
-            plan.actions.append(Action(
+            plan.actions.append(DiskAction(
                 "grow-filesystem", p.node,
                 f"grow {p.content.type} on {p.node} from {format_size(p.content.fs_size)} to fill {format_size(size)}",
                 False, {"device": p.node, "format": p.content.type, "disk": d.path},
@@ -1113,7 +1113,7 @@ def _refuse_stale_nodes(plan: LayoutPlan, disks: list[Disk]) -> None:
                                   f"{a.summary}")
 
 
-def simulate(disks: list[Disk], actions: list[Action]) -> list[Disk]:
+def simulate(disks: list[Disk], actions: list[DiskAction]) -> list[Disk]:
     """Pure model of what ``actions`` leave on the disks (for property tests of idempotence)."""
     import uuid as uuidlib
 

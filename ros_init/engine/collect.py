@@ -6,7 +6,8 @@ Which source wins (the rule ``docs/datasources.md`` documents):
    the kernel command line narrows the list; the command line itself is always read).
 2. Platform sources (``platform`` in the registry, ``datasources/__init__.py``: seed volumes,
    VMware and the cloud metadata services) identify the instance. Only the first one found, in
-   list order, is used; the others are reported ``found, not used``.
+   list order, is used; the others are reported ``found, not used`` (the rule is
+   ``ros_init.sources.probe``'s ``outranked`` and ``choose``, for probing and handed-over results alike).
 3. Documents merge by layer: image defaults < metadata < vendor-data < user-data <
    kernel-command-line overrides. Within the user layer the order is fixed, most
    specific last (last wins): platform user-data, local files (lexical), the config URL,
@@ -24,7 +25,7 @@ from ros_init.config.settings import state_dir as settings_state_dir
 from ros_init.core.model import ConfigDocument, Finding, Script
 from ros_init.core.root import Root
 from ros_init.datasources import BY_NAME
-from ros_init.sources.probe import Probed, ProbeOutcome, probe_all
+from ros_init.sources.probe import Probed, ProbeOutcome, choose, first_platform_at, outranked, probe_all
 
 
 @dataclass
@@ -50,26 +51,6 @@ def probe_names(settings: dict[str, Any], pinned: list[str] | None) -> tuple[lis
             notes.append(ProbeOutcome(n, "error", 0.0, f"ros.datasource names an unknown source {n!r}"))
         names = ["cmdline"] + [n for n in pinned if n in BY_NAME and n != "cmdline"]
     return list(dict.fromkeys(names)), notes
-
-
-def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
-    """(sources whose documents are used, the source giving the instance).
-
-    No I/O; a platform source found but outranked gets a note in its outcome's detail.
-    """
-    used: list[Probed] = []
-    platform: Probed | None = None
-    for p in probed:
-        if p.documents is None:
-            continue
-        if p.platform:
-            if platform is not None:
-                p.outcome.detail += f" (not used: {platform.outcome.name} comes first)"
-                continue
-            platform = p
-        used.append(p)
-    identity = platform or next((p for p in used if p.documents and p.documents.instance_id), None)
-    return used, identity
 
 
 def ordered_documents(used: list[Probed]) -> list[ConfigDocument]:
@@ -162,9 +143,9 @@ def _take(record: Any, host: Any, names: list[str], deadline: float, phase: str)
         p.outcome.detail = f"handed over by the {record.phase} phase: {p.outcome.detail}".rstrip(": ")
     if phase != "network":
         return kept
-    platform_at = min((names.index(p.outcome.name) for p in kept if p.platform and p.documents), default=len(names))
+    platform_at = first_platform_at(kept, names)
     network = [BY_NAME[n] for i, n in enumerate(names) if BY_NAME[n].kind != "local"
-               and not (BY_NAME[n].platform and i > platform_at)]
+               and not outranked(BY_NAME[n].platform, i, platform_at)]
     fresh = probe_all(host, network, deadline) if network else []
     by_name = {p.outcome.name: p for p in kept + fresh}
     out = [by_name[n] for n in names if n in by_name]

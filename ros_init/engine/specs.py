@@ -2,7 +2,8 @@
 
 ``ros-init validate`` and ``ros-init run`` both call ``parse_specs`` after the schema, so a
 config that ``validate`` accepts is one that ``run`` accepts, and what ``run`` refuses,
-``validate`` reports, located (FILE:LINE:COL, with the config path, never a secret value).
+``validate`` reports, located (FILE:LINE:COL, with the config path, never a secret value):
+every refusal of every stage, not the first of each (a ``parse`` raises ``SpecErrors``).
 Every registered stage is parsed, whatever the phase: a config error anywhere stops the
 run before anything changes, in the initramfs as at boot.
 """
@@ -13,7 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-from ros_init.core.findings import Finding, Location, SpecError
+from ros_init.core.findings import Finding, Location, SpecError, SpecErrors
 from ros_init.core.model import Config
 
 
@@ -53,9 +54,11 @@ def parse_specs(config: Config, locate: Callable[[str], Location | None] | None 
             for path, message in getattr(spec, "warnings", None) or ():
                 findings.append(Finding("warning", "at-boot", path, message, locate(path) if locate else None))
         except Exception as exc:
-            err = spec_error(exc, entry.name)
-            if any(f.path == err.path and f.message == err.message for f in findings):
-                continue  # users and sshkeys read the same users: one finding
-            loc = locate(err.path) if locate else None
-            findings.append(Finding("error", "config", err.path, err.message, loc))
+            # A parse reports every refusal (SpecErrors), so that validate lists them all.
+            errors = exc.errors if isinstance(exc, SpecErrors) else (spec_error(exc, entry.name),)
+            for err in errors:
+                if any(f.path == err.path and f.message == err.message for f in findings):
+                    continue  # users and sshkeys read the same users: one finding
+                loc = locate(err.path) if locate else None
+                findings.append(Finding("error", "config", err.path, err.message, loc))
     return specs, findings

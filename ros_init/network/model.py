@@ -16,6 +16,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ros_init.core.findings import Refusals
+
 log = logging.getLogger(__name__)
 
 Kind = Literal["ethernet", "bond", "vlan", "bridge"]
@@ -240,12 +242,17 @@ def parse_network(network: Any, path: str = "network") -> NetworkModel:
     if unknown:
         raise NetworkConfigError(f"{path}.{unknown[0]}", "unknown key (ros-init renders ethernets, bonds, vlans and bridges)")
     interfaces: list[Interface] = []
+    refusals = Refusals()  # every refused interface, not the first one only
     for section, kind in (("ethernets", "ethernet"), ("bonds", "bond"), ("vlans", "vlan"), ("bridges", "bridge")):
         block = network.get(section) or {}
         if not isinstance(block, dict):
-            raise NetworkConfigError(f"{path}.{section}", "must be a mapping of id to settings")
+            refusals.add(NetworkConfigError(f"{path}.{section}", "must be a mapping of id to settings"))
+            continue
         for ident, conf in block.items():
-            interfaces.append(_parse_interface(str(ident), kind, conf or {}, f"{path}.{section}.{ident}"))
+            iface = refusals.attempt(_parse_interface, str(ident), kind, conf or {}, f"{path}.{section}.{ident}")
+            if iface is not None:
+                interfaces.append(iface)
+    refusals.check()
     return _link_up(interfaces, path)
 
 

@@ -75,11 +75,14 @@ class Service:
         return f"{self.base}/{path.lstrip('/')}" if path else self.base
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
-                max_size: int = META_MAX, url: str | None = None) -> Response:
+                max_size: int = META_MAX, url: str | None = None, what: str | None = None) -> Response:
+        """One request (the session's headers, timeout, retries, CA, within the deadline); a
+        refused connection raises ``Absent``. ``what`` names it in the log and in errors."""
         from ros_init.sources.httpfetch import FetchError, request
 
         try:
-            return request(url or self.url(path), self.deadline, what=f"{self.name} {path or '/'}", method=method,
+            return request(url or self.url(path), self.deadline, what=what or f"{self.name} {path or '/'}",
+                           method=method,
                            headers={**self.headers, **(headers or {})}, timeout=self.timeout,
                            retries=self.retries, retry_refused=False, session=self.session, max_size=max_size,
                            ca=self.ca,
@@ -107,6 +110,19 @@ class Service:
     def text(self, path: str, **kw: Any) -> str | None:
         body = self.get(path, **kw)
         return None if body is None else body.decode("utf-8", "replace").strip()
+
+
+def fetch_object(host: Host, name: str, default_url: str, deadline: float, path: str, *,
+                 headers: dict[str, str] | None = None) -> tuple[dict[str, Any], str] | None:
+    """(the JSON object at ``path``, the service's base URL) for the platforms whose metadata
+    is one document (DigitalOcean, UpCloud, Vultr); None when the service is absent or the
+    document is not there (404)."""
+    try:
+        with Service(host, name, default_url, deadline, headers=headers) as svc:
+            body = svc.get(path, max_size=DATA_MAX)
+    except Absent:
+        return None
+    return None if body is None else (parse_object(body, name, path), svc.base)
 
 
 def parse_json(body: bytes, where: str) -> Any:

@@ -110,9 +110,15 @@ def forced(host: Host, name: str) -> bool:
     return bool(host.source_settings(name).get("url")) or name in (host.cmdline.datasources or [])
 
 
-def detect(host: Host, name: str) -> bool:
-    """The ``detect`` of a network platform source: forced, or DMI names the platform."""
-    return forced(host, name) or is_platform(host, name)
+def detect(host: Host, name: str, *, cmdline_word: bool = False, markers: tuple[str, ...] = ()) -> bool:
+    """The ``detect`` of a network platform source: forced, or DMI names the platform, or
+    (where the platform has them) its name as a word of the kernel command line or one of its
+    ``markers`` files in the target root."""
+    if forced(host, name) or is_platform(host, name):
+        return True
+    if cmdline_word and name in host.cmdline_text.split():
+        return True
+    return any(host.root.exists(m) for m in markers)
 
 
 def dmi(host: Host, field: str) -> str | None:

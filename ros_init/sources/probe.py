@@ -5,8 +5,12 @@ the order of the settings' ``datasources`` list. Network sources whose cheap ``d
 says they may be present are then fetched in parallel threads; the engine waits for them
 until the deadline and no longer: a source still running then is reported ``timeout``
 and abandoned (its thread is a daemon and its HTTP client is bounded by the same
-deadline). A platform source (one that identifies the instance, ``platform`` in the
-registry) listed after a platform source already found is skipped.
+deadline).
+
+The platform rule lives here, whole: a platform source (one that identifies the instance,
+``platform`` in the registry) listed after a platform source already found is not probed
+(``outranked``); among the platform sources found, the first in list order is used and gives
+the instance, the others are reported "not used" (``choose``).
 
 The sources are given as registry entries (``ros_init.datasources.SOURCES``): this layer
 does not import the plugins' package, the engine hands the entries in.
@@ -96,6 +100,40 @@ def _absent(mod: ModuleType, host: Host, name: str, start: float) -> ProbeOutcom
     return ProbeOutcome(name, "absent", host.clock() - start, detail)
 
 
+def outranked(platform: bool, index: int, found_at: int | None) -> bool:
+    """Pure: is the source at ``index`` of the list passed over because a platform source
+    listed earlier (at ``found_at``) was found? Only platform sources are."""
+    return platform and found_at is not None and index > found_at
+
+
+def first_platform_at(probed: list[Probed], names: list[str]) -> int | None:
+    """Pure: the list index of the first platform source found among ``probed``, or None."""
+    return min((names.index(p.outcome.name) for p in probed if p.platform and p.documents is not None),
+               default=None)
+
+
+def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
+    """Pure: (sources whose documents are used, the source giving the instance).
+
+    ``probed`` in list order. The first platform source found is used; a platform source found
+    after it gets a note in its outcome's detail and is not used. Without a platform source,
+    the first source used that gives an instance-id gives the instance (an http NoCloud seed).
+    """
+    used: list[Probed] = []
+    platform: Probed | None = None
+    for p in probed:
+        if p.documents is None:
+            continue
+        if p.platform:
+            if platform is not None:
+                p.outcome.detail += f" (not used: {platform.outcome.name} comes first)"
+                continue
+            platform = p
+        used.append(p)
+    identity = platform or next((p for p in used if p.documents and p.documents.instance_id), None)
+    return used, identity
+
+
 def probe_all(host: Host, entries: list[SourceEntry], deadline: float) -> list[Probed]:
     """Probe the sources of ``entries`` (in order) until ``deadline``; one Probed per entry, in
     that order."""
@@ -115,8 +153,7 @@ def probe_all(host: Host, entries: list[SourceEntry], deadline: float) -> list[P
     skip_note = ""
 
     def skipped_by_platform(name: str) -> bool:
-        return (platform_found is not None and platforms[name]
-                and order[name] > platform_found)
+        return outranked(platforms[name], order[name], platform_found)
 
     for name in names:
         mod = mods.get(name)

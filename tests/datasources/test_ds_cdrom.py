@@ -18,7 +18,7 @@ from ros_init.core.model import Layer
 from ros_init.core.root import Root
 from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import UserDataError
-from ros_init.system.volumes import by_label, label_from_bytes, parse_blkid_export
+from ros_init.system.blockdev import Volume, by_label, label_from_bytes, volumes_from_blkid_export
 
 NOCLOUD = {
     "meta-data": "instance-id: iid-nocloud-1\nlocal-hostname: seeded\npublic-keys:\n  - ssh-ed25519 AAAAseed k1\n",
@@ -109,7 +109,14 @@ def test_broken_meta_data_is_a_located_error(tmp_path):
 
 def test_blkid_export_parsing():
     text = "DEVNAME=/dev/sr0\nLABEL=cidata\nTYPE=iso9660\n\nDEVNAME=/dev/vda1\nTYPE=ext4\n"
-    assert [(v.device, v.label) for v in parse_blkid_export(text)] == [("/dev/sr0", "cidata")]
+    assert [(v.device, v.label) for v in volumes_from_blkid_export(text)] == [("/dev/sr0", "cidata")]
+
+
+def test_blkid_export_labels_are_unescaped_as_the_disk_probe_reads_them():
+    # one reader of blkid's export format for the seed volumes and the disks stage: a label
+    # with a space is printed backslash-escaped by blkid and must match the config's label.
+    text = "DEVNAME=/dev/vdb\nLABEL=my\\ seed\nTYPE=vfat\n"
+    assert volumes_from_blkid_export(text) == [Volume("/dev/vdb", "my seed", "vfat")]
 
 
 # -- real images -------------------------------------------------------------------------
@@ -243,7 +250,6 @@ def test_volume_without_a_usable_filesystem_is_a_clear_error(tmp_path, loop):
     img = tmp_path / "junk.img"
     img.write_bytes(b"\0" * 1024 * 1024)
     dev = loop(img)
-    from ros_init.system.volumes import Volume
 
     host = Host(root=Root(tmp_path), settings={})
     with pytest.raises(DatasourceError, match=dev), cdrom.open_volume(Volume(dev, "cidata", "hfsplus"), host,
@@ -295,7 +301,7 @@ def test_nocloud_on_a_partition_of_a_disk_named_by_the_disk(tmp_path):
 
 
 def test_a_named_disk_brings_its_partitions_fake_sysfs(tmp_path):
-    from ros_init.system.volumes import with_partitions
+    from ros_init.system.blockdev import with_partitions
 
     for part in ("vdb1", "vdb2"):
         (tmp_path / "sys/class/block/vdb" / part).mkdir(parents=True)
@@ -361,7 +367,6 @@ def test_unmountable_volume_without_a_reader_names_both_ways(tmp_path, loop, mon
     dev = loop(_iso(tmp_path, "cidata", NOCLOUD))
     _modprobe_recorder(tmp_path, monkeypatch)
     monkeypatch.setattr(cdrom, "_copy_tool", lambda fstype: None)  # an image without xorriso
-    from ros_init.system.volumes import Volume
 
     host = Host(root=Root(tmp_path), settings={})
     with pytest.raises(DatasourceError, match=r"mount failed.*modprobe fs-iso9660 exited 1.*no iso9660 reader"), \

@@ -225,8 +225,8 @@ def test_file_source_reads_folders_and_files_in_lexical_order(tmp_path, names):
 
 def test_choose_and_order_without_io():
     from ros_init.core.model import ConfigDocument, Documents
-    from ros_init.engine.collect import choose, ordered_documents
-    from ros_init.sources.probe import Probed, ProbeOutcome
+    from ros_init.engine.collect import ordered_documents
+    from ros_init.sources.probe import Probed, ProbeOutcome, choose
 
     def probed(name, order, platform, iid=None, *docs):
         d = Documents(source=name, instance_id=iid, configs=[ConfigDocument(f"{name}:{i}", layer, {})
@@ -244,6 +244,15 @@ def test_choose_and_order_without_io():
     assert "not used: cdrom comes first" in items[3].outcome.detail
     assert [d.source for d in ordered_documents(used)] == ["cdrom:0", "cdrom:1", "file:0", "http:0", "cmdline:0",
                                                           "cmdline:1"]
+    # The same rule decides what is probed at all (probe_all, and a network phase that takes
+    # the initramfs phase's record): platform sources after the first one found are not.
+    from ros_init.sources.probe import first_platform_at, outranked
+
+    names = [p.outcome.name for p in items]
+    assert first_platform_at(items, names) == 2
+    assert first_platform_at(items[:2], names) is None
+    assert [outranked(p.platform, i, 2) for i, p in enumerate(items)] == [False, False, False, True, False]
+    assert not outranked(True, 3, None)
 
 
 def test_cold_ros_init_fetch_process_against_imds(tmp_path, imds):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ros_init.network.convert import NetconvError, configdrive_to_v2, v1_to_v2
 from ros_init.sources.cmdline import overrides_to_config, parse_cmdline
 from ros_init.sources.userdata import UserDataError, decode
-from ros_init.system.volumes import label_from_bytes
+from ros_init.system.blockdev import label_from_bytes
 
 TEXT = st.text(alphabet=st.sampled_from(list('ros.=" \t-_,;abc/:1\\x')), max_size=80)
 

@@ -177,6 +177,34 @@ def test_a_stage_finding_is_located_in_the_file(capsys, tmp_path):
     assert code == 1 and f"{config}:4:12: error: users[0].gecos: contains ':'" in report
 
 
+def test_validate_lists_every_refusal_of_every_stage_located_and_run_refuses_them_all(capsys, root, tmp_path):
+    """One validate run lists them all: each stage's parse goes on after a refused item."""
+    config = write(tmp_path, "c.yaml", "#cloud-config\n"
+                   "users:\n"
+                   "  - name: alice\n"
+                   "    gecos: \"a:b\"\n"
+                   "    homedir: /home/../etc\n"
+                   "    plain_text_passwd: s3cret-value\n"
+                   "  - name: bob\n"
+                   "    shell: \"/bin/a:b\"\n"
+                   "runcmd:\n"
+                   "  - [ls, \"a\\0b\"]\n"
+                   "  - echo fine\n"
+                   "  - [ls, \"c\\0d\"]\n")
+    code, report = validate(capsys, config)
+    assert code == 1
+    for where in ("4:12: error: users[0].gecos: contains ':'", "5:14: error: users[0].homedir: must not hold '..'",
+                  "8:12: error: users[1].shell: contains ':'", "10:5: error: runcmd[0]: holds a NUL byte",
+                  "12:5: error: runcmd[2]: holds a NUL byte"):
+        assert f"{config}:{where}" in report, report
+    assert "invalid (5 errors" in report and "s3cret" not in report
+    before = tree_snapshot(root)
+    code, _, err = run(capsys, root, config)
+    assert code == 1 and "nothing was changed" in err
+    assert all(f"{config}:{line}" in err for line in ("4:12", "5:14", "8:12", "10:5", "12:5")), err
+    assert unchanged(before, root) and "s3cret" not in err
+
+
 # -- merge rules ------------------------------------------------------------------------------
 def test_appended_runcmd_keeps_duplicates_and_bootcmd_appends(capsys, root, tmp_path):
     a = write(tmp_path, "1.yaml", "#cloud-config\nruncmd: [echo hi]\nbootcmd: [echo early]\n")
