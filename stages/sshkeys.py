@@ -18,19 +18,19 @@ is removed (ros-init then leaves sshd's own setting alone).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
 import time
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
 from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.findings import SpecError
+from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.record import field, record
 from ros_init.core.root import Root
 
 NAME = "sshkeys"
@@ -46,7 +46,7 @@ _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})\Z")
 _KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?\Z")
 
 MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024  # thousands of keys; a user's huge or sparse file is left alone
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 class KeysConfigError(SpecError):
@@ -122,7 +122,7 @@ def parse(config: Config) -> SshSpec:
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeysFile:
     """authorized_keys split into the lines we do not own and our managed block."""
 
@@ -232,7 +232,7 @@ def _settings(ctx: StageContext) -> dict[str, Any]:
 
 
 # -- plan and apply -----------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeysWrite:
     user: str
     ssh_dir: str

@@ -14,12 +14,12 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ros_init.config.redact import Scrubber
 from ros_init.config.settings import state_dir
 from ros_init.core.model import Change, Config, Finding, SkipStep, StageContext
+from ros_init.core.record import field, record
 from ros_init.core.root import Root, RootError
 from ros_init.engine.duties import report_outcome
 from ros_init.engine.errors import describe_error
@@ -136,7 +136,7 @@ def _http(*args: Any, **kwargs: Any) -> Any:
     return request(*args, **kwargs)
 
 
-@dataclass
+@record
 class Outcome:
     code: int
     record: PhaseRecord | None = None

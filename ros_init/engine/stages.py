@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any, NamedTuple
+
+from ros_init.core.record import record
 
 PHASES = ("initramfs", "boot")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Stage:
     """A stage ready to run: what the registry says of it, and its ``plan``/``apply``."""
 

@@ -11,12 +11,13 @@ Version 1 input (cloud-init network-config v1) is translated first by
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
-log = logging.getLogger(__name__)
+from ros_init.core.logger import logger
+from ros_init.core.record import field, record
+
+log = logger(__name__)
 
 Kind = Literal["ethernet", "bond", "vlan", "bridge"]
 
@@ -105,7 +106,7 @@ class NetworkConfigError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Route:
     to: str  # a CIDR; "default" is normalised to 0.0.0.0/0 or ::/0 by the address family of via
     via: str | None = None
@@ -121,7 +122,7 @@ class Route:
         return ipaddress.ip_network(self.to, strict=False).prefixlen == 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Match:
     macaddress: str | None = None  # lower case, colon separated
     name: str | None = None  # may be a glob
@@ -132,7 +133,7 @@ class Match:
         return not (self.macaddress or self.name or self.driver)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Interface:
     """One configured device: an ethernet, a bond, a vlan or a bridge, under its config id."""
 
@@ -190,7 +191,7 @@ class Interface:
         return tuple(a for a in self.addresses if ipaddress.ip_interface(a).version == 6)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkModel:
     interfaces: tuple[Interface, ...] = ()
 
@@ -305,7 +306,7 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
 
 
 def _replace(iface: Interface, **changes: Any) -> Interface:
-    from dataclasses import replace
+    from ros_init.core.record import replace
 
     return replace(iface, **changes)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ros_init.core.record import asdict, field, record
 from ros_init.core.root import Root, RootError
 
 RUN_STATUS = "/run/ros-init/status.json"
@@ -24,7 +24,7 @@ STATE_STATUS = "status.json"  # inside the state dir
 FORMAT_VERSION = 1
 
 
-@dataclass
+@record
 class StepRecord:
     """One change of a stage: ``result`` is changed | skipped | failed | planned."""
 
@@ -38,7 +38,7 @@ class StepRecord:
     destructive: bool = False  # destroys data on a disk (the plan marks it)
 
 
-@dataclass
+@record
 class StageRecord:
     """One stage in one phase: ``result`` is ok (nothing to do) | changed | skipped | failed."""
 
@@ -50,7 +50,7 @@ class StageRecord:
     note: str | None = None
 
 
-@dataclass
+@record
 class PhaseRecord:
     phase: str
     root: str

@@ -19,8 +19,8 @@ import shutil
 import stat
 import subprocess
 import sys
-from dataclasses import dataclass
 
+from ros_init.core.record import record
 from ros_init.core.root import Root
 
 NAMESPACES = ("pid", "uts", "ipc", "net", "mnt")
@@ -28,7 +28,7 @@ SETUP_FAILED = 125  # sandbox_init's status when it could not build the sandbox
 _INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_init.py")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     """``mode`` is "host", "sandbox" or "skip"; ``why`` says why a command is skipped."""
 
