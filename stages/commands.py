@@ -22,14 +22,17 @@ from __future__ import annotations
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ros_init.core.findings import SpecError
 from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from typing import Any
+
     from ros_init.state import once
 
 NAME = "commands"

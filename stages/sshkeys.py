@@ -22,7 +22,6 @@ import os
 import re
 import stat
 import time
-from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
@@ -30,8 +29,12 @@ from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, 
 from ros_init.core.findings import SpecError
 from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, SkipStep, StageContext
-from ros_init.core.record import field, record
+from ros_init.core.record import NamedTuple, field, record
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "sshkeys"
 

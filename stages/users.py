@@ -20,7 +20,6 @@ import os
 import stat
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
 
 from ros_init.accounts import policy
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
@@ -45,7 +44,7 @@ from ros_init.accounts.userconfig import (
 from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, StageContext
-from ros_init.core.record import field, record, replace
+from ros_init.core.record import NamedTuple, field, record, replace
 from ros_init.core.root import Root
 
 NAME = "users"

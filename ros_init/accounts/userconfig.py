@@ -10,13 +10,16 @@ both agree on who the users are.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ros_init.accounts.passwd_db import DatabaseError, check_field
 from ros_init.core.findings import SpecError
 from ros_init.core.logger import logger
 from ros_init.core.model import Config
 from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?\Z")
 HASH_RE = re.compile(r"^\$[0-9a-z]+\$")

@@ -13,8 +13,8 @@ Payloads may hold secrets (file contents): they are never printed, logged or com
 from __future__ import annotations
 
 import stat
-from typing import NamedTuple
 
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
 
 

@@ -14,7 +14,6 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 from ros_init.config.redact import Scrubber
 from ros_init.config.settings import state_dir
@@ -27,6 +26,10 @@ from ros_init.engine.inputs import Inputs, build_config
 from ros_init.engine.logs import setup_logging
 from ros_init.engine.stages import Stage, StageLoadError, blocked_reason, load_stages, stages_for_phase
 from ros_init.state.status import PhaseRecord, StageRecord, StepRecord
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger("ros_init")
 

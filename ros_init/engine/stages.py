@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple
 
-from ros_init.core.record import record
+from ros_init.core.record import NamedTuple, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 PHASES = ("initramfs", "boot")
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Any, Literal
 
 from ros_init.core.logger import logger
 from ros_init.core.record import field, record
 
-log = logger(__name__)
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
-Kind = Literal["ethernet", "bond", "vlan", "bridge"]
+    Kind = Literal["ethernet", "bond", "vlan", "bridge"]
+
+log = logger(__name__)
 
 # Ids end up in file names (ros-init-<id>.nmconnection) and in INI/shell values.
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}\Z")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
-from typing import Any
 
 from ros_init.config.parts import (
     PREFIX,
@@ -34,6 +33,10 @@ from ros_init.config.parts import (
 )
 from ros_init.core.model import ConfigDocument, Layer, Script
 from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 LOG = logging.getLogger("ros_init.sources.userdata")
 MAX_DECOMPRESSED = 16 * 1024 * 1024

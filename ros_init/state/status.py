@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from ros_init.core.record import asdict, field, record
 from ros_init.core.root import Root, RootError
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 RUN_STATUS = "/run/ros-init/status.json"
 STATE_STATUS = "status.json"  # inside the state dir
