@@ -30,11 +30,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
 TARGETS_MS = {"first run": 150.0, "converged run": 100.0}
 # bc93eba (before the config model), cold, interleaved with ros-init at the commit that
-# recorded this (ours then: first 192.1 ms CPU / 552.7 ms wall, converged 152.1 / 348.4),
-# 40 runs each, on the 2-core machine at load 5-7 (other helpers' QEMU; wall is mostly waiting):
+# recorded this (ours then: first 136.9 ms CPU / 174.4 ms wall, converged 110.1 / 124.6),
+# 40 runs each, on the 2-core machine at load about 2:
 RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 40,
-            "first run": {"median_cpu_ms": 224.1, "median_ms": 707.8},
-            "converged run": {"median_cpu_ms": 181.3, "median_ms": 414.5}}
+            "first run": {"median_cpu_ms": 165.0, "median_ms": 204.2},
+            "converged run": {"median_cpu_ms": 139.5, "median_ms": 155.7}}
 
 
 def _command(root: str, exe: str | None = None) -> list[str]:

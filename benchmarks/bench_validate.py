@@ -36,11 +36,11 @@ CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
 IGNITION = os.path.join(HERE, "typical.ign")
 TARGET_MS, TARGET_MIB = 45.0, 25.0
 # bc93eba (before the config model) against ros-init at the commit that recorded this, both
-# cold, interleaved, 40 runs each, on the 2-core machine at load 5-7 (other helpers' QEMU);
-# python -c pass 12.0 ms CPU, python -c 'import yaml' 38.6 ms in the same run:
+# cold, interleaved, 40 runs each, on the 2-core machine at load about 2;
+# python -c pass 12.4 ms CPU, python -c 'import yaml' 39.0 ms in the same run:
 RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 40,
-            "baseline": {"median_cpu_ms": 50.8, "median_ms": 56.2},
-            "ours": {"median_cpu_ms": 73.0, "median_ms": 83.5}}
+            "baseline": {"median_cpu_ms": 53.5, "median_ms": 58.2},
+            "ours": {"median_cpu_ms": 76.3, "median_ms": 83.5}}
 
 
 def _cloud_init_flavour(path: str) -> str:
