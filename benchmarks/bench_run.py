@@ -1,6 +1,6 @@
 """Cold-process ``ros-init run --phase boot`` of the typical config into a scratch root.
 
-    python benchmarks/bench_run.py [--runs 20] [--json]
+    python benchmarks/bench_run.py [--runs 20] [--json] [--baseline REF]
 
 Two cases: the first run (a fresh copy of an OS skeleton for every run; the copy is not
 timed) and the converged run (the same root again: 0 changed). The config is
@@ -8,6 +8,11 @@ ros_init/examples/demo.yaml. The scratch root has no /bin/sh, so its runcmd entr
 planned and skipped (never run on the host); every other stage acts. Targets (issue 4):
 <= 150 ms (first) and <= 100 ms (converged) median wall on the 2-core CI machine. The CPU
 column (user + system time of the process) is the figure to trust on a busy machine.
+
+``--baseline REF`` (a commit of this repository, or a folder holding another checkout) runs
+that tree's ros-init too, installed the same way, every case taking turns with ours, and
+prints ours against it (issue 10: no slower than before the config model, REF bc93eba).
+Without it, the figures recorded for bc93eba below are printed for scale only.
 """
 
 from __future__ import annotations
@@ -24,13 +29,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
 TARGETS_MS = {"first run": 150.0, "converged run": 100.0}
+# bc93eba (before the config model), cold, interleaved with ros-init at the commit that
+# recorded this (ours then: first 136.9 ms CPU / 174.4 ms wall, converged 110.1 / 124.6),
+# 40 runs each, on the 2-core machine at load about 2:
+RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 40,
+            "first run": {"median_cpu_ms": 165.0, "median_ms": 204.2},
+            "converged run": {"median_cpu_ms": 139.5, "median_ms": 155.7}}
 
 
-def _command(root: str) -> list[str]:
+def _command(root: str, exe: str | None = None) -> list[str]:
     sys.path.insert(0, HERE)
     from peers import ros_init_exe  # a regular install, as in an image (not the editable one)
 
-    return [ros_init_exe(), "run", "--phase", "boot", "--root", root, "--config", CONFIG]
+    return [exe or ros_init_exe(), "run", "--phase", "boot", "--root", root, "--config", CONFIG]
 
 
 def _timed(cmd: list[str]) -> tuple[float, float, str]:
@@ -46,13 +57,6 @@ def _timed(cmd: list[str]) -> tuple[float, float, str]:
         if proc.returncode != 0:
             raise RuntimeError(f"ros-init run exited {proc.returncode}: {err.read().decode()[-500:]}")
         return wall, usage.ru_utime + usage.ru_stime, out.read().decode().strip()
-
-
-def _stats(walls: list[float], cpus: list[float], line: str) -> dict:
-    walls, cpus = sorted(walls), sorted(cpus)
-    return {"median_ms": 1000 * walls[len(walls) // 2], "min_ms": 1000 * walls[0],
-            "p90_ms": 1000 * walls[max(0, int(len(walls) * 0.9) - 1)],
-            "median_cpu_ms": 1000 * cpus[len(cpus) // 2], "runs": len(walls), "summary": line}
 
 
 def _compile_package() -> None:
@@ -77,8 +81,13 @@ def _importtime(skeleton: str, tmp: str, runs: int) -> list[str]:
     for i in range(runs):
         root = os.path.join(tmp, f"imp{i}")
         shutil.copytree(skeleton, root, symlinks=True)
-        proc = subprocess.run([python, "-X", "importtime", *_command(root)], capture_output=True, text=True,
-                              cwd=tmp)
+        # importlib.import_module (how the engine loads the stages) is invisible to -X importtime,
+        # which sees the import statement only: route it through __import__ to see the stages.
+        code = ("import importlib, sys\n"
+                "importlib.import_module = lambda name, package=None: (__import__(name), sys.modules[name])[1]\n"
+                "from ros_init.cli import main\nraise SystemExit(main(sys.argv[1:]))\n")
+        proc = subprocess.run([python, "-X", "importtime", "-c", code, *_command(root)[1:]], capture_output=True,
+                              text=True, cwd=tmp)
         for line in proc.stderr.splitlines():
             if line.startswith("import time:") and "self [us]" not in line:
                 own, cum, name = line[len("import time:"):].split("|")
@@ -95,48 +104,70 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", metavar="REF", help="also run this commit (or checkout folder) and compare")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(HERE, ".."))
+    from peers import baseline_tree, measure_interleaved, ros_init_exe
+
     from ros_init.cli.demo import make_os_skeleton
 
     _compile_package()
+    exes = {"": ros_init_exe()}
+    if args.baseline:
+        exes[f" @ {args.baseline}"] = ros_init_exe(baseline_tree(args.baseline))
     with tempfile.TemporaryDirectory(prefix="ros-init-bench-") as tmp:
         skeleton = str(make_os_skeleton(os.path.join(tmp, "skeleton")))
-        first, first_cpu, converged, conv_cpu = [], [], [], []
-        line_first = line_conv = ""
-        for i in range(args.runs):
-            root = os.path.join(tmp, f"root{i}")
+
+        def fresh(tag: str, i: int) -> str:  # the copy is made before the clock starts
+            root = os.path.join(tmp, f"root{tag}{i}")
             shutil.copytree(skeleton, root, symlinks=True)
-            wall, cpu, line_first = _timed(_command(root))
-            first.append(wall)
-            first_cpu.append(cpu)
-        root = os.path.join(tmp, "root0")
-        for _ in range(args.runs):
-            wall, cpu, line_conv = _timed(_command(root))
-            converged.append(wall)
-            conv_cpu.append(cpu)
-        base, base_cpu = [], []
-        for _ in range(args.runs):  # what any Python program pays here: the scale of the machine
-            wall, cpu, _line = _timed([os.path.join(os.path.dirname(_command("/")[0]), "python"), "-c", "pass"])
-            base.append(wall)
-            base_cpu.append(cpu)
+            return root
+
+        cases, summaries = {}, {}
+        for n, (suffix, exe) in enumerate(exes.items()):
+            converged = fresh(f"c{n}-", 0)
+            _timed(_command(converged, exe))  # converge it once, untimed
+            cases["first run" + suffix] = lambda i, n=n, exe=exe: _command(fresh(f"f{n}-", i), exe)
+            cases["converged run" + suffix] = lambda _i, root=converged, exe=exe: _command(root, exe)
+        python = os.path.join(os.path.dirname(exes[""]), "python")
+        cases["python -c pass"] = lambda _i: [python, "-c", "pass"]  # the scale of the machine
+        rows = measure_interleaved(cases, args.runs)
+        for n, (suffix, exe) in enumerate(exes.items()):  # what the runs said (one more of each)
+            summaries["first run" + suffix] = _timed(_command(fresh(f"s{n}-", 0), exe))[2]
+            summaries["converged run" + suffix] = _timed(_command(os.path.join(tmp, f"rootc{n}-0"), exe))[2]
+        summaries["python -c pass"] = "(interpreter start-up, for scale)"
+        for name, r in rows.items():
+            r["summary"] = summaries[name]
         imports = _importtime(skeleton, tmp, min(args.runs, 5))
-        rows = {"first run": _stats(first, first_cpu, line_first),
-                "converged run": _stats(converged, conv_cpu, line_conv),
-                "python -c pass": _stats(base, base_cpu, "(interpreter start-up, for scale)")}
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"{'case':16} {'median':>9} {'min':>8} {'p90':>8} {'cpu':>8} {'target':>8}  last summary")
+        width = max(len(n) for n in rows) + 1
+        print(f"{'case':{width}} {'median':>9} {'min':>8} {'p90':>8} {'cpu':>8} {'target':>8}  last summary")
         for name, r in rows.items():
-            print(f"{name:16} {r['median_ms']:7.1f}ms {r['min_ms']:6.1f}ms {r['p90_ms']:6.1f}ms"
+            print(f"{name:{width}} {r['median_ms']:7.1f}ms {r['min_ms']:6.1f}ms {r['p90_ms']:6.1f}ms"
                   f" {r['median_cpu_ms']:6.1f}ms {TARGETS_MS.get(name, 0):6.0f}ms  {r['summary']}")
         print(f"\n-X importtime of a first run (min of {min(args.runs, 5)} runs), top ten by self time:")
         for line in imports:
             print("  " + line)
+    for case in TARGETS_MS:
+        print(compare_line(rows, case, args.baseline))
     met = all(rows[k]["median_ms"] <= TARGETS_MS[k] for k in TARGETS_MS)
     print(f"targets: {'met' if met else 'NOT met'}")
     return 0
+
+
+def compare_line(rows: dict, case: str, baseline: str | None) -> str:
+    """Ours against the baseline: measured now (interleaved), or the recorded figures."""
+    ours = rows[case]
+    if baseline:
+        b, where = rows[f"{case} @ {baseline}"], f"{baseline}, interleaved now"
+    else:
+        b, where = RECORDED[case], f"{RECORDED['ref']} as recorded {RECORDED['date']} (not measured now)"
+    verdict = "not slower" if ours["median_cpu_ms"] <= b["median_cpu_ms"] else "SLOWER"
+    return (f"{case} vs {where}: cpu {ours['median_cpu_ms']:.1f} / {b['median_cpu_ms']:.1f} ms"
+            f" ({ours['median_cpu_ms'] / b['median_cpu_ms']:.2f}x), wall {ours['median_ms']:.1f} /"
+            f" {b['median_ms']:.1f} ms ({ours['median_ms'] / b['median_ms']:.2f}x): {verdict}")
 
 
 if __name__ == "__main__":

@@ -68,37 +68,83 @@ def ignition_validate_cmd(config: str) -> tuple[list[str], dict[str, str]] | Non
 
 
 def measure(cmd: list[str], env: dict[str, str] | None, runs: int, expect_rc: int | None = 0) -> dict:
-    """Median and spread of wall time, and peak RSS, over ``runs`` cold processes."""
-    walls, rss = [], []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - t0)
-        rss.append(usage.ru_maxrss / 1024)
-        rc = os.waitstatus_to_exitcode(status)
-        proc.returncode = rc
-        err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        proc.stderr.close() if proc.stderr else None
-        if expect_rc is not None and rc != expect_rc:
-            raise RuntimeError(f"{cmd[0]} exited {rc}: {err.strip()[:500]}")
-    walls.sort()
-    return {"median_ms": 1000 * walls[len(walls) // 2], "min_ms": 1000 * walls[0],
-            "p90_ms": 1000 * walls[int(len(walls) * 0.9) - 1], "peak_rss_mib": max(rss)}
+    """Median and spread of wall time, CPU time and peak RSS over ``runs`` cold processes."""
+    return measure_interleaved({"": lambda _i: cmd}, runs, env, expect_rc)[""]
 
 
-def ros_init_exe() -> str:
+def _child(cmd: list[str], env: dict[str, str] | None, expect_rc: int | None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system of the child and its children) and peak RSS (MiB)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""  # never blocks on a full pipe
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    proc.returncode = rc = os.waitstatus_to_exitcode(status)
+    if proc.stderr:
+        proc.stderr.close()
+    if expect_rc is not None and rc != expect_rc:
+        raise RuntimeError(f"{cmd[0]} exited {rc}: {err.strip()[:500]}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def measure_interleaved(cases: dict, runs: int, env: dict[str, str] | None = None,
+                        expect_rc: int | None = 0) -> dict[str, dict]:
+    """Each case (name -> function of the run number giving the argv) run ``runs`` times, the
+    cases taking turns, so that a change of load on the machine hits them all alike. Returns
+    per case: wall median/min/p90, CPU (user + system) median/min, peak RSS.
+
+    On a loaded machine (other jobs, QEMU) wall time measures the machine; CPU time of the
+    process is the figure to compare, and the ratio of two interleaved cases is the claim."""
+    walls: dict[str, list[float]] = {k: [] for k in cases}
+    cpus: dict[str, list[float]] = {k: [] for k in cases}
+    rss: dict[str, list[float]] = {k: [] for k in cases}
+    for i in range(runs):
+        for name, argv in cases.items():
+            wall, cpu, peak = _child(argv(i), env, expect_rc)
+            walls[name].append(wall)
+            cpus[name].append(cpu)
+            rss[name].append(peak)
+    out = {}
+    for name in cases:
+        w, c = sorted(walls[name]), sorted(cpus[name])
+        out[name] = {"median_ms": 1000 * w[len(w) // 2], "min_ms": 1000 * w[0],
+                     "p90_ms": 1000 * w[max(0, int(len(w) * 0.9) - 1)],
+                     "median_cpu_ms": 1000 * c[len(c) // 2], "min_cpu_ms": 1000 * c[0],
+                     "peak_rss_mib": max(rss[name]), "runs": len(w)}
+    return out
+
+
+def baseline_tree(ref: str) -> str:
+    """A source tree to compare with: ``ref`` itself when it is a folder (a checkout), else the
+    commit ``ref`` of this repository exported (``git archive``) into the cache once."""
+    if os.path.isdir(ref):
+        return os.path.abspath(ref)
+    repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    sha = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", f"{ref}^{{commit}}"], capture_output=True,
+                         text=True, check=True).stdout.strip()
+    tree = os.path.join(os.path.dirname(CACHE), f"baseline-{sha[:12]}")
+    if not os.path.exists(os.path.join(tree, ".complete")):
+        shutil.rmtree(tree, ignore_errors=True)
+        os.makedirs(tree)
+        archive = subprocess.run(["git", "-C", repo, "archive", sha], capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tree], input=archive, check=True)
+        open(os.path.join(tree, ".complete"), "w").close()
+    return tree
+
+
+def ros_init_exe(tree: str | None = None) -> str:
     """ros-init installed the way an image installs it (a regular, non-editable install).
 
     The editable install of ./dev adds an import hook to every start-up (~tens of ms of
     pathlib and importlib machinery), which a real image does not pay, so benchmarks use
-    their own venv under .cache/bench-venv, rebuilt when the sources change.
+    their own venv under .cache/bench-venv, rebuilt when the sources change. ``tree``: another
+    source tree (a baseline, ``baseline_tree``), installed the same way into its own venv.
     """
     import hashlib
     import sys
 
-    repo = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-    venv = os.path.join(os.path.dirname(CACHE), "bench-venv")
+    repo = os.path.abspath(tree or os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    venv = os.path.join(repo, ".bench-venv") if tree else os.path.join(os.path.dirname(CACHE), "bench-venv")
     h = hashlib.sha256()
     for top in ("ros_init", "datasources", "stages", "schemas"):
         for dirpath, _, files in sorted(os.walk(os.path.join(repo, top))):

@@ -19,7 +19,11 @@ reason)`` below with the platform source that gave the instance, once the run is
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from ros_init.core.record import NamedTuple
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class SourceEntry(NamedTuple):

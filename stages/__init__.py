@@ -17,7 +17,7 @@ the initramfs does not pay for the users stage, nor the boot phase for the disks
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from ros_init.core.record import NamedTuple
 
 
 class StageEntry(NamedTuple):

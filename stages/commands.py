@@ -19,17 +19,20 @@ root, and ``ros-init demo`` never runs any (``StageContext.run_commands``).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ros_init.core.findings import Refusals, SpecError
+from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from typing import Any
+
     from ros_init.core.changes import RunCommand
 
 NAME = "commands"
@@ -38,7 +41,7 @@ STOP_AFTER_FAILED_STEP = True
 DEFAULT_TIMEOUT = 300.0
 MAX_LOGGED_LINES = 2000
 
-log = logging.getLogger("ros_init.stages.commands")
+log = logger("ros_init.stages.commands")
 
 
 class CommandFailed(Exception):

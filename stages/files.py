@@ -18,14 +18,18 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any, NamedTuple
 
 from ros_init.accounts.lookup import OwnerError, resolve_owner
 from ros_init.config.yamlsource import BinaryText
 from ros_init.core.changes import Refused, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root, RootError
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "files"
 # No REQUIRES: an item whose owner the users stage failed to create fails alone, with its cause.

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import re
 import stat
-from typing import Any, NamedTuple
 
 from ros_init.core.changes import Refused, WriteFile, apply_payload, plan_write
 from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "hostname"
 

@@ -18,16 +18,16 @@ wicked's netconfig file.
 
 from __future__ import annotations
 
-import logging
 import stat
 
+from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.root import Root
 from ros_init.network.model import NetworkModel, is_disabled, parse_network
 
 NAME = "network"
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 RENDERERS = ("networkmanager", "wicked", "networkd")
 # What shows that a renderer is installed in the target root.

@@ -9,12 +9,16 @@ existing file is left alone (an image may ship one).
 from __future__ import annotations
 
 import os
-from typing import Any, NamedTuple
 
 from ros_init.core.changes import WriteFile, apply_payload, plan_write
 from ros_init.core.findings import SpecError
 from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "rancherd"
 

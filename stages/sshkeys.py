@@ -18,13 +18,10 @@ is removed (ros-init then leaves sshd's own setting alone).
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
 import time
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
 from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
@@ -39,8 +36,14 @@ from ros_init.core.changes import (
     plan_write,
 )
 from ros_init.core.findings import Refusals, SpecError
+from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, SkipStep, StageContext
+from ros_init.core.record import NamedTuple, field, record
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "sshkeys"
 
@@ -55,7 +58,7 @@ _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})\Z")
 _KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?\Z")
 
 MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024  # thousands of keys; a user's huge or sparse file is left alone
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 class KeysConfigError(SpecError):
@@ -141,7 +144,7 @@ def parse(config: Config) -> SshSpec:
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeysFile:
     """authorized_keys split into the lines we do not own and our managed block."""
 
@@ -251,7 +254,7 @@ def _settings(ctx: StageContext) -> dict[str, Any]:
 
 
 # -- plan and apply -----------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class KeysWrite:
     user: str
     ssh_dir: str

@@ -16,13 +16,10 @@ apply when the user is created only. See docs/stages.md.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import stat
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
-from typing import NamedTuple
 
 from ros_init.accounts import policy
 from ros_init.accounts.logindefs import AccountDefaults, load_account_defaults
@@ -45,7 +42,9 @@ from ros_init.accounts.userconfig import (
     read_users,
 )
 from ros_init.core.changes import RemoveFile, WriteFile, apply_payload, digest, plan_write
+from ros_init.core.logger import logger
 from ros_init.core.model import Change, Config, StageContext
+from ros_init.core.record import NamedTuple, field, record, replace
 from ros_init.core.root import Root
 
 NAME = "users"
@@ -57,7 +56,7 @@ PWD_LOCK = "/etc/.pwd.lock"
 _SKEL_LIMIT = 2000  # entries copied from /etc/skel at most
 
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 # -- passwords ---------------------------------------------------------------------------
@@ -97,7 +96,7 @@ def _from_plain(plain: str, current: str, hasher: PasswordHasher) -> str:
 
 
 # -- the decision (pure) ------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Home:
     user: str
     path: str
@@ -105,7 +104,7 @@ class Home:
     gid: int
 
 
-@dataclass
+@record
 class Decision:
     """The databases to write and what changes, in words free of secrets."""
 
@@ -334,7 +333,7 @@ def sudoers_text(user: str, rules: tuple[str, ...]) -> str:
 
 
 # -- plan and apply -----------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class HomeCreate:
     path: str
     uid: int

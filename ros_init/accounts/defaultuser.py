@@ -17,12 +17,14 @@ warning and top-level keys go to the first user, else root (ros-init's rule).
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
+from ros_init.core.logger import logger
 from ros_init.core.model import Config
 
-log = logging.getLogger("ros_init.accounts")
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
+
+log = logger("ros_init.accounts")
 
 DEFAULT = "default"
 

@@ -8,15 +8,14 @@ a missing file or key means the shadow-utils built-in default.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from ros_init.core.record import record
 from ros_init.core.root import Root
 
 LOGIN_DEFS = "/etc/login.defs"
 USERADD_DEFAULTS = "/etc/default/useradd"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IdRange:
     low: int
     high: int
@@ -25,7 +24,7 @@ class IdRange:
         return isinstance(value, int) and self.low <= value <= self.high
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AccountDefaults:
     """What ``useradd``/``groupadd`` of the target would use."""
 

@@ -8,8 +8,7 @@ Editing these files is ``ros_init.accounts.passwd_db``'s job; this module only r
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
 
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
 
 from ros_init.accounts.logindefs import IdRange
+from ros_init.core.record import field, record, replace
 
 FIELDS = {"passwd": 7, "shadow": 9, "group": 4, "gshadow": 4}
 PATHS = {"passwd": "/etc/passwd", "shadow": "/etc/shadow", "group": "/etc/group", "gshadow": "/etc/gshadow"}
@@ -81,7 +81,7 @@ def _entry(kind: str, line: str) -> tuple[str, ...] | None:
     return parts if len(parts) == FIELDS[kind] and parts[0] else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Table:
     """One database file: its lines (without line ends) and whether the text ended with one.
 
@@ -195,7 +195,7 @@ class Table:
         return Table(self.kind, tuple(self._lines()), self.final_newline)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Database:
     """The four tables of a root. ``gshadow`` is None when the root has no /etc/gshadow
     (then none is created, as shadow-utils does)."""

@@ -9,26 +9,29 @@ both agree on who the users are.
 
 from __future__ import annotations
 
-import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any
 
 from ros_init.accounts.passwd_db import DatabaseError, check_field
 from ros_init.core.findings import Refusals, SpecError
+from ros_init.core.logger import logger
 from ros_init.core.model import Config
+from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 _NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,30}\$?\Z")
 HASH_RE = re.compile(r"^\$[0-9a-z]+\$")
 
-log = logging.getLogger("ros_init.stages.users")
+log = logger("ros_init.stages.users")
 
 
 class UsersConfigError(SpecError):
     """A users/groups/chpasswd value that cannot be applied; the message names its path."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class UserSpec:
     """One ``users[]`` item, defaults applied. Password values are secrets: never printed."""
 
@@ -51,7 +54,7 @@ class UserSpec:
     sudo: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PasswordSet:
     """One ``chpasswd.users[]`` item."""
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
 
 from ros_init.state.status import PhaseRecord
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def render_plan(rec: PhaseRecord) -> str:

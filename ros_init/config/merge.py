@@ -16,7 +16,6 @@ every form of ``users`` as a list of mappings). Inputs are never mutated.
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Sequence
 
@@ -96,7 +95,7 @@ def merge_values(base: object, over: object, nodes: list[dict], walker: SchemaWa
             out_list = _unique(base)
             for item in over:
                 if not any(_same(item, seen) for seen in out_list):
-                    out_list.append(copy.deepcopy(item))
+                    out_list.append(_copy(item))
             return out_list
     return _normalized(over, nodes, walker)
 
@@ -113,6 +112,19 @@ def _normalized(value: object, nodes: list[dict], walker: SchemaWalker) -> objec
         if mode == "union":
             return _unique(value)
         return [_normalized(v, items, walker) for v in value]
+    return _copy(value)
+
+
+_ATOMS = (str, int, float, bytes, type(None))  # immutable: a deep copy is the value itself
+
+
+def _copy(value: object) -> object:
+    """``copy.deepcopy``, without importing ``copy`` (and ``weakref``) for the scalars that
+    make up nearly every config."""
+    if isinstance(value, _ATOMS):
+        return value
+    import copy
+
     return copy.deepcopy(value)
 
 
@@ -151,7 +163,7 @@ def _unique(items: list) -> list:
     out: list = []
     for item in items:
         if not any(_same(item, seen) for seen in out):
-            out.append(copy.deepcopy(item))
+            out.append(_copy(item))
     return out
 
 

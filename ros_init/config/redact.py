@@ -10,9 +10,12 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Any
 
 from ros_init.config.schema import SchemaWalker, load_schema
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 REDACTED = "<redacted>"
 _SECRET_NAME = r"(pass(word|wd|phrase)?|token|secret|credential|private[_-]?key|api[_-]?key)$"  # compiled on first use

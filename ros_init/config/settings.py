@@ -8,10 +8,13 @@ values of ``schemas/settings.v1.json``, so the schema documents them and code ca
 from __future__ import annotations
 
 import copy
-from typing import Any
 
 from ros_init.config.schema import load_schema
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 DEFAULT_PATH = "/etc/ros-init/ros-init.yaml"
 

@@ -15,7 +15,10 @@ costs nothing; a number read where a string was meant breaks a cluster join.
 from __future__ import annotations
 
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 WORDS = frozenset({"~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"})
 _NUMBERISH = re.compile(r"^[-+]?(\.|[0-9])")

@@ -77,7 +77,8 @@ def join_path(parent: str, key: object) -> str:
     if isinstance(key, int):
         return f"{parent}[{key}]"
     k = str(key)
-    if k and all(c.isalnum() or c in "_-" for c in k):
+    bare = k.replace("_", "").replace("-", "")  # every character alphanumeric, '_' or '-' (hot: every node)
+    if k and (not bare or bare.isalnum()):
         return f"{parent}.{k}" if parent else k
     quoted = k.replace("\\", "\\\\").replace('"', '\\"')
     return f'{parent}["{quoted}"]'

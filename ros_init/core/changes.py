@@ -16,11 +16,14 @@ Payloads may hold secrets (file contents): they are never printed, logged or com
 from __future__ import annotations
 
 import stat
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
 
 from ros_init.core.model import Change, SkipStep
+from ros_init.core.record import NamedTuple, field, record
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class WriteFile(NamedTuple):
@@ -75,7 +78,7 @@ class RunCommand(NamedTuple):
     marker: Any  # the once-guard marked done after exit 0 (``ros_init.state.once.Marker``)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiskAction:
     """One step of a disk layout (the disks stage runs the tool); ``args`` hold what the tool
     needs (no secrets exist here)."""

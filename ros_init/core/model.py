@@ -7,17 +7,20 @@ stage -> applied on the target ``Root`` -> status.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
 
 from ros_init.core.findings import Finding, Location
+from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time; the annotations below are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "Change", "Config", "ConfigDocument", "Documents", "Finding", "Layer", "Location", "Script", "StageContext",
 ]
 
-Config = dict[str, Any]
+Config = dict[str, "Any"]
 """A (merged, validated) cloud-config: plain data as YAML/JSON would give it."""
 
 
@@ -31,7 +34,7 @@ class Layer(IntEnum):
     CMDLINE = 4  # ros.* overrides on the kernel command line
 
 
-@dataclass
+@record
 class ConfigDocument:
     """One cloud-config document, parsed, with where it came from and its layer."""
 
@@ -44,7 +47,7 @@ class ConfigDocument:
     plain_scalars: dict[str, str] = field(default_factory=dict, repr=False)  # unquoted scalars as written (0644)
 
 
-@dataclass
+@record
 class Script:
     """A user-data shell script (``#!``), run by the commands stage once per instance."""
 
@@ -53,7 +56,7 @@ class Script:
     content: bytes = field(repr=False)
 
 
-@dataclass
+@record
 class Documents:
     """What a datasource found: its identity, its config documents and its scripts.
 
@@ -69,7 +72,7 @@ class Documents:
     how: str = ""  # how it was read, for the probe report ("mounted as iso9660 ...")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Change:
     """One change a stage would make to the target root.
 
@@ -86,7 +89,7 @@ class Change:
     payload: Any = field(default=None, repr=False, compare=False)
 
 
-@dataclass
+@record
 class StageContext:
     """What a stage may know besides the config and the root.
 

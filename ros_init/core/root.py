@@ -14,7 +14,7 @@ import contextlib
 import errno
 import os
 import stat
-from dataclasses import dataclass
+from collections import namedtuple
 
 _MAX_SYMLINKS = 40
 MAX_READ = 64 * 1024 * 1024  # a file read whole without a limit of its own (passwd of 100,000 users: 7 MB)
@@ -28,10 +28,11 @@ class FileTooLarge(RootError):
     """A file larger than what its reader accepts (read nothing of it)."""
 
 
-@dataclass(frozen=True)
-class _Resolved:
-    parent: str  # absolute host path of the resolved parent folder (inside the root)
-    name: str  # last component ("" for the root itself)
+class _Resolved(namedtuple("_Resolved", "parent name")):
+    """``parent``: absolute host path of the resolved parent folder (inside the root);
+    ``name``: last component ("" for the root itself)."""
+
+    __slots__ = ()
 
     @property
     def host(self) -> str:

@@ -9,9 +9,11 @@ came from the datasources (never for ``--config``, never for a plan).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ros_init.core.root import Root
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def report_outcome(root: Root, settings: dict[str, Any], instance_source: str | None, cmdline_text: str | None,

@@ -4,17 +4,20 @@ from the datasources, merged and validated into one config."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from ros_init.core.model import Config, ConfigDocument, Finding, Layer, Script
+from ros_init.core.record import field, record
 from ros_init.core.root import Root, RootError
 from ros_init.engine.errors import describe_error
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 CROSS_DOCUMENT = frozenset({"required"})  # finding codes decided on the merged config only
 
 
-@dataclass
+@record
 class Inputs:
     """What the engine acts on, and what stops it (config errors)."""
 

@@ -14,12 +14,11 @@ import logging
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 from ros_init.config.redact import Scrubber
 from ros_init.config.settings import state_dir
 from ros_init.core.model import Change, Config, Finding, SkipStep, StageContext
+from ros_init.core.record import field, record
 from ros_init.core.root import Root, RootError
 from ros_init.engine.duties import report_outcome
 from ros_init.engine.errors import describe_error
@@ -27,6 +26,10 @@ from ros_init.engine.inputs import Inputs, build_config
 from ros_init.engine.logs import setup_logging
 from ros_init.engine.stages import Stage, StageLoadError, blocked_reason, load_stages, stages_for_phase
 from ros_init.state.status import PhaseRecord, StageRecord, StepRecord
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger("ros_init")
 
@@ -136,7 +139,7 @@ def _http(*args: Any, **kwargs: Any) -> Any:
     return request(*args, **kwargs)
 
 
-@dataclass
+@record
 class Outcome:
     code: int
     record: PhaseRecord | None = None

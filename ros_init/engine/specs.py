@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
 
 from ros_init.core.findings import Finding, Location, SpecError, SpecErrors
 from ros_init.core.model import Config
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def spec_error(exc: Exception, stage: str) -> SpecError:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+
+from ros_init.core.record import NamedTuple, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 PHASES = ("initramfs", "boot")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Stage:
     """A stage ready to run: what the registry says of it, and its ``plan``/``apply``."""
 

@@ -11,16 +11,19 @@ Version 1 input (cloud-init network-config v1) is translated first by
 from __future__ import annotations
 
 import ipaddress
-import logging
 import re
-from dataclasses import dataclass, field
-from typing import Any, Literal
 
 from ros_init.core.findings import Refusals
+from ros_init.core.logger import logger
+from ros_init.core.record import field, record
 
-log = logging.getLogger(__name__)
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any, Literal
 
-Kind = Literal["ethernet", "bond", "vlan", "bridge"]
+    Kind = Literal["ethernet", "bond", "vlan", "bridge"]
+
+log = logger(__name__)
 
 # Ids end up in file names (ros-init-<id>.nmconnection) and in INI/shell values.
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}\Z")
@@ -107,7 +110,7 @@ class NetworkConfigError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Route:
     to: str  # a CIDR; "default" is normalised to 0.0.0.0/0 or ::/0 by the address family of via
     via: str | None = None
@@ -123,7 +126,7 @@ class Route:
         return ipaddress.ip_network(self.to, strict=False).prefixlen == 0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Match:
     macaddress: str | None = None  # lower case, colon separated
     name: str | None = None  # may be a glob
@@ -134,7 +137,7 @@ class Match:
         return not (self.macaddress or self.name or self.driver)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Interface:
     """One configured device: an ethernet, a bond, a vlan or a bridge, under its config id."""
 
@@ -192,7 +195,7 @@ class Interface:
         return tuple(a for a in self.addresses if ipaddress.ip_interface(a).version == 6)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class NetworkModel:
     interfaces: tuple[Interface, ...] = ()
 
@@ -312,7 +315,7 @@ def _link_up(interfaces: list[Interface], path: str) -> NetworkModel:
 
 
 def _replace(iface: Interface, **changes: Any) -> Interface:
-    from dataclasses import replace
+    from ros_init.core.record import replace
 
     return replace(iface, **changes)
 

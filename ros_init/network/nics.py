@@ -12,14 +12,14 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from ros_init.core.record import record
 from ros_init.network.model import Interface, Match, normalize_mac
 
 _ARPHRD_ETHER = "1"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Nic:
     name: str
     mac: str | None  # permanent MAC when the kernel shows one (bond members), else the current one

@@ -20,8 +20,6 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from ros_init.config.parts import (
     PREFIX,
@@ -34,6 +32,11 @@ from ros_init.config.parts import (
     unknown_part_reason,
 )
 from ros_init.core.model import ConfigDocument, Layer, Script
+from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 LOG = logging.getLogger("ros_init.sources.userdata")
 MAX_DECOMPRESSED = 16 * 1024 * 1024
@@ -45,13 +48,13 @@ class UserDataError(Exception):
     """User-data that ros-init cannot use; the message names the source and the reason."""
 
 
-@dataclass
+@record
 class Decoded:
     configs: list[ConfigDocument] = field(default_factory=list)
     scripts: list[Script] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Context:
     """What decoding may use besides the bytes: instance data for Jinja templates, and the
     HTTP fetch for ``#include`` (None: includes are refused, e.g. in ``validate``)."""

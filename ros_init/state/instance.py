@@ -16,20 +16,20 @@ the engine does once a run is through.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
+from ros_init.core.record import record
 from ros_init.core.root import Root, RootError
 
 STATE_FILE = "instance.json"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InstanceState:
     instance_id: str
     source: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Decision:
     instance_id: str | None
     source: str | None

@@ -18,9 +18,9 @@ the only one that runs (each command's guard is its own content).
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from ros_init.core.changes import sha256_hex
+from ros_init.core.record import NamedTuple
 from ros_init.core.root import Root
 
 _SAFE = re.compile(r"^[A-Za-z0-9._@+-]{1,100}\Z")

@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
+from ros_init.core.record import asdict, field, record
 from ros_init.core.root import Root, RootError
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 RUN_STATUS = "/run/ros-init/status.json"
 STATE_STATUS = "status.json"  # inside the state dir
 FORMAT_VERSION = 1
 
 
-@dataclass
+@record
 class StepRecord:
     """One change of a stage: ``result`` is changed | skipped | failed | planned."""
 
@@ -38,7 +41,7 @@ class StepRecord:
     destructive: bool = False  # destroys data on a disk (the plan marks it)
 
 
-@dataclass
+@record
 class StageRecord:
     """One stage in one phase: ``result`` is ok (nothing to do) | changed | skipped | failed."""
 
@@ -50,7 +53,7 @@ class StageRecord:
     note: str | None = None
 
 
-@dataclass
+@record
 class PhaseRecord:
     phase: str
     root: str

@@ -15,12 +15,10 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 import stat
-import subprocess
 import sys
-from dataclasses import dataclass
 
+from ros_init.core.record import record
 from ros_init.core.root import Root
 
 NAMESPACES = ("pid", "uts", "ipc", "net", "mnt")
@@ -28,7 +26,7 @@ SETUP_FAILED = 125  # sandbox_init's status when it could not build the sandbox
 _INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_init.py")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     """``mode`` is "host", "sandbox" or "skip"; ``why`` says why a command is skipped."""
 
@@ -57,6 +55,9 @@ def decide(root: Root, run_commands: bool = True, euid: int | None = None) -> Pl
 @functools.cache
 def engine_missing() -> str | None:
     """Why ``unshare`` cannot make the sandbox's namespaces here, or None when it can (probed once)."""
+    import shutil
+    import subprocess  # here, not at the top: a boot whose commands are skipped never starts one
+
     unshare = shutil.which("unshare")
     if unshare is None:
         return "util-linux unshare is not installed"
@@ -87,6 +88,8 @@ def hostname_of(root: Root) -> str:
 
 def command_argv(root: Root, inner: list[str]) -> list[str]:
     """The host argv that runs ``inner`` (an argv inside the root) in the sandbox."""
+    import shutil
+
     unshare = shutil.which("unshare") or "unshare"
     return [unshare, *_unshare_flags(), "--", sys.executable, "-I", "-S", _INIT,
             root.path, hostname_of(root), "--", *inner]

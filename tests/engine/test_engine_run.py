@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import re
@@ -21,6 +20,7 @@ from ros_init.cli import run as cli_run
 from ros_init.cli.demo import make_os_skeleton
 from ros_init.config.redact import Scrubber, secret_values
 from ros_init.core.model import Change, SkipStep, StageContext
+from ros_init.core.record import replace
 from ros_init.core.root import Root
 from ros_init.engine import run as engine
 from ros_init.engine.stages import Stage, blocked_reason, load_stages, stages_for_phase
@@ -126,7 +126,7 @@ def test_failure_policy_stop_stops_at_the_first_failure(tmp_path: Path):
 
 def test_stop_after_failed_step_skips_the_rest_of_the_stage(tmp_path: Path):
     log: list[str] = []
-    stage = dataclasses.replace(_scripted_stages(log)[1], stop_after_failed_step=True)
+    stage = replace(_scripted_stages(log)[1], stop_after_failed_step=True)
     rec = engine.run_phase(Root(tmp_path), {}, StageContext(phase="boot"), [stage])
     assert [s.result for s in rec.stages[0].steps] == ["failed", "skipped"]
     assert log == ["t1"]
