@@ -143,9 +143,9 @@ def _read_ovf(host: Host, deadline: float) -> tuple[bytes | None, str]:
                 except (OSError, RootError) as exc:
                     raise DatasourceError(f"azure: {dev} ovf-env.xml: {exc}") from None
         except DatasourceError as exc:
-            if fstype:
+            if fstype and fstype != "udf":
                 raise
-            # no known filesystem (an empty drive, UDF where the kernel has none): IMDS may still answer
+            # no known filesystem (an empty drive), or UDF this kernel cannot mount: IMDS may still answer
             host.logger.warning("azure: %s is not readable provisioning media: %s", dev, exc)
             continue
         if data is not None:

@@ -789,7 +789,7 @@ def _by_superblock(labels: list[str], sys_root: str, devices: list[str] | None) 
 
 
 def read_label(device: str) -> tuple[str | None, str]:
-    """(label, fstype) read from the superblock of an ISO9660, FAT or ext* volume."""
+    """(label, fstype) read from the superblock of an ISO9660, UDF, FAT or ext* volume."""
     with open(device, "rb") as fh:
         head = fh.read(64 * 1024)
     return label_from_bytes(head)
@@ -801,6 +801,12 @@ def label_from_bytes(head: bytes) -> tuple[str | None, str]:
     pvd = head[32768:32768 + 2048]
     if len(pvd) >= 72 and pvd[1:6] == b"CD001":
         return pvd[40:72].decode("ascii", "replace").rstrip(" \0"), "iso9660"
+    # UDF (ECMA-167 volume recognition sequence from byte 32768, a descriptor per 2048 bytes or
+    # per block when larger: BEA01, NSR02/NSR03, TEA01). Azure's provisioning media is UDF. The
+    # label lives past the anchor at sector 256, beyond this head: the type is what mounting needs.
+    for at in range(32768, min(len(head), 65536) - 5, 2048):
+        if head[at + 1:at + 6] in (b"NSR02", b"NSR03"):
+            return None, "udf"
     # ext2/3/4: magic 0xEF53 at 1024+56, label at 1024+120 (16 bytes).
     sb = head[1024:2048]
     if len(sb) >= 136 and sb[56:58] == b"\x53\xef":

@@ -296,3 +296,21 @@ def test_unreadable_media_leaves_imds_to_answer(platform_server, tmp_path):
     host.settings["azure"]["devices"] = [str(junk)]
     docs = azure.fetch(host, time.monotonic() + 10)
     assert docs.configs[0].data["hostname"] == "my-hostname"
+
+
+@pytest.mark.skipif(shutil.which("mkudffs") is None, reason="needs mkudffs (udftools)")
+def test_udf_media_the_kernel_cannot_read_leaves_imds_to_answer(platform_server, tmp_path):
+    """A UDF volume with no ovf-env.xml readable (this kernel may have no udf module, or the
+    volume holds no OVF): a warning, and IMDS gives the instance, as on Azure without OVF."""
+    img = tmp_path / "udf.img"
+    with open(img, "wb") as fh:
+        fh.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkudffs", "--media-type=hd", "--label=rd_rdfe_stable.x", str(img)], check=True,
+                   capture_output=True)
+    imds = platform_server(imds_state())
+    host = host_for(tmp_path, imds.url)
+    host.settings["azure"]["devices"] = [str(img)]
+    t0 = time.monotonic()
+    docs = azure.fetch(host, time.monotonic() + 10)
+    assert docs.configs[0].data["hostname"] == "my-hostname"
+    assert time.monotonic() - t0 < 10

@@ -194,6 +194,19 @@ def test_superblock_labels_of_real_images(tmp_path):
         assert label_from_bytes(img.read_bytes()[:65536]) == (label, fstype)
 
 
+@pytest.mark.parametrize("blocksize", ["512", "2048", "4096"])
+def test_udf_volumes_are_recognised(tmp_path, blocksize):
+    """Azure's provisioning media is UDF: the type (what mounting needs) from the volume
+    recognition sequence, whatever the block size mkudffs chose."""
+    need_tools("mkudffs")
+    img = tmp_path / "udf.img"
+    with open(img, "wb") as fh:
+        fh.truncate(8 * 1024 * 1024)
+    subprocess.run(["mkudffs", "--media-type=hd", f"--blocksize={blocksize}", "--label=rd_rdfe_stable.x", str(img)],
+                   check=True, capture_output=True)
+    assert label_from_bytes(img.read_bytes()[:65536]) == (None, "udf")
+
+
 def test_superblock_scan_of_a_fake_device_tree(tmp_path):
     img = _iso(tmp_path, "cidata", NOCLOUD)
     fake = tmp_path / "fake"

@@ -21,6 +21,6 @@ install() {
     $SYSTEMCTL -q --root "$initdir" add-wants initrd.target ros-init-initramfs.service
     # Seed volumes are read in this phase: the CD-ROM, ISO 9660 and FAT drivers (modules on
     # stock kernels; ros-init loads them with modprobe, the kernel's own requests use the initrd's).
-    instmods isofs vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859-1 sr_mod cdrom
+    instmods isofs udf vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859-1 sr_mod cdrom
     inst_multiple modprobe
 }
