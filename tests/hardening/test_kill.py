@@ -120,20 +120,26 @@ def test_killed_at_random_moments_then_rerun(reference: dict, fast_tmp: Path, ca
     rng = random.Random(99)
     cmd = [sys.executable, "-c", "import sys; from killer import run_boot; sys.exit(run_boot(sys.argv[1], sys.argv[2]))"]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), *sys.path])}
-    root = make_os_skeleton(fast_tmp / "timing")
-    t0 = time.monotonic()
-    subprocess.run([*cmd, str(root), str(CONFIG)], env=env, check=True, capture_output=True)
-    whole = time.monotonic() - t0
-    shutil.rmtree(root)
+    # The shortest of three uninterrupted runs: one slow run (a cold cache, a busy host: CI
+    # saw 7 of 16 kills land after the end) must not stretch the window past the run.
+    runs = []
+    for _ in range(3):
+        root = make_os_skeleton(fast_tmp / "timing")
+        t0 = time.monotonic()
+        subprocess.run([*cmd, str(root), str(CONFIG)], env=env, check=True, capture_output=True)
+        runs.append(time.monotonic() - t0)
+        shutil.rmtree(root)
+    whole = min(runs)
     killed = 0
     for i in range(TIMED_TRIALS):
         root = make_os_skeleton(fast_tmp / f"t{i}")
         proc = subprocess.Popen([*cmd, str(root), str(CONFIG)], env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 1.0) * whole)
+        time.sleep(rng.uniform(0.2, 0.9) * whole)
         proc.send_signal(signal.SIGKILL)
         killed += proc.wait() == -signal.SIGKILL
         _trial(root, reference)
         shutil.rmtree(root)
         capsys.readouterr()
+    print(f"killed {killed} of {TIMED_TRIALS}; whole {whole:.3f} s of {runs}")
     assert killed >= TIMED_TRIALS // 2, "most kills must land before the run ends"
