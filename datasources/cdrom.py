@@ -123,23 +123,10 @@ def metadata_config(hostname: str | None, keys: list[str], network: dict | None)
     return data
 
 
-def public_keys(value: object) -> list[str]:
-    """NoCloud/ConfigDrive public keys: a string (lines), a list, or a mapping of name -> key(s)."""
-    out: list[str] = []
-    if isinstance(value, str):
-        out += [line.strip() for line in value.splitlines() if line.strip() and not line.startswith("#")]
-    elif isinstance(value, list):
-        for v in value:
-            out += public_keys(v.get("data") if isinstance(v, dict) else v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            out += public_keys(v)
-    return list(dict.fromkeys(out))
-
-
 def _nocloud(seed: Root, where: str, host: Host, deadline: float, main: str = "user-data") -> Documents:
     from ros_init.network.convert import NetconvError, to_v2
     from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.metaservice import keys_of
     from ros_init.sources.userdata import decode, source_context
 
     docs = Documents(source=where)
@@ -156,7 +143,7 @@ def _nocloud(seed: Root, where: str, host: Host, deadline: float, main: str = "u
             raise DatasourceError(str(exc)) from None
     elif isinstance(meta.get("network-interfaces"), str):
         host.logger.warning("%s: meta-data network-interfaces (ifupdown) is not supported: use network-config", where)
-    md = metadata_config(meta.get("local-hostname") or meta.get("hostname"), public_keys(meta.get("public-keys")),
+    md = metadata_config(meta.get("local-hostname") or meta.get("hostname"), keys_of(meta.get("public-keys")),
                          network)
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta-data", Layer.METADATA, md))
@@ -186,6 +173,7 @@ def _json(data: bytes | None, where: str) -> object:
 def _configdrive(seed: Root, where: str, host: Host, deadline: float) -> Documents:
     from ros_init.network.convert import NetconvError, configdrive_to_v2
     from ros_init.sources.instancedata import instance_data
+    from ros_init.sources.metaservice import keys_of
     from ros_init.sources.userdata import decode, source_context
 
     where = f"configdrive {where}"
@@ -205,7 +193,7 @@ def _configdrive(seed: Root, where: str, host: Host, deadline: float) -> Documen
             network = configdrive_to_v2(nd)  # type: ignore[arg-type]
         except NetconvError as exc:
             raise DatasourceError(f"{where}: {exc}") from None
-    keys = public_keys(meta.get("public_keys")) + public_keys(meta.get("keys"))
+    keys = keys_of(meta.get("public_keys")) + keys_of(meta.get("keys"))
     md = metadata_config(meta.get("hostname") or meta.get("name"), list(dict.fromkeys(keys)), network)
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta_data.json", Layer.METADATA, md))

@@ -45,8 +45,10 @@ class ImdsClient:
         self.v1 = False
 
     def _request(self, method: str, path: str, headers: dict[str, str], what: str) -> Any:
+        from ros_init.sources import metaservice as ms
+
         return self.svc.request(method, path, headers=headers, what=what,
-                                max_size=1024 * 1024 if path != "latest/user-data" else 16 * 1024 * 1024)
+                                max_size=ms.META_MAX if path != "latest/user-data" else ms.DATA_MAX)
 
     def fetch_token(self) -> None:
         resp = self._request("PUT", "latest/api/token", {"X-aws-ec2-metadata-token-ttl-seconds": TOKEN_TTL},

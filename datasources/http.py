@@ -110,9 +110,9 @@ def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> No
     md: dict[str, Any] = {}
     if meta.get("local-hostname"):
         md["hostname"] = str(meta["local-hostname"])
-    from ros_init.datasources.cdrom import public_keys
+    from ros_init.sources.metaservice import keys_of
 
-    keys = public_keys(meta.get("public-keys"))
+    keys = keys_of(meta.get("public-keys"))
     if keys:
         md["ssh_authorized_keys"] = keys
     if raw["network-config"]:

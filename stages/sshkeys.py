@@ -6,8 +6,8 @@ One file, not ``authorized_keys.d``: sshd reads only ``.ssh/authorized_keys`` (a
 ``authorized_keys2``) by default, and a second file would need an sshd_config change that
 the image may not carry. ``github:<user>`` and ``gitlab:<user>`` entries are fetched from
 ``<base>/<user>.keys`` during ``plan`` (bounded by the ``ssh_keys.timeout`` setting and a
-size limit, and the phase's deadline), through the one HTTP client handed in
-``ctx.http``, because only then can a second plan see that nothing changed. A failed fetch
+size limit, and the phase's deadline), through the one HTTP client (``httpfetch.request``,
+or ``ctx.http`` where a caller hands one in), because only then can a second plan see that nothing changed. A failed fetch
 keeps the keys fetched last time for that reference and is logged as a warning: the plan
 then holds no change for it, so a plan after a failed fetch is empty when nothing else
 changed.
@@ -32,6 +32,7 @@ from ros_init.core.changes import (
     WriteFile,
     apply_payload,
     digest,
+    ensure_unchanged,
     plan_remove,
     plan_write,
 )
@@ -395,9 +396,7 @@ def apply(change: Change, root: Root, ctx: StageContext) -> None:
         return
     if not isinstance(payload, KeysWrite):
         raise ValueError(f"sshkeys: unknown change {change.action} {change.target}")
-    current = root.read_bytes(payload.path)
-    if digest(current) != payload.expected and current != payload.data:
-        raise RuntimeError(f"{payload.path} changed since it was planned; run ros-init again")
+    ensure_unchanged(payload.path, root.read_bytes(payload.path), payload.data, payload.expected)
     st = root.lstat(payload.ssh_dir)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise SkipStep(f"{payload.ssh_dir} is not a folder: keys of {payload.user} not written")

@@ -59,12 +59,20 @@ def cli_main(args: Any) -> int:
     # this one process (every stage converges: what the earlier phases applied stays as it is).
     phases = ("initramfs", "boot") if args.phase == "network" else (args.phase,)
     code = 0
+    shown: set[str] = set()  # the network phase's two passes find a bad config's errors twice: say them once
     for phase in phases:
-        code = max(code, _one_phase(args, root, settings, inputs, phase, dry_run))
+        code = max(code, _one_phase(args, root, settings, inputs, phase, dry_run, shown))
     return code
 
 
-def _one_phase(args: Any, root: Any, settings: dict, inputs: Any, phase: str, dry_run: bool) -> int:
+def _say_once(line: str, shown: set[str]) -> None:
+    if line not in shown:
+        shown.add(line)
+        print(line, file=sys.stderr)
+
+
+def _one_phase(args: Any, root: Any, settings: dict, inputs: Any, phase: str, dry_run: bool,
+               shown: set[str]) -> int:
     from ros_init.engine.run import execute
     from ros_init.state.status import summary_line
 
@@ -74,14 +82,14 @@ def _one_phase(args: Any, root: Any, settings: dict, inputs: Any, phase: str, dr
 
     scrub = Scrubber.for_config(*(d.data for d in inputs.documents)) if out.findings else Scrubber()
     for f in out.findings:
-        print(scrub(f.render()), file=sys.stderr)
+        _say_once(scrub(f.render()), shown)
     if out.problem:
         from ros_init.core.printable import printable
 
-        print(printable(f"ros-init {args.command}: {out.problem}"), file=sys.stderr)
+        _say_once(printable(f"ros-init {args.command}: {out.problem}"), shown)
         return out.code
     if out.record is None:
-        print(f"ros-init {args.command}: the config has errors; nothing was changed", file=sys.stderr)
+        _say_once(f"ros-init {args.command}: the config has errors; nothing was changed", shown)
         return out.code
     if dry_run:
         print(render_plan(out.record))

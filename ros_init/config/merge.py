@@ -39,14 +39,23 @@ def merge_documents(docs: Sequence[ConfigDocument], schema: str | dict = "cloud-
 
 
 def _patched(config: Config, ops: list, source: str, schema_doc: dict) -> Config:
-    """A ``#cloud-config-jsonp`` document: its RFC 6902 operations applied to the config merged
-    so far. An operation that does not apply (a path that is not there) skips the whole patch
-    with a logged warning, as cloud-init does; the config is never left half-patched."""
+    """A ``#cloud-config-jsonp`` document applied to the config merged so far (see ``apply_jsonp``)."""
+    result = apply_jsonp(config, ops, source)
+    if result is config:
+        return config
+    from ros_init.config.normalize import normalize
+
+    return normalize(result, schema_doc)
+
+
+def apply_jsonp(config: Config, ops: list, source: str) -> Config:
+    """RFC 6902 ``ops`` applied to a copy of ``config``. An operation that does not apply (a
+    path that is not there) skips the whole patch with a logged warning, as cloud-init does:
+    ``config`` itself is returned, never half-patched. The one rule for the merge and for
+    user-data parts folded by ``merge_how``."""
     import logging
 
     import jsonpatch
-
-    from ros_init.config.normalize import normalize
 
     try:
         result = jsonpatch.JsonPatch(ops).apply(config, in_place=False)
@@ -57,7 +66,7 @@ def _patched(config: Config, ops: list, source: str, schema_doc: dict) -> Config
         logging.getLogger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: the result is not"
                                                            " a mapping", source)
         return config
-    return normalize(result, schema_doc)
+    return result
 
 
 def provenance(docs: Sequence[ConfigDocument]) -> dict[str, list[str]]:

@@ -30,7 +30,7 @@ class WriteFile(NamedTuple):
     """Replace ``path`` with ``data`` (atomic, through ``Root.write_file``).
 
     ``expected``: the sha256 of the content planned against (None: the file was missing);
-    when set, the write is refused if someone changed the file since (compare and swap).
+    with ``check``, the write is refused if someone changed the file since (compare and swap).
     """
 
     path: str
@@ -150,14 +150,20 @@ def plan_remove(stage: str, root: Root, path: str, summary: str) -> Change | Non
     return Change(stage, "remove-file", path, summary, payload=RemoveFile(path))
 
 
+def ensure_unchanged(path: str, current: bytes | None, data: bytes, expected: str | None) -> None:
+    """Compare and swap: refuse to write ``data`` when what is there (``current``) is neither
+    what was planned against (digest ``expected``) nor already ``data``."""
+    if current != data and digest(current) != expected:
+        raise ChangedSincePlanned(f"{path} changed since it was planned; run ros-init again")
+
+
 def apply_payload(root: Root, payload: object) -> None:
     """Perform one of the common changes through ``Root``."""
     if isinstance(payload, WriteFile):
         if payload.check:  # what is there now: a regular file's content, else nothing (a link is replaced)
             st = root.lstat(payload.path)
             current = root.read_bytes(payload.path) if st is not None and stat.S_ISREG(st.st_mode) else None
-            if current != payload.data and digest(current) != payload.expected:
-                raise ChangedSincePlanned(f"{payload.path} changed since it was planned; run ros-init again")
+            ensure_unchanged(payload.path, current, payload.data, payload.expected)
         root.write_file(payload.path, payload.data, payload.mode, payload.uid, payload.gid, dir_mode=payload.dir_mode)
     elif isinstance(payload, RemoveFile):
         root.remove(payload.path)

@@ -87,9 +87,10 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
             out.findings.extend(findings)
             if doc is not None:
                 out.documents.append(doc)
+        from ros_init.config.settings import state_dir
         from ros_init.state import instance
 
-        decision = instance.identify(root, settings.get("state_dir") or "/var/lib/ros-init")
+        decision = instance.identify(root, state_dir(settings))
         out.instance_id, out.instance_source = decision.instance_id, decision.source
         out.notes.append(f"instance: {decision.reason}")
         return out

@@ -131,13 +131,6 @@ def _run_stage(stage: Stage, root: Root, config: Config, ctx: StageContext, scru
     srec.duration_ms = _ms(t0)
     return srec
 
-def _http(*args: Any, **kwargs: Any) -> Any:
-    """The one HTTP client (``ros_init.sources.httpfetch.request``), imported when a stage
-    first needs the network (github:/gitlab: keys), not on every boot."""
-    from ros_init.sources.httpfetch import request
-
-    return request(*args, **kwargs)
-
 
 @record
 class Outcome:
@@ -178,7 +171,6 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
         scripts=list(inputs.scripts),
         run_commands=run_commands,
         deadline=time.monotonic() + float(settings.get("deadline") or 30),
-        http=_http,
     )
     for note in inputs.notes:
         log.info("%s", note)

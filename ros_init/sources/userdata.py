@@ -293,7 +293,9 @@ def fold_directives(configs: list[ConfigDocument], source: str) -> list[ConfigDo
     try:
         for doc in configs:
             if doc.patches is not None:
-                acc = apply_patch(acc, doc.patches, doc.source)
+                from ros_init.config.merge import apply_jsonp
+
+                acc = apply_jsonp(acc, doc.patches, doc.source)
                 continue
             how = mergehow.directive(doc.data)
             acc = mergehow.fold([(acc, None), (doc.data, how)]) if acc else mergehow.fold([(doc.data, how)])
@@ -303,19 +305,6 @@ def fold_directives(configs: list[ConfigDocument], source: str) -> list[ConfigDo
         raise UserDataError(f"{source}: merge_how: {exc}") from None
     layer = configs[0].layer
     return [ConfigDocument(source=source, layer=layer, data=acc, positions=positions, key_positions=key_positions)]
-
-
-def apply_patch(config: dict, ops: list, source: str) -> dict:
-    """RFC 6902 ``ops`` applied to a copy of ``config``; UserDataError names the failing op."""
-    import jsonpatch
-
-    try:
-        result = jsonpatch.JsonPatch(ops).apply(config, in_place=False)
-    except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-        raise UserDataError(f"{source}: #cloud-config-jsonp: {exc}") from None
-    if not isinstance(result, dict):
-        raise UserDataError(f"{source}: #cloud-config-jsonp: the patched config is not a mapping")
-    return result
 
 
 # -- helpers -----------------------------------------------------------------------------------

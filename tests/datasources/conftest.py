@@ -7,6 +7,7 @@ import ssl
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +83,23 @@ def timed() -> Callable[[Callable[[], Any]], tuple[Any, float]]:
         return out, time.monotonic() - t0
     return run
 
+
+
+@pytest.fixture
+def loop() -> Iterator[Callable[[Path], str]]:
+    """Attach images as read-only loop devices (root only); detached at the end."""
+    from facilities import need_root, need_tools
+
+    attached: list[str] = []
+
+    def attach(image: Path) -> str:
+        need_root()
+        need_tools("losetup")
+        dev = subprocess.run(["losetup", "--find", "--show", "--read-only", str(image)], check=True,
+                             capture_output=True, text=True).stdout.strip()
+        attached.append(dev)
+        return dev
+
+    yield attach
+    for dev in attached:
+        subprocess.run(["losetup", "-d", dev], check=False, capture_output=True)

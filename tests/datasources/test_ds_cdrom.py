@@ -7,7 +7,6 @@ import os
 import stat
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -169,22 +168,6 @@ def _mounted(dev: str) -> bool:
 def _seed_dirs() -> set[str]:
     return {d for d in os.listdir("/run") if d.startswith("ros-init-seed-")}
 
-
-@pytest.fixture
-def loop() -> Iterator:
-    attached: list[str] = []
-
-    def attach(image: Path) -> str:
-        need_root()
-        need_tools("losetup")
-        dev = subprocess.run(["losetup", "--find", "--show", "--read-only", str(image)], check=True,
-                             capture_output=True, text=True).stdout.strip()
-        attached.append(dev)
-        return dev
-
-    yield attach
-    for dev in attached:
-        subprocess.run(["losetup", "-d", dev], check=False, capture_output=True)
 
 
 def test_superblock_labels_of_real_images(tmp_path):

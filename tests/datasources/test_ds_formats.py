@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from facilities import need_root, need_tools
+from facilities import need_tools
 
 from ros_init.cli import main
 from ros_init.cli.demo import make_os_skeleton
@@ -73,24 +73,8 @@ def _cli(capsys, *argv: str) -> tuple[int, str]:
 def _fetch_json(capsys, root: Path) -> dict:
     code, out = _cli(capsys, "fetch", "--root", str(root), "--format", "json")
     assert code == 0, out
-    return json.loads(out[out.index("{"):])
+    return json.JSONDecoder().raw_decode(out, out.index("{"))[0]  # a warning may follow on stderr
 
-
-@pytest.fixture
-def loop():
-    attached: list[str] = []
-
-    def attach(image: Path) -> str:
-        need_root()
-        need_tools("losetup")
-        dev = subprocess.run(["losetup", "--find", "--show", "--read-only", str(image)], check=True,
-                             capture_output=True, text=True).stdout.strip()
-        attached.append(dev)
-        return dev
-
-    yield attach
-    for dev in attached:
-        subprocess.run(["losetup", "-d", dev], check=False, capture_output=True)
 
 
 def test_archive_on_a_nocloud_iso_is_fetched_and_run(tmp_path, loop):
@@ -225,6 +209,25 @@ def test_merge_how_between_parts_follows_cloud_init(tmp_path, capsys):
     config = _fetch_json(capsys, root)["config"]
     assert config["runcmd"] == ["a", "b"] and config["hostname"] == "second"
     assert "merge_how" not in config
+
+
+def test_a_jsonp_patch_that_does_not_apply_is_skipped_with_or_without_merge_how(tmp_path, capsys, caplog):
+    """One rule (cloud-init's): the whole patch is skipped with a warning, the rest applies,
+    whether the parts are merged by ros-init's rules or folded by ``merge_how``."""
+    for how in ("", "    merge_how: list(append)+dict(recurse_array)\n"):
+        archive = f"""#cloud-config-archive
+- type: text/cloud-config
+  content: |
+    hostname: kept
+{how}- type: text/cloud-config-jsonp
+  content: |
+    [{{"op": "remove", "path": "/nothere"}}]
+"""
+        root = _node(tmp_path / f"n{len(how)}", {"meta-data": "instance-id: iid-j\n", "user-data": archive})
+        caplog.clear()
+        config = _fetch_json(capsys, root)["config"]
+        assert config["hostname"] == "kept", how
+        assert "#cloud-config-jsonp not applied" in caplog.text, how
 
 
 def test_unknown_archive_parts_are_skipped_like_cloud_init(tmp_path, caplog):

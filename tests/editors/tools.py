@@ -35,7 +35,7 @@ def node_modules() -> Path:
     """The folder holding the pinned packages, installed on first use."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
-        pytest.skip("needs node and npm (.ci/apt-packages.txt lists nodejs and npm; ./dev test installs them as root)")
+        pytest.skip("needs node and npm (.ci/apt-packages.txt lists nodejs, which ships npm from NodeSource; Debian's nodejs needs its npm package too)")
     CACHE.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(PACKAGES, sort_keys=True).encode()).hexdigest()[:16]
     stamp = CACHE / f".installed-{digest}"  # new pins, new install

@@ -484,3 +484,15 @@ def test_status_text_of_a_broken_config_names_each_finding_once(capsys, scratch_
     [failed] = [line for line in out.splitlines() if "FAILED" in line]
     assert failed.strip().startswith(f"FAILED {bad}:4:5: error: users[0].lock_pasword: unknown key")
     assert not failed.endswith(": None")
+
+
+def test_the_network_phase_says_a_config_error_once(tmp_path, capsys):
+    """``--phase network`` runs both phases' stages; a bad config fails both passes, and the
+    person reading the console is told once."""
+    root = make_os_skeleton(tmp_path / "root")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('#cloud-config\nhostname: "bad host"\n')
+    assert main(["plan", "--phase", "network", "--root", str(root), "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("bad.yaml:2:11: error: hostname") == 1, err
+    assert err.count("the config has errors; nothing was changed") == 1, err
