@@ -11,8 +11,11 @@ from __future__ import annotations
 from ros_init.stages import commands
 from ros_init.stages.commands import CommandsSpec
 
-from ros_init.core.model import Change, Config, StageContext
-from ros_init.core.root import Root
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
+
 
 NAME = "bootcmd"
 STOP_AFTER_FAILED_STEP = True

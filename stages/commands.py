@@ -25,15 +25,15 @@ import time
 
 from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.logger import logger
-from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.record import NamedTuple
-from ros_init.core.root import Root
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
 
     from ros_init.core.changes import RunCommand
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "commands"
 STOP_AFTER_FAILED_STEP = True
@@ -144,6 +144,7 @@ def wanted_items(spec: CommandsSpec, ctx: StageContext) -> list[tuple[str, str, 
 
 def plan(spec: CommandsSpec, root: Root, ctx: StageContext) -> list[Change]:
     from ros_init.core.changes import RunCommand
+    from ros_init.core.model import Change
     from ros_init.state import once  # plan and apply only: validate imports this module for parse
 
     changes = []
@@ -224,6 +225,7 @@ def run_logged(argv: list[str], label: str, timeout: float, cwd: str = "/") -> t
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> str:
+    from ros_init.core.model import SkipStep
     from ros_init.state import once
 
     cp: RunCommand = change.payload

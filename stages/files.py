@@ -19,17 +19,16 @@ from __future__ import annotations
 import os
 import stat
 
-from ros_init.accounts.lookup import OwnerError, resolve_owner
 from ros_init.config.yamlsource import BinaryText
-from ros_init.core.changes import Refused, WriteFile, apply_payload, digest, file_reasons
 from ros_init.core.findings import Refusals, SpecError
-from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.record import NamedTuple
-from ros_init.core.root import Root, RootError
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
+
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "files"
 # No REQUIRES: an item whose owner the users stage failed to create fails alone, with its cause.
@@ -222,11 +221,19 @@ def groups_for_phase(spec: FilesSpec, phase: str) -> dict[str, list[FileItem]]:
 
 
 def _refused(path: str, label: str, why: str) -> Change:
+    from ros_init.core.changes import Refused
+    from ros_init.core.model import Change
+
     return Change(NAME, "write-file", path, f"write {path} ({label}: cannot be written)",
                   payload=Refused(path, f"{label}: {why}"))
 
 
 def _plan_path(path: str, group: list[FileItem], root: Root, ctx: StageContext) -> Change | None:
+    from ros_init.accounts.lookup import OwnerError, resolve_owner
+    from ros_init.core.changes import WriteFile, digest, file_reasons
+    from ros_init.core.model import Change
+    from ros_init.core.root import RootError
+
     labels = ", ".join(f"write_files[{it.index}]" for it in group)
     last = group[-1]  # applied in turn, the last item sets mode and owner
     broken = next((it.problem for it in group if it.problem), None)
@@ -282,4 +289,6 @@ def plan(spec: FilesSpec, root: Root, ctx: StageContext) -> list[Change]:
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
+    from ros_init.core.changes import apply_payload
+
     apply_payload(root, change.payload)

@@ -22,15 +22,15 @@ from __future__ import annotations
 import re
 import stat
 
-from ros_init.core.changes import Refused, WriteFile, apply_payload, plan_write
 from ros_init.core.findings import Refusals, SpecError
-from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.record import NamedTuple
-from ros_init.core.root import Root
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
+
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "hostname"
 
@@ -139,6 +139,8 @@ def edit_hosts(text: str | None, spec: HostnameSpec) -> str:
 
 def _file_change(root: Root, path: str, data: bytes, summary: str) -> Change | None:
     """The write of ``path``, its mode kept; none through a symlink whose target holds the right name."""
+    from ros_init.core.changes import WriteFile, plan_write
+
     st = root.stat(path)
     mode = stat.S_IMODE(st.st_mode) if st is not None and stat.S_ISREG(st.st_mode) else 0o644
     return plan_write(NAME, root, WriteFile(path, data, mode), summary, follow=True)
@@ -146,6 +148,9 @@ def _file_change(root: Root, path: str, data: bytes, summary: str) -> Change | N
 
 def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Change]:
     """Pure: the hostname file, the hosts line and the running hostname that differ."""
+    from ros_init.core.changes import Refused
+    from ros_init.core.model import Change
+
     if spec is None:
         return []
     if spec.unrendered:
@@ -170,6 +175,8 @@ def plan(spec: HostnameSpec | None, root: Root, ctx: StageContext) -> list[Chang
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Thin: write one file through Root, or set the kernel's hostname."""
+    from ros_init.core.changes import Refused, WriteFile, apply_payload
+
     if isinstance(change.payload, WriteFile | Refused):
         apply_payload(root, change.payload)
     elif change.action == "set-hostname":

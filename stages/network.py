@@ -21,9 +21,12 @@ from __future__ import annotations
 import stat
 
 from ros_init.core.logger import logger
-from ros_init.core.model import Change, Config, StageContext
-from ros_init.core.root import Root
 from ros_init.network.model import NetworkModel, is_disabled, parse_network
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "network"
 

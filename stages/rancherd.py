@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import os
 
-from ros_init.core.changes import WriteFile, apply_payload, plan_write
 from ros_init.core.findings import SpecError
-from ros_init.core.model import Change, Config, StageContext
 from ros_init.core.record import NamedTuple
-from ros_init.core.root import Root
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
+
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "rancherd"
 
@@ -53,6 +53,8 @@ def render(section: dict[str, Any]) -> bytes:
 
 
 def plan(spec: RancherdSpec | None, root: Root, ctx: StageContext) -> list[Change]:
+    from ros_init.core.changes import WriteFile, plan_write
+
     if spec is None:
         return []
     section = spec.section
@@ -69,4 +71,6 @@ def plan(spec: RancherdSpec | None, root: Root, ctx: StageContext) -> list[Chang
 
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
+    from ros_init.core.changes import apply_payload
+
     apply_payload(root, change.payload)

@@ -23,28 +23,17 @@ import re
 import stat
 import time
 
-from ros_init.accounts.passwd_db import Table
 from ros_init.accounts.userconfig import user_items
-from ros_init.core.changes import (
-    Refused,
-    RemoveFile,
-    Skipped,
-    WriteFile,
-    apply_payload,
-    digest,
-    ensure_unchanged,
-    plan_remove,
-    plan_write,
-)
 from ros_init.core.findings import Refusals, SpecError
 from ros_init.core.logger import logger
-from ros_init.core.model import Change, Config, SkipStep, StageContext
 from ros_init.core.record import NamedTuple, field, record
-from ros_init.core.root import Root
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
+
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "sshkeys"
 
@@ -271,6 +260,9 @@ def _can_chown() -> bool:
 
 
 def _skip(target: str, message: str) -> Change:
+    from ros_init.core.changes import Skipped
+    from ros_init.core.model import Change
+
     return Change(NAME, "skip", target, message, payload=Skipped(target, message))
 
 
@@ -284,6 +276,9 @@ def _http(ctx: StageContext) -> Any:
 
 def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
     """authorized_keys of each user with keys in the config, and the sshd drop-in."""
+    from ros_init.accounts.passwd_db import Table
+    from ros_init.core.changes import Refused, digest
+    from ros_init.core.model import Change
 
     changes: list[Change] = []
     wanted = dict(spec.keys)
@@ -374,6 +369,8 @@ def pwauth_text(enabled: bool) -> str:
 
 
 def _plan_pwauth(value: bool | None, root: Root) -> list[Change]:
+    from ros_init.core.changes import WriteFile, plan_remove, plan_write
+
     if value is None:
         change = plan_remove(NAME, root, PWAUTH_DROPIN, f"{PWAUTH_DROPIN}: remove (no ssh_pwauth in the config)")
         return [change] if change else []
@@ -390,6 +387,9 @@ def _plan_pwauth(value: bool | None, root: Root) -> list[Change]:
 
 def apply(change: Change, root: Root, ctx: StageContext) -> None:
     """Perform one planned change through Root."""
+    from ros_init.core.changes import Refused, RemoveFile, Skipped, WriteFile, apply_payload, ensure_unchanged
+    from ros_init.core.model import SkipStep
+
     payload = change.payload
     if isinstance(payload, WriteFile | RemoveFile | Skipped | Refused):
         apply_payload(root, payload)

@@ -9,7 +9,10 @@ a missing file or key means the shadow-utils built-in default.
 from __future__ import annotations
 
 from ros_init.core.record import record
-from ros_init.core.root import Root
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ros_init.core.root import Root
 
 LOGIN_DEFS = "/etc/login.defs"
 USERADD_DEFAULTS = "/etc/default/useradd"

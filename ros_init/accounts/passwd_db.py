@@ -12,11 +12,13 @@ through ``Root``, transforms the tables and writes the ones whose text changed.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Iterator
 
-from ros_init.accounts.logindefs import IdRange
 from ros_init.core.record import field, record, replace
+
+TYPE_CHECKING = False  # userconfig checks fields with this module while validate parses: keep it light
+if TYPE_CHECKING:
+    from ros_init.accounts.logindefs import IdRange
 
 FIELDS = {"passwd": 7, "shadow": 9, "group": 4, "gshadow": 4}
 PATHS = {"passwd": "/etc/passwd", "shadow": "/etc/shadow", "group": "/etc/group", "gshadow": "/etc/gshadow"}
@@ -60,6 +62,8 @@ class _Index:
         if ident not in self.ids:
             self.ids[ident] = name
             if ident.isdigit():
+                import bisect  # here, not at the top: parsing a config (validate) needs check_field only
+
                 bisect.insort(self.sorted_ids, int(ident))
 
 
@@ -329,6 +333,8 @@ class UsedIds:
         return len(self._sorted)
 
     def highest_in(self, ids: IdRange) -> int | None:
+        import bisect
+
         i = bisect.bisect_right(self._sorted, ids.high)
         return self._sorted[i - 1] if i and self._sorted[i - 1] >= ids.low else None
 

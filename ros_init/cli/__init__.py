@@ -47,6 +47,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
+class _Unbuilt:
+    """Stands in for the sub-parser of a command that is not being run: building a real
+    one costs argparse's gettext look-ups, several per parser, at every start-up."""
+
+    def add_argument(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def add_mutually_exclusive_group(self, **kwargs: object) -> _Unbuilt:
+        return self
+
+
 def _add_root(p: argparse.ArgumentParser) -> None:
     p.add_argument("--root", default="/", metavar="DIR", help="target root (default /; /sysroot in the initramfs)")
 
@@ -65,7 +76,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     real_add = sub.add_parser
 
     def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
-        return real_add(name, **kw) if only in (None, name) else _Parser(add_help=False)
+        return real_add(name, **kw) if only in (None, name) else _Unbuilt()  # type: ignore[return-value]
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
 

@@ -10,16 +10,17 @@ from ros_init.config.yamlsource import MAX_BYTES, ParsedDocument
 from ros_init.core.findings import Finding
 
 
-def stage_findings(doc: ParsedDocument) -> list[Finding]:
-    """What ``run`` finds beyond the schema check of the file: the document merged (in the
-    canonical form the merge gives it) and validated, then parsed by every stage. The same
-    function as ``run`` (``engine.inputs.build_config``), so the two cannot disagree."""
+def stage_findings(doc: ParsedDocument, checked: list[Finding]) -> list[Finding]:
+    """What ``run`` finds beyond the schema check of the file (``checked``, its findings):
+    the document merged (in the canonical form the merge gives it) and validated, then parsed
+    by every stage. The same function as ``run`` (``engine.inputs.build_config``), so the two
+    cannot disagree."""
     from ros_init.core.model import ConfigDocument, Layer
     from ros_init.engine.inputs import build_config
 
     document = ConfigDocument(doc.source, Layer.USER, doc.data, doc.positions, doc.key_positions,  # type: ignore[arg-type]
                               plain_scalars=doc.plain_scalars)
-    return build_config([document], documents_checked=True)[1]  # validate_bytes checked the file itself
+    return build_config([document], checked=checked)[1]
 
 
 def _read_input(name: str) -> bytes:

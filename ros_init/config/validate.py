@@ -558,9 +558,10 @@ def validate_data(data: object, positions: dict[str, Location] | None, source: s
 
 
 def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
-                   semantic: Callable[[ParsedDocument], list[Finding]] | None = None) -> list[Finding]:
+                   semantic: Callable[[ParsedDocument, list[Finding]], list[Finding]] | None = None) -> list[Finding]:
     """Findings for one file. ``semantic`` checks a document the schema accepts further (the
-    stages' ``parse``, handed in by the CLI: the config layer does not import the stages)."""
+    stages' ``parse``, handed in by the CLI: the config layer does not import the stages),
+    given the findings of this check so that it does not repeat it."""
     head = raw[:64].lstrip(b"\xef\xbb\xbf")
     if schema == "cloud-config" and (header_kind(head) not in (None, "cloud-config", "script")
                                      or head.lstrip()[:13].lower() in (b"content-type:", b"mime-version:")):
@@ -578,7 +579,7 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
             f.severity == "error" and f.code != "required" for f in findings):
         # ``semantic`` is what run checks (the file, then the merge of it); the file's own
         # findings that run decides on the merged config alone (required keys) come from it.
-        extra = semantic(doc)
+        extra = semantic(doc, findings)
         findings = sort_findings([f for f in findings if f.code != "required" or f in extra]
                                  + [f for f in extra if f not in findings])
     return findings

@@ -13,8 +13,6 @@ import errno
 import os
 import stat
 
-from ros_init.core.root import read_capped
-
 
 class NotRegularFile(OSError):
     """The path is a FIFO, a device, a socket: not read (``strerror`` says what it is)."""
@@ -40,3 +38,18 @@ def read_limited(path: str, limit: int) -> bytes:
         return read_capped(fd, limit + 1)
     finally:
         os.close(fd)
+
+
+def read_capped(fd: int, cap: int) -> bytes:
+    """At most ``cap`` bytes of ``fd``, read in chunks (memory grows with the file, not the cap)."""
+    chunks, total = [], 0
+    while total < cap:
+        try:
+            chunk = os.read(fd, min(1 << 20, cap - total))
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)

@@ -16,6 +16,8 @@ import os
 import stat
 from collections import namedtuple
 
+from ros_init.core.bounded_read import read_capped
+
 _MAX_SYMLINKS = 40
 MAX_READ = 64 * 1024 * 1024  # a file read whole without a limit of its own (passwd of 100,000 users: 7 MB)
 
@@ -386,21 +388,6 @@ class Root:
             return os.open(res.name, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=pfd)
         finally:
             os.close(pfd)
-
-
-def read_capped(fd: int, cap: int) -> bytes:
-    """At most ``cap`` bytes of ``fd``, read in chunks (memory grows with the file, not the cap)."""
-    chunks, total = [], 0
-    while total < cap:
-        try:
-            chunk = os.read(fd, min(1 << 20, cap - total))
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-        total += len(chunk)
-    return b"".join(chunks)
 
 
 def _open_dir(host: str) -> int:

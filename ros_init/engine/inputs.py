@@ -7,12 +7,13 @@ from collections.abc import Sequence
 
 from ros_init.core.model import Config, ConfigDocument, Finding, Layer, Script
 from ros_init.core.record import field, record
-from ros_init.core.root import Root, RootError
 from ros_init.engine.errors import describe_error
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
     from typing import Any
+
+    from ros_init.core.root import Root
 
 CROSS_DOCUMENT = frozenset({"required"})  # finding codes decided on the merged config only
 
@@ -61,6 +62,7 @@ def image_defaults(root: Root, settings: dict[str, Any]) -> tuple[list[ConfigDoc
     """The image's default config (``defaults`` setting; Layer.IMAGE), read the way a local
     drop-in file is (YAML with or without ``#cloud-config``, gzip, MIME): the one loader, for
     ``--config`` runs, datasource runs and ``ros-init fetch`` alike."""
+    from ros_init.core.root import RootError
     from ros_init.sources.userdata import UserDataError, decode
 
     path = settings.get("defaults") or "/etc/ros-init/defaults.yaml"
@@ -129,13 +131,15 @@ def gather_inputs(root: Root, settings: dict[str, Any], config_files: Sequence[s
     out.findings.extend(getattr(collected, "findings", None) or [])  # the image defaults' (collect loads them)
     return out
 
-def build_config(documents: Sequence[ConfigDocument], *, documents_checked: bool = False,
+def build_config(documents: Sequence[ConfigDocument], *, checked: Sequence[Finding] | None = None,
                  settings: dict[str, Any] | None = None) -> tuple[Config, list[Finding], dict[str, Any]]:
     """Merge by precedence, validate, and parse every stage's spec once.
 
     Errors in the findings mean: do not run. The specs are what the stages plan with. The
     image's default user (``settings``' ``default_user``) is written into ``users`` before
-    the stages parse, so users and sshkeys see the same accounts.
+    the stages parse, so users and sshkeys see the same accounts. ``checked``: the findings
+    of the caller's own check of the one document (``ros-init validate`` of a file), which
+    is then not checked again.
     """
     from ros_init.accounts.defaultuser import resolve
     from ros_init.config.merge import merge_documents
@@ -153,15 +157,17 @@ def build_config(documents: Sequence[ConfigDocument], *, documents_checked: bool
         # located), then the merged config (what the merge made of them: its errors only).
         # A missing required key is a question for the merged config alone: the image
         # defaults may give the role and the user-data the token.
-        findings = [] if documents_checked else [
-                    f for doc in documents
-                    for f in validate_data(doc.data, doc.positions, doc.source, key_positions=doc.key_positions,
-                                           plain_scalars=doc.plain_scalars)
-                    if f.code not in CROSS_DOCUMENT]
+        own = [list(checked)] if checked is not None and len(documents) == 1 else [
+            validate_data(doc.data, doc.positions, doc.source, key_positions=doc.key_positions,
+                          plain_scalars=doc.plain_scalars) for doc in documents]
+        findings = [] if checked is not None else [f for fs in own for f in fs if f.code not in CROSS_DOCUMENT]
         seen = {(f.path, f.message) for f in findings}
-        findings += [f for f in validate_data(config, located.positions, source, key_positions=located.key_positions,
-                                              plain_scalars=located.plain_scalars)
-                     if f.severity == "error" and (f.path, f.message) not in seen]
+        if len(documents) == 1 and config == documents[0].data:
+            merged = own[0]  # the merge left the one document as it was: its check is the merged config's
+        else:
+            merged = validate_data(config, located.positions, source, key_positions=located.key_positions,
+                                   plain_scalars=located.plain_scalars)
+        findings += [f for f in merged if f.severity == "error" and (f.path, f.message) not in seen]
     except FileNotFoundError:  # the config schema is not installed (development trees)
         findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
     if any(f.severity == "error" for f in findings):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ros_init.stages import users
 
+from ros_init.accounts.decide import PasswordHasher, decide
 from ros_init.accounts.logindefs import account_defaults
 from ros_init.accounts.passwd_db import Database, Table
-from ros_init.accounts.userconfig import UserSpec
+from ros_init.accounts.userconfig import UsersConfigError, UserSpec
 
 BASE = {
     "passwd": "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n",
@@ -30,7 +30,7 @@ HASH = "$6$saltsalt$" + "x" * 86
 
 
 def _decide(db: Database, specs: list[UserSpec]) -> Database:
-    return users.decide(db, specs, [], [], True, DEFS, TODAY, users.PasswordHasher()).db
+    return decide(db, specs, [], [], True, DEFS, TODAY, PasswordHasher()).db
 
 
 def _render(db: Database) -> dict[str, str]:
@@ -51,14 +51,14 @@ def test_all_at_once_equals_one_by_one(specs: list[UserSpec]) -> None:
     start = Database.parse(BASE)
     try:
         together = _render(_decide(start, specs))
-    except users.UsersConfigError:
+    except UsersConfigError:
         together = None
     db = start
     try:
         for spec in specs:
             db = _decide(db, [spec])
         one_by_one = _render(db)
-    except users.UsersConfigError:
+    except UsersConfigError:
         one_by_one = None
     if together is None or one_by_one is None:
         # a clash (an explicit uid taken): refused either way, but the batch refuses it as soon as met

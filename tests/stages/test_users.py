@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from passlib.hash import sha512_crypt
 from ros_init.stages import users
 
+from ros_init.accounts.userconfig import UsersConfigError, read_users
 from ros_init.core.model import StageContext
 from ros_init.core.root import Root
 from tests.conftest import need_root, need_tools
@@ -169,7 +170,7 @@ def test_sudo_rules_removed_when_the_config_drops_them(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("rule", ["ALL=(ALL) ALL\nmallory ALL=(ALL) ALL", "ALL=(ALL) ALL \\", "# x"])
 def test_sudo_rule_injection_is_refused(tmp_path: Path, rule: str) -> None:
-    with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.sudo"):
+    with pytest.raises(UsersConfigError, match=r"users\[0\]\.sudo"):
         users.plan(users.parse({"users": [{"name": "alice", "sudo": rule}]}), make_root(tmp_path), CTX)
 
 
@@ -233,11 +234,11 @@ def test_uid_system_no_user_group_and_errors(tmp_path: Path) -> None:
     hank = entry(root, "/etc/passwd", "hank")
     assert entry(root, "/etc/group", "staff")[2] == hank[3]
     assert os.path.isdir(root.resolve("/srv/hank"))
-    with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.uid: uid 2500 already belongs to user gina"):
+    with pytest.raises(UsersConfigError, match=r"users\[0\]\.uid: uid 2500 already belongs to user gina"):
         users.plan(users.parse({"users": [{"name": "ivan", "uid": 2500}]}), root, CTX)
-    with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.gecos"):
+    with pytest.raises(UsersConfigError, match=r"users\[0\]\.gecos"):
         users.plan(users.parse({"users": [{"name": "ivan", "gecos": "a:b"}]}), root, CTX)
-    with pytest.raises(users.UsersConfigError, match="create_groups is false"):
+    with pytest.raises(UsersConfigError, match="create_groups is false"):
         users.plan(users.parse({"users": [{"name": "ivan", "primary_group": "nope", "create_groups": False}]}), root, CTX)
     check_with_shadow_tools(root)
 
@@ -292,8 +293,8 @@ def test_no_secret_in_summaries_reprs_logs_or_errors(tmp_path: Path, caplog: pyt
     changes = users.plan(users.parse(config), root, CTX)
     text = " ".join(f"{c!r} {c.summary} {c.target}" for c in changes)
     assert PASSWORD not in text and hashed not in text and "$6$" not in text
-    assert PASSWORD not in repr(users.read_users(config)) and hashed not in repr(users.read_users(config))
-    with pytest.raises(users.UsersConfigError) as err:
+    assert PASSWORD not in repr(read_users(config)) and hashed not in repr(read_users(config))
+    with pytest.raises(UsersConfigError) as err:
         users.plan(users.parse({"users": [{"name": "x", "hashed_passwd": "$6$abc:def"}]}), root, CTX)
     assert "abc" not in str(err.value)
     for change in changes:
@@ -430,6 +431,6 @@ def test_cloud_init_forms_of_the_schema(tmp_path: Path, caplog: pytest.LogCaptur
     # nested list of names, snapuser-only entries ignored
     run({"users": [["nora", "otto"], {"snapuser": "x@example.com"}]}, root)
     assert {"nora", "otto"} <= {line.split(":")[0] for line in read(root, "/etc/passwd").splitlines()}
-    with pytest.raises(users.UsersConfigError, match=r"users\[0\]\.primary_group: no group has gid 4242"):
+    with pytest.raises(UsersConfigError, match=r"users\[0\]\.primary_group: no group has gid 4242"):
         users.plan(users.parse({"users": {"pia": {"primary_group": "4242"}}}), root, CTX)
     check_with_shadow_tools(root)
