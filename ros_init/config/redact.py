@@ -26,13 +26,20 @@ _SECRET_WORDS = ("password", "passwd", "passphrase", "token", "secret", "credent
 _WORD_SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
+_BY_LENGTH: dict[int, tuple[str, ...]] = {}  # word length -> the secret words one edit away in length
+for _w in _SECRET_WORDS:
+    for _n in (len(_w) - 1, len(_w), len(_w) + 1):
+        _BY_LENGTH[_n] = (*_BY_LENGTH.get(_n, ()), _w)
+
+
 @functools.lru_cache(maxsize=4096)
 def _looks_secret(text: str) -> bool:
     if re.search(_SECRET_NAME, text, re.I):
         return True
     words = [w.lower() for w in _WORD_SPLIT.split(text) if w]
     words += ["".join(words[i:i + 2]) for i in range(len(words) - 1)]  # api_key -> apikey
-    return any(len(w) >= 4 and any(_near(w, s) for s in _SECRET_WORDS) for w in words)
+    # Every key of every config is asked (validate, redaction): only words of a near length compared.
+    return any(_near(w, s) for w in words if len(w) >= 4 for s in _BY_LENGTH.get(len(w), ()))
 
 
 def looks_secret(name: object) -> bool:
