@@ -35,10 +35,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "azure"
-DETECT_HINT = "DMI chassis_asset_tag is not Azure's, no ovf-env.xml seed, no azure.url"
+DETECT_HINT = platform_id.detect_hint(NAME, "no ovf-env.xml seed")
 DEFAULT_URL = "http://169.254.169.254"
 WIRESERVER = "http://168.63.129.16"
 API = "2021-08-01"
@@ -58,8 +59,6 @@ def _seed_dirs(host: Host) -> list[str]:
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     if platform_id.detect(host, NAME):
         return True
     return any(host.root.exists(f"{d}/ovf-env.xml") for d in _seed_dirs(host))
