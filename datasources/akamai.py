@@ -14,17 +14,16 @@ format that endpoint serves. No network config: Linode configures its NICs by DH
 from __future__ import annotations
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "akamai"
-DETECT_HINT = "DMI sys_vendor is not Linode/Akamai and no akamai.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 TOKEN_TTL = "300"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

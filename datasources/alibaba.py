@@ -13,18 +13,17 @@ The NICs of ``macs`` get DHCP, matched by MAC.
 from __future__ import annotations
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "alibaba"
-DETECT_HINT = "DMI product_name is not Alibaba Cloud ECS and no alibaba.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://100.100.100.200"
 API = "2016-01-01"
 TOKEN_TTL = "21600"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

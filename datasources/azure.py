@@ -35,10 +35,11 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "azure"
-DETECT_HINT = "DMI chassis_asset_tag is not Azure's, no ovf-env.xml seed, no azure.url"
+DETECT_HINT = platform_id.detect_hint(NAME, "no ovf-env.xml seed")
 DEFAULT_URL = "http://169.254.169.254"
 WIRESERVER = "http://168.63.129.16"
 API = "2021-08-01"
@@ -58,8 +59,6 @@ def _seed_dirs(host: Host) -> list[str]:
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     if platform_id.detect(host, NAME):
         return True
     return any(host.root.exists(f"{d}/ovf-env.xml") for d in _seed_dirs(host))
@@ -326,13 +325,11 @@ def after_run(host: Host, ok: bool, reason: str = "", deadline: float | None = N
         return False
     if (host.root.read_bytes(MARKER) or b"").strip() == b"ready":
         return False  # a failure report may be followed by a ready one, never the reverse
-    from ros_init.sources.netroute import ask_for_network_phase, has_network, is_local
+    from ros_init.sources.netroute import steps_aside
 
-    if not is_local(_wireserver(host)) and not has_network(host):
-        # The boot phase runs before the network manager: retrying an unreachable wireserver
-        # held the boot 60 s (seen in the e2e boot) for a report the network phase sends anyway.
-        host.logger.info("azure: no network route yet; the report to the wireserver is left to the network phase")
-        ask_for_network_phase(host, NAME)
+    # The boot phase runs before the network manager: retrying an unreachable wireserver
+    # held the boot 60 s (seen in the e2e boot) for a report the network phase sends anyway.
+    if steps_aside(host, NAME, [_wireserver(host)], "the report to the wireserver"):
         return False
     report_ready(host, ok, reason, deadline if deadline is not None else host.clock() + 60)
     try:

@@ -13,16 +13,15 @@ from __future__ import annotations
 from typing import Any
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import Host
 
 NAME = "digitalocean"
-DETECT_HINT = "DMI sys_vendor is not DigitalOcean and no digitalocean.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

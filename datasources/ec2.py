@@ -16,10 +16,11 @@ import re
 from typing import Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "ec2"
-DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 TOKEN_TTL = "21600"
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")  # i-0abc..., EC2-compatible clouds' ids
@@ -27,8 +28,6 @@ _MAC_FIELDS = ("device-number", "local-ipv4s", "subnet-ipv4-cidr-block", "ipv6s"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

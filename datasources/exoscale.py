@@ -9,16 +9,15 @@ not read: ros-init sets no password from the platform. No network config (DHCP).
 from __future__ import annotations
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import Host
 
 NAME = "exoscale"
-DETECT_HINT = "DMI product_name does not start with Exoscale and no exoscale.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

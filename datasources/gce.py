@@ -19,16 +19,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "gce"
-DETECT_HINT = "DMI does not say Google Compute Engine and no gce.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254/computeMetadata/v1"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

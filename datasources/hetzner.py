@@ -15,16 +15,15 @@ import base64
 import binascii
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "hetzner"
-DETECT_HINT = "DMI sys_vendor is not Hetzner and no hetzner.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254/hetzner/v1"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

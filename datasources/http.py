@@ -32,13 +32,6 @@ def _url(host: Host) -> tuple[str | None, str]:
     return (str(url), "settings http.url") if url else (None, "")
 
 
-def has_network(host: Host) -> bool:
-    """See ``ros_init.sources.netroute.has_network``."""
-    from ros_init.sources.netroute import has_network as _has_network
-
-    return _has_network(host)
-
-
 def detect(host: Host) -> bool:
     return bool(_url(host)[0] or host.cmdline.nocloud_seed)
 
@@ -65,15 +58,13 @@ def _get(host: Host, url: str, deadline: float, what: str, pin: str | None) -> b
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources.httpfetch import safe_url
-    from ros_init.sources.netroute import ask_for_network_phase, is_local
+    from ros_init.sources.netroute import steps_aside
     from ros_init.sources.userdata import decode, source_context
 
     docs = Documents(source="http")
     url, origin = _url(host)
     targets = [u for u in (url, host.cmdline.nocloud_seed) if u]
-    if targets and not any(is_local(u) for u in targets) and not has_network(host):
-        host.logger.info("http: no network route yet; %s is left to the network phase", safe_url(targets[0]))
-        ask_for_network_phase(host, NAME)
+    if targets and steps_aside(host, NAME, targets, safe_url(targets[0])):
         return None
     if host.cmdline.nocloud_seed:
         _nocloud_seed(host, host.cmdline.nocloud_seed, deadline, docs)

@@ -16,17 +16,16 @@ service at the address is not OpenStack's: absent.
 from __future__ import annotations
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "openstack"
-DETECT_HINT = "DMI does not name OpenStack and no openstack.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 _V = "openstack/latest"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

@@ -11,16 +11,15 @@ config: the primary VNIC is configured by DHCP (secondary VNICs are not configur
 from __future__ import annotations
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import Host
 
 NAME = "oracle"
-DETECT_HINT = "DMI chassis_asset_tag is not OracleCloud.com and no oracle.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

@@ -16,16 +16,15 @@ import socket
 from typing import Any
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "scaleway"
-DETECT_HINT = "DMI sys_vendor is not Scaleway, no 'scaleway' on the command line, no /var/run/scaleway, no scaleway.url"
+DETECT_HINT = platform_id.detect_hint(NAME, "no 'scaleway' on the command line", "no /var/run/scaleway")
 DEFAULT_URL = "http://169.254.42.42"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME, cmdline_word=True, markers=("/var/run/scaleway",))
 
 

@@ -13,16 +13,15 @@ import ipaddress
 from typing import Any
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import Host
 
 NAME = "upcloud"
-DETECT_HINT = "DMI sys_vendor is not UpCloud and no upcloud.url in the settings"
+DETECT_HINT = platform_id.detect_hint(NAME)
 DEFAULT_URL = "http://169.254.169.254"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME)
 
 

@@ -28,10 +28,11 @@ import zlib
 from typing import Any
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
 NAME = "vmware"
-DETECT_HINT = "DMI does not say VMware, or neither vmware-rpctool nor vmtoolsd is installed"
+DETECT_HINT = f"{platform_id.detect_hint(NAME, url=False)}, or neither vmware-rpctool nor vmtoolsd is installed"
 TOOLS = ("vmware-rpctool", "vmtoolsd")
 KEYS = ("metadata", "userdata", "vendordata")
 MAX_VALUE = 4 * 1024 * 1024
@@ -55,8 +56,6 @@ def tool(host: Host) -> str | None:
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     if not (_cfg(host).get("force") or platform_id.is_platform(host, NAME)
             or NAME in (host.cmdline.datasources or [])):
         return False

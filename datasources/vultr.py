@@ -17,16 +17,15 @@ from __future__ import annotations
 from typing import Any
 
 from ros_init.core.model import Documents
+from ros_init.sources import platform_id
 from ros_init.sources.host import Host
 
 NAME = "vultr"
-DETECT_HINT = "DMI sys_vendor is not Vultr, no 'vultr' on the command line, no /etc/vultr, no vultr.url"
+DETECT_HINT = platform_id.detect_hint(NAME, "no 'vultr' on the command line", "no /etc/vultr")
 DEFAULT_URL = "http://169.254.169.254"
 
 
 def detect(host: Host) -> bool:
-    from ros_init.sources import platform_id
-
     return platform_id.detect(host, NAME, cmdline_word=True, markers=("/etc/vultr",))
 
 

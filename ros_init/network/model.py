@@ -95,6 +95,7 @@ BRIDGE_PARAMS: dict[str, type] = {
     "path-cost": dict,
     "port-priority": dict,
 }
+PORT_PARAMS = ("path-cost", "port-priority")  # the per-port ones, in the order port_settings gives
 # Keys of dhcp4-overrides/dhcp6-overrides: route-metric is rendered; the others name
 # what DHCP may set and are left to the renderer's default with a warning.
 DHCP_OVERRIDE_KEYS = {"route-metric", "use-dns", "use-ntp", "send-hostname", "use-hostname", "use-mtu",
@@ -124,6 +125,11 @@ class Route:
     @property
     def is_default(self) -> bool:
         return ipaddress.ip_network(self.to, strict=False).prefixlen == 0
+
+
+def default_route(via: str, on_link: bool = False) -> Route:
+    """The default route of ``via``'s address family through ``via``."""
+    return Route("::/0" if ":" in via else "0.0.0.0/0", via, None, on_link)
 
 
 @record(frozen=True)
@@ -187,6 +193,23 @@ class Interface:
         return None
 
     @property
+    def gateway_routes(self) -> tuple[Route, ...]:
+        """``gateway4`` and ``gateway6`` as the default routes they stand for, in that order,
+        on-link where the parser found the gateway outside every static subnet."""
+        return tuple(default_route(gw, on_link) for gw, on_link in
+                     ((self.gateway4, self.gateway4_on_link), (self.gateway6, self.gateway6_on_link)) if gw)
+
+    def gateways_and_routes(self, version: int | None = None) -> tuple[tuple[str, ...], tuple[Route, ...]]:
+        """(the gateways a renderer writes as plain gateways, the routes it writes), of one
+        address family or both. A gateway setting (networkd's ``Gateway=``, NetworkManager's
+        ``gateway=``) cannot say on-link: an on-link gateway is written as its default route,
+        on-link, before the configured routes."""
+        gateways = [r for r in self.gateway_routes if version is None or r.is_ipv6 == (version == 6)]
+        routes = [r for r in self.routes if version is None or r.is_ipv6 == (version == 6)]
+        return (tuple(r.via for r in gateways if not r.on_link and r.via),
+                tuple(r for r in gateways if r.on_link) + tuple(routes))
+
+    @property
     def ipv4_addresses(self) -> tuple[str, ...]:
         return tuple(a for a in self.addresses if ipaddress.ip_interface(a).version == 4)
 
@@ -201,6 +224,15 @@ class NetworkModel:
 
     def get(self, ident: str) -> Interface | None:
         return next((i for i in self.interfaces if i.id == ident), None)
+
+    def port_settings(self, iface: Interface) -> tuple[tuple[str, int], ...]:
+        """The per-port parameters (``path-cost``, ``port-priority``) the bridge ``iface``
+        belongs to sets for it, in that order; () for a device that is no bridge port."""
+        bridge = self.get(iface.controller or "") if iface.controller_kind == "bridge" else None
+        if bridge is None:
+            return ()
+        return tuple((key, value) for key, per_port in bridge.bridge_params if key in PORT_PARAMS
+                     for port, value in per_port if port == iface.id)
 
     @property
     def nameservers(self) -> tuple[str, ...]:

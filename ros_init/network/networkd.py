@@ -11,7 +11,7 @@ too. The ``10-`` prefix sorts our files before distribution defaults (``99-defau
 
 from __future__ import annotations
 
-from ros_init.network.model import Interface, NetworkModel, Route
+from ros_init.network.model import Interface, NetworkModel
 
 FOLDER = "/etc/systemd/network"
 PREFIX = "10-ros-init-"
@@ -45,6 +45,8 @@ _BRIDGE_KEYS = {
     "stp": "STP", "forward-delay": "ForwardDelaySec", "hello-time": "HelloTimeSec",
     "max-age": "MaxAgeSec", "ageing-time": "AgeingTimeSec", "priority": "Priority",
 }
+# netplan per-port bridge parameter -> [Bridge] key of the port's .network
+_PORT_KEYS = {"path-cost": "Cost", "port-priority": "Priority"}
 # What 99-default.link says: a .link file of ours written only for wake-on-LAN repeats it,
 # so the device keeps the name the distribution's policy gives it.
 _DEFAULT_LINK = [
@@ -102,25 +104,12 @@ def render(model: NetworkModel, names: dict[str, list[str]]) -> dict[str, tuple[
     }
     for iface in model.interfaces:
         base = f"{FOLDER}/{PREFIX}{iface.id}"
-        port = _port_settings(iface, model)
+        port = [(_PORT_KEYS[k], str(v)) for k, v in model.port_settings(iface)]
         out[base + ".network"] = (_network(iface, vlans_on.get(iface.id, []), iface.id in primary_of, port), MODE)
         if iface.kind in ("bond", "vlan", "bridge"):
             out[base + ".netdev"] = (_netdev(iface), MODE)
     out.update(render_links(model))
     return out
-
-
-def _port_settings(iface: Interface, model: NetworkModel) -> list[tuple[str, str]]:
-    """[Bridge] of a bridge port's .network: its path cost and priority, if the bridge sets them."""
-    if iface.controller_kind != "bridge":
-        return []
-    bridge = model.get(iface.controller or "")
-    items = []
-    for key, name in (("path-cost", "Cost"), ("port-priority", "Priority")):
-        for k, per_port in bridge.bridge_params if bridge else ():
-            if k == key:
-                items += [(name, str(v)) for port, v in per_port if port == iface.id]
-    return items
 
 
 def render_links(model: NetworkModel, wake_on_lan: bool = True) -> dict[str, tuple[bytes, int]]:
@@ -155,7 +144,7 @@ def render_links(model: NetworkModel, wake_on_lan: bool = True) -> dict[str, tup
 
 def _network(iface: Interface, vlans: list[str], primary: bool, port: list[tuple[str, str]]) -> bytes:
     network: list[tuple[str, str]] = []
-    routes = list(iface.routes)
+    gateways, routes = iface.gateways_and_routes()
     if iface.controller:
         network.append(("Bond" if iface.controller_kind == "bond" else "Bridge", iface.controller))
         if primary:
@@ -169,12 +158,7 @@ def _network(iface: Interface, vlans: list[str], primary: bool, port: list[tuple
         elif iface.dhcp6 or iface.ipv6_addresses:
             network.append(("IPv6AcceptRA", "yes"))
         network += [("Address", a) for a in iface.addresses]
-        for gw, on_link in ((iface.gateway4, iface.gateway4_on_link), (iface.gateway6, iface.gateway6_on_link)):
-            if gw and on_link:
-                # [Network] Gateway= cannot say on-link: the same default route as a [Route]
-                routes.insert(0, Route("::/0" if ":" in gw else "0.0.0.0/0", gw, None, True))
-            elif gw:
-                network.append(("Gateway", gw))
+        network += [("Gateway", gw) for gw in gateways]
         network += [("DNS", s) for s in iface.dns]
         if iface.search:
             network.append(("Domains", " ".join(iface.search)))

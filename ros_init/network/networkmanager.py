@@ -11,7 +11,7 @@ when the parent is matched by MAC only.
 
 from __future__ import annotations
 
-from ros_init.network.model import Interface, NetworkModel, Route, kernel_bond_options
+from ros_init.network.model import Interface, NetworkModel, default_route, kernel_bond_options
 
 FOLDER = "/etc/NetworkManager/system-connections"
 PREFIX = "ros-init-"
@@ -91,12 +91,9 @@ def _keyfile(iface: Interface, model: NetworkModel, names: dict[str, list[str]])
     if iface.kind == "bridge":
         sections.append(("bridge", [(_BRIDGE_KEYS[k], _nm_value(v)) for k, v in iface.bridge_params
                                     if k in _BRIDGE_KEYS]))
-    if iface.controller_kind == "bridge":
-        bridge = model.get(iface.controller or "")
-        port = [(_PORT_KEYS[k], str(v)) for k, per_port in (bridge.bridge_params if bridge else ())
-                if k in _PORT_KEYS for p, v in per_port if p == iface.id]
-        if port:
-            sections.append(("bridge-port", port))
+    port = [(_PORT_KEYS[k], str(v)) for k, v in model.port_settings(iface)]
+    if port:
+        sections.append(("bridge-port", port))
     if iface.kind == "vlan":
         assert iface.link is not None and iface.vlan_id is not None
         sections.append(("vlan", [("id", str(iface.vlan_id)), ("parent", connection_uuid(iface.link))]))
@@ -124,9 +121,9 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
     static addresses only; accept-ra true with static addresses is ``auto`` plus them."""
     addresses = iface.ipv4_addresses if version == 4 else iface.ipv6_addresses
     dhcp = iface.dhcp4 if version == 4 else iface.dhcp6
-    gateway = iface.gateway4 if version == 4 else iface.gateway6
-    gw_on_link = iface.gateway4_on_link if version == 4 else iface.gateway6_on_link
-    routes = [r for r in iface.routes if r.is_ipv6 == (version == 6)]
+    gateways, on_link_and_routes = iface.gateways_and_routes(version)
+    gateway = gateways[0] if gateways else None
+    routes = list(on_link_and_routes)
     dns = [s for s in iface.dns if (":" in s) == (version == 6)]
     metric = iface.dhcp4_metric if version == 4 else iface.dhcp6_metric
     if version == 6 and iface.accept_ra is False:
@@ -142,9 +139,6 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
     if method in ("disabled", "ignore", "link-local"):
         return items
     items += [(f"address{n}", a) for n, a in enumerate(addresses, 1)]
-    if gateway and gw_on_link:
-        routes = [Route("::/0" if version == 6 else "0.0.0.0/0", gateway, None, True), *routes]
-        gateway = None
     default = next((r for r in routes if r.is_default and r.via and not r.metric and not r.on_link), None)
     if gateway is None and default is not None:
         gateway = default.via
@@ -152,7 +146,7 @@ def _ip_section(iface: Interface, version: int) -> list[tuple[str, str]]:
     if gateway and not addresses:
         # NM refuses ipv4.gateway without a static address (DHCP plus a fixed gateway):
         # the same default route as a route entry.
-        routes = [Route("::/0" if version == 6 else "0.0.0.0/0", gateway), *routes]
+        routes = [default_route(gateway), *routes]
         gateway = None
     if gateway:
         items.append(("gateway", gateway))

@@ -160,12 +160,7 @@ def _routes(iface: Interface, name: str) -> bytes | None:
     takes the rest of the line, so the metric comes first there.
     """
     lines = []
-    for gw, on_link in ((iface.gateway4, iface.gateway4_on_link), (iface.gateway6, iface.gateway6_on_link)):
-        if gw and on_link:
-            lines.append(f"default - - {name} nexthop via {gw} dev {name} onlink")
-        elif gw:
-            lines.append(f"default {gw} - {name}")
-    for route in iface.routes:
+    for route in iface.gateway_routes + iface.routes:  # ifroute has no other way to say a gateway
         dest = "default" if route.is_default else route.to
         metric = f" metric {route.metric}" if route.metric is not None else ""
         if route.on_link and route.via:

@@ -51,14 +51,10 @@ class Service:
 
     def __enter__(self) -> Service:
         from ros_init.sources.httpfetch import connection_refused
-        from ros_init.sources.netroute import ask_for_network_phase, has_network, is_local
+        from ros_init.sources.netroute import steps_aside
 
-        if not is_local(self.base) and not has_network(self.host):
-            # early in boot: retrying until the deadline would hold the boot for nothing
-            self.host.logger.info("%s: no network route yet; the metadata service is left to the network phase",
-                                  self.name)
-            ask_for_network_phase(self.host, self.name)
-            raise Absent(self.base)
+        if steps_aside(self.host, self.name, [self.base], "the metadata service"):
+            raise Absent(self.base)  # early in boot: retrying until the deadline would hold the boot
         if connection_refused(self.base, min(1.0, self.host.remaining(self.deadline)), self.host.logger):
             self.host.logger.info("%s: no metadata service at %s (connection refused)", self.name, self.base)
             raise Absent(self.base)

@@ -1,8 +1,9 @@
 """Is there a network yet? A source that needs one steps aside early in boot and asks for the
 network phase instead of retrying until the deadline.
 
-``has_network`` reads the host's route tables; ``ask_for_network_phase`` leaves
-``/run/ros-init/need-network`` for the network unit's condition (``need-network``).
+``steps_aside`` is that rule, for every source: ``has_network`` reads the host's route tables;
+``ask_for_network_phase`` leaves ``/run/ros-init/need-network`` for the network unit's
+condition (``need-network``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ def has_network(host: Host) -> bool:
                 continue  # link-local only: not a way to a config server
             return True
     return False
+
+
+def steps_aside(host: Host, source: str, urls: list[str], what: str) -> bool:
+    """True when ``source`` must leave ``what`` to the network phase: it has URLs to reach,
+    none on this machine, and no route yet. Then it is logged and the network phase asked for."""
+    if not urls or any(is_local(u) for u in urls) or has_network(host):
+        return False
+    host.logger.info("%s: no network route yet; %s is left to the network phase", source, what)
+    ask_for_network_phase(host, source)
+    return True
 
 
 def is_local(url: str) -> bool:

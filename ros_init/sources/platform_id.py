@@ -121,6 +121,29 @@ def detect(host: Host, name: str, *, cmdline_word: bool = False, markers: tuple[
     return any(host.root.exists(m) for m in markers)
 
 
+_NOT = {"exact": ("is not", "is none of"), "prefix": ("does not start with", "starts with none of"),
+        "contains": ("does not contain", "contains none of")}
+
+
+def detect_hint(name: str, *also: str, url: bool = True) -> str:
+    """Pure: why ``detect`` said no, for ``ros-init fetch`` (a source's ``DETECT_HINT``): what
+    the table checks for the platform, then ``also`` (the source's own signs), then its
+    ``<name>.url`` setting. Written from the table, so the two cannot disagree."""
+    checks: dict[tuple[str, str], list[str]] = {}
+    for r in RULES:
+        if r.platform == name:
+            checks.setdefault((r.field, r.match), []).append(repr(r.value))
+    said = []
+    for (field, match), values in checks.items():
+        one, many = _NOT[match.lstrip("i")]
+        said.append(f"{field} {one if len(values) == 1 else many} {', '.join(values)}"
+                    + (" (any case)" if match.startswith("i") else ""))
+    reasons = ([f"DMI {'; '.join(said)}"] if said else ["no DMI rule"]) + list(also)
+    if url:
+        reasons.append(f"no {name}.url in the settings")
+    return ", ".join(reasons[:-1]) + " and " + reasons[-1] if len(reasons) > 1 else reasons[0]
+
+
 def dmi(host: Host, field: str) -> str | None:
     """One DMI field (``product_serial``, ``product_uuid`` ...), stripped, None when absent/empty."""
     value = host.read_sys(_path(field))

@@ -61,7 +61,6 @@ class Context:
 
     instance_data: dict[str, Any] | None = None
     fetch: Callable[[str, str], bytes] | None = None
-    launch_index: int | None = None
     parts: int = 0  # parts decoded so far, across includes (MAX_PARTS)
 
 
@@ -273,8 +272,6 @@ def _archive(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, o
     except FormatError as exc:
         raise UserDataError(f"{exc.location or source}: {exc}") from None
     for i, part in enumerate(parts, 1):
-        if part.launch_index is not None and ctx.launch_index is not None and part.launch_index != ctx.launch_index:
-            continue  # cloud-init's launch-index filter
         where = f"{source} part {i}" + (f" ({part.filename})" if part.filename else "")
         _part(part.content, part.type, part.filename or f"part-{i:03d}", where, layer, ctx, depth, out)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import time
 
@@ -102,8 +103,31 @@ def test_has_network_reads_the_route_tables(tmp_path):
         return h
 
     (tmp_path / "root").mkdir()
-    assert not http.has_network(host_with("", LO6 + LINK6))  # loopback and link-local only
-    assert http.has_network(host_with(ETH4, LO6))
+    from ros_init.sources.netroute import has_network
+
+    assert not has_network(host_with("", LO6 + LINK6))  # loopback and link-local only
+    assert has_network(host_with(ETH4, LO6))
+
+
+def test_a_source_steps_aside_only_without_a_route_to_what_it_needs(tmp_path, caplog):
+    """The one rule every network source follows early in boot (http, metadata services,
+    Azure's report): nothing to reach, something on this machine, or a route: go ahead."""
+    from ros_init.sources.netroute import steps_aside
+
+    (tmp_path / "root").mkdir()
+    host = _host(tmp_path / "root")
+    host.sys_root = _fake_proc(tmp_path / "sys", "", LO6 + LINK6)
+    marker = tmp_path / "root/run/ros-init/need-network"
+    assert not steps_aside(host, "ec2", [], "the metadata service")
+    assert not steps_aside(host, "ec2", ["http://127.0.0.1:8080", "http://192.0.2.1"], "the metadata service")
+    assert not marker.exists()
+    with caplog.at_level(logging.INFO):
+        assert steps_aside(host, "ec2", ["http://169.254.169.254"], "the metadata service")
+    assert marker.read_text() == "ec2\n"
+    assert "ec2: no network route yet; the metadata service is left to the network phase" in caplog.text
+    routed = _host(tmp_path / "root")
+    routed.sys_root = _fake_proc(tmp_path / "sys-routed", ETH4, LO6)
+    assert not steps_aside(routed, "gce", ["http://169.254.169.254"], "the metadata service")
 
 
 def test_a_config_url_before_the_network_is_left_to_the_network_phase(tmp_path, monkeypatch):

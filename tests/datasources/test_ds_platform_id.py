@@ -69,6 +69,29 @@ def test_no_dmi_means_no_platform_and_no_network_probe(tmp_path):
         assert not importlib.import_module(BY_NAME[name].module).detect(host), name
 
 
+def test_each_platform_source_says_why_detect_said_no_from_the_table(tmp_path):
+    """``ros-init fetch`` explains an undetected platform source with every DMI value of its
+    rules (derived from RULES, so a new firmware string cannot be left out of the hint)."""
+    import importlib
+
+    (tmp_path / "root").mkdir()
+    names = [p for p in dict.fromkeys(r.platform for r in RULES) if p in BY_NAME]
+    c = collect(Root(tmp_path / "root"), {"datasources": names, "deadline": 10}, cmdline_text="",
+                sys_root=str(tmp_path))
+    details = {p.name: p.detail for p in c.probes}
+    for name in names:
+        hint = importlib.import_module(BY_NAME[name].module).DETECT_HINT
+        assert details[name] == f"not detected ({hint})"
+        for rule in RULES:
+            if rule.platform == name:
+                assert f"{rule.field} " in hint and repr(rule.value) in hint, (name, rule)
+    assert platform_id.detect_hint("hetzner") == "DMI sys_vendor is not 'Hetzner' and no hetzner.url in the settings"
+    assert platform_id.detect_hint("akamai", "no marker", url=False) == \
+        "DMI sys_vendor is none of 'Linode', 'Akamai' and no marker"
+    assert platform_id.detect_hint("vmware", url=False) == ("DMI product_name does not contain 'vmware' (any case); "
+                                                            "sys_vendor does not contain 'vmware' (any case)")
+
+
 def test_every_platform_forced_at_a_closed_port_costs_under_a_second(tmp_path):
     from ds_servers import closed_port
 

@@ -15,9 +15,9 @@ from ros_init.disks.layout import (
     parse_config,
     parse_size,
     plan_layout,
-    simulate,
 )
 from ros_init.system.blockdev import Content, Disk, Partition, Table
+from tests.disks.simulate import simulate
 
 M = 1 << 20
 LINUX = GPT_TYPES["linux"]

@@ -1,8 +1,12 @@
-"""The real clients of the schema, from the npm registry: yaml-language-server and ajv-cli.
+"""The real clients of the schema, from the npm registry: yaml-language-server and ajv-cli,
+and the Node.js they run on.
 
 Installed once into the repository's ignored ``.cache/npm-editors`` (versions pinned below, a
 stamp file per set of versions, a lock so parallel workers install once) and reused by every
-later run. Tests skip only when node/npm are missing or the registry cannot be reached.
+later run. The system's node and npm only install them (Debian 12's nodejs 18 and npm 9 do):
+yaml-language-server 2 needs a newer Node.js (its engines: >= 22.13; on 18 it fails to
+initialize), so the pinned ``node`` package (the official binary, from the registry) runs
+them. Tests skip only when node/npm are missing or the registry cannot be reached.
 """
 
 from __future__ import annotations
@@ -27,15 +31,16 @@ PACKAGES = {
     "yaml-language-server-1": "npm:yaml-language-server@1.19.2",
     "ajv-cli": "5.0.0",
     "ajv": "8.20.0",
+    "node": "22.22.0",
 }
 YAMLLS = {"2.0.0": "yaml-language-server", "1.19.2": "yaml-language-server-1"}
 
 
 def node_modules() -> Path:
     """The folder holding the pinned packages, installed on first use."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("needs node and npm (.ci/apt-packages.txt lists nodejs, which ships npm from NodeSource; Debian's nodejs needs its npm package too)")
+    system_node, npm = shutil.which("node"), shutil.which("npm")
+    if not system_node or not npm:
+        pytest.skip("needs node and npm to install the editor tools (.ci/apt-packages.txt: nodejs and npm)")
     CACHE.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256(json.dumps(PACKAGES, sort_keys=True).encode()).hexdigest()[:16]
     stamp = CACHE / f".installed-{digest}"  # new pins, new install
@@ -56,13 +61,18 @@ def node_modules() -> Path:
     return CACHE / "node_modules"
 
 
+def node() -> str:
+    """The pinned Node.js that runs the tools (not the system's: see the module's docstring)."""
+    return str(node_modules() / "node" / "bin" / "node")
+
+
 def yamlls_argv(version: str) -> list[str]:
     exe = node_modules() / YAMLLS[version] / "bin" / "yaml-language-server"
-    return [shutil.which("node") or "node", str(exe), "--stdio"]
+    return [node(), str(exe), "--stdio"]
 
 
 def ajv_argv() -> list[str]:
-    return [shutil.which("node") or "node", str(node_modules() / "ajv-cli" / "dist" / "index.js")]
+    return [node(), str(node_modules() / "ajv-cli" / "dist" / "index.js")]
 
 
 def compat_corpus() -> Path:

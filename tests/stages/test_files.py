@@ -249,9 +249,20 @@ items = st.fixed_dictionaries(
 
 
 def _parsed(config: dict) -> files.FilesSpec:
-    """The spec of the items parse accepts (those with '..' are config errors)."""
-    return files.FilesSpec(tuple(files._item(i, raw) for i, raw in enumerate(config["write_files"])
-                                 if ".." not in raw["path"].split("/") and files.normalize(raw["path"]) != "/"))
+    """The files spec of the generated items the config path accepts (schema, then the stage's
+    parse, as ``validate`` and ``run`` do): the refused ones ('..', the root folder) left out."""
+    from ros_init.core.model import ConfigDocument, Layer
+    from ros_init.engine.inputs import build_config
+
+    items = list(config["write_files"])
+    while True:  # the schema's refusals stop the config before the parse: then the parse's
+        _, findings, specs = build_config([ConfigDocument("prop", Layer.USER, {"write_files": items})])
+        refused = {int(f.path.split("[", 1)[1].split("]", 1)[0]) for f in findings
+                   if f.severity == "error" and f.path.startswith("write_files[")}
+        assert refused or not any(f.severity == "error" for f in findings), findings
+        if not refused:
+            return specs["files"]
+        items = [it for i, it in enumerate(items) if i not in refused]
 
 
 def _apply_tolerant(config: dict, root: Root) -> None:

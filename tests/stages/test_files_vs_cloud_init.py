@@ -15,7 +15,6 @@ import gzip
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -23,8 +22,6 @@ from ros_init.stages import files
 
 from ros_init.core.model import StageContext
 from ros_init.core.root import Root
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 
 ITEMS = [
     {"path": "/etc/motd", "content": "Welcome\n"},
@@ -72,25 +69,14 @@ def _seed(base: Path) -> None:
         os.chmod(base / rel, 0o644)
 
 
-def test_files_stage_matches_debian_cloud_init(tmp_path: Path):
+def test_files_stage_matches_debian_cloud_init(tmp_path: Path, request):
     if os.geteuid() != 0:
         pytest.skip("needs root (cloud-init chowns to root:root)")
-    if not os.path.exists("/usr/bin/python3"):
-        pytest.skip("needs Debian's /usr/bin/python3 to run Debian's cloud-init")
-    sys.path.insert(0, str(BENCH))
-    try:
-        from peers import CLOUD_INIT_DEBS, unpacked
-    finally:
-        sys.path.remove(str(BENCH))
-    tree = unpacked(CLOUD_INIT_DEBS, "cloud-init")
-    if tree is None:
-        pytest.skip("Debian's cloud-init package cannot be downloaded here (apt-get download)")
+    env = request.getfixturevalue("debian_cloud_init")  # after the root check: no download for nothing
 
     ci_root, ours = tmp_path / "cloud-init", tmp_path / "ros-init"
     _seed(ci_root)
     _seed(ours)
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8",
-           "PYTHONPATH": os.path.join(tree, "usr/lib/python3/dist-packages")}
     proc = subprocess.run(["/usr/bin/python3", "-c", RUNNER, str(ci_root), json.dumps(ITEMS)],
                           env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

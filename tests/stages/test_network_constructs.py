@@ -4,13 +4,13 @@ read back from the files of each of the three renderers."""
 
 from __future__ import annotations
 
-import configparser
 import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from network_cases import BOND_ALL_PARAMS
+from network_files import ini_items, keyfile
 
 from ros_init.cli import main
 
@@ -106,26 +106,6 @@ def run(tmp_path: Path, text: str, renderer: str, capsys) -> Path:
     return root
 
 
-def ini(path: Path) -> list[tuple[str, str, str]]:
-    out, section = [], ""
-    for line in path.read_text().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        key, _, value = line.partition("=")
-        out.append((section, key, value))
-    return out
-
-
-def keyfile(path: Path) -> configparser.ConfigParser:
-    cp = configparser.ConfigParser(interpolation=None, strict=True)
-    cp.optionxform = str
-    cp.read_string(path.read_text())
-    return cp
-
-
 def sysconfig(path: Path) -> dict[str, str]:
     out = {}
     for line in path.read_text().splitlines()[1:]:
@@ -142,34 +122,34 @@ WK = "etc/sysconfig/network/"
 # -- version 2 ------------------------------------------------------------------------------
 def test_v2_constructs_networkd(tmp_path, capsys):
     root = run(tmp_path, V2, "networkd", capsys)
-    eth0 = ini(root / (ND + "eth0.network"))
+    eth0 = ini_items(root / (ND + "eth0.network"))
     # on-link default route (gateway outside 10.0.0.2/32) and on-link static route
     assert ("Route", "Destination", "0.0.0.0/0") in eth0 and eth0.count(("Route", "GatewayOnLink", "yes")) == 2
     assert not any(k == "Gateway" and s == "Network" for s, k, _ in eth0)
     assert ("Network", "IPv6AcceptRA", "no") in eth0 and ("Network", "IPv6MTUBytes", "1400") in eth0
     assert ("Link", "MTUBytes", "9000") in eth0
-    link = ini(root / (ND + "eth0.link"))  # wake-on-LAN without set-name: the default naming kept
+    link = ini_items(root / (ND + "eth0.link"))  # wake-on-LAN without set-name: the default naming kept
     assert ("Link", "WakeOnLan", "magic") in link and ("Link", "NamePolicy", "keep kernel database onboard slot path") in link
     assert ("Match", "OriginalName", "eth0") in link and not any(k == "Name" for _, k, _ in link)
-    eth1 = ini(root / (ND + "eth1.network"))
+    eth1 = ini_items(root / (ND + "eth1.network"))
     assert ("DHCPv4", "RouteMetric", "200") in eth1 and ("Network", "IPv6AcceptRA", "yes") in eth1
     assert ("IPv6AcceptRA", "RouteMetric", "300") in eth1  # IPv6 default routes come from RAs
     assert ("Link", "MACAddress", "02:00:00:00:00:01") in eth1
-    bond = ini(root / (ND + "bond0.netdev"))
+    bond = ini_items(root / (ND + "bond0.netdev"))
     assert ("NetDev", "MACAddress", "02:00:00:00:00:b0") in bond
     for key, value in (("ARPIntervalSec", "100ms"), ("ARPIPTargets", "10.0.0.9"), ("ARPValidate", "all"),
                        ("ARPAllTargets", "any"), ("GratuitousARP", "3"), ("PrimaryReselectPolicy", "better"),
                        ("AllSlavesActive", "yes")):
         assert ("Bond", key, value) in bond
-    assert ("NetDev", "MACAddress", "02:00:00:00:00:10") in ini(root / (ND + "vlan10.netdev"))
-    br = ini(root / (ND + "br0.netdev"))
+    assert ("NetDev", "MACAddress", "02:00:00:00:00:10") in ini_items(root / (ND + "vlan10.netdev"))
+    br = ini_items(root / (ND + "br0.netdev"))
     assert br[:2] == [("NetDev", "Name", "br0"), ("NetDev", "Kind", "bridge")]
     assert {("Bridge", "STP", "yes"), ("Bridge", "ForwardDelaySec", "4"), ("Bridge", "HelloTimeSec", "2"),
             ("Bridge", "MaxAgeSec", "12"), ("Bridge", "Priority", "100"), ("Bridge", "AgeingTimeSec", "300")} <= set(br)
-    bp1, bp2 = ini(root / (ND + "bp1.network")), ini(root / (ND + "bp2.network"))
+    bp1, bp2 = ini_items(root / (ND + "bp1.network")), ini_items(root / (ND + "bp2.network"))
     assert ("Network", "Bridge", "br0") in bp1 and ("Bridge", "Cost", "10") in bp1
     assert ("Bridge", "Priority", "20") in bp2 and not any(k == "Cost" for _, k, _ in bp2)
-    assert ("Network", "DHCP", "ipv4") in ini(root / (ND + "br0.network"))
+    assert ("Network", "DHCP", "ipv4") in ini_items(root / (ND + "br0.network"))
 
 
 def test_v2_constructs_networkmanager(tmp_path, capsys):
@@ -229,24 +209,24 @@ def test_v2_constructs_wicked(tmp_path, capsys):
 def test_v1_constructs_networkd(tmp_path, capsys):
     root = run(tmp_path, V1, "networkd", capsys)
     assert not (root / (ND + "lo.network")).exists()  # loopback skipped
-    eth0 = ini(root / (ND + "eth0.network"))
+    eth0 = ini_items(root / (ND + "eth0.network"))
     assert [v for s, k, v in eth0 if k == "Address"] == ["2001:db8::10/64", "10.0.0.5/24", "10.0.1.5/24", "10.2.0.5/24"]
     # both subnets' gateways: two default routes (the second as a [Route])
     assert ("Network", "Gateway", "10.0.0.1") in eth0 and ("Route", "Gateway", "10.0.1.1") in eth0
     assert ("Link", "MTUBytes", "9000") in eth0 and ("Network", "IPv6MTUBytes", "1480") in eth0
     # the subnet's DNS merged with the global one, not replaced by it
     assert [v for s, k, v in eth0 if k == "DNS"] == ["10.0.0.53", "1.1.1.1"] and ("Network", "Domains", "example.com") in eth0
-    eth1, eth2 = ini(root / (ND + "eth1.network")), ini(root / (ND + "eth2.network"))
+    eth1, eth2 = ini_items(root / (ND + "eth1.network")), ini_items(root / (ND + "eth2.network"))
     assert ("Network", "DHCP", "ipv4") in eth1 and ("Network", "IPv6AcceptRA", "yes") in eth1  # SLAAC, no DHCPv6
     assert ("Network", "DHCP", "no") in eth2 and ("Network", "IPv6AcceptRA", "yes") in eth2
-    bond = ini(root / (ND + "bond0.netdev"))
+    bond = ini_items(root / (ND + "bond0.netdev"))
     assert {("Bond", "Mode", "802.3ad"), ("Bond", "MIIMonitorSec", "100ms"), ("Bond", "LACPTransmitRate", "fast"),
             ("Bond", "TransmitHashPolicy", "layer3+4"), ("Bond", "GratuitousARP", "2"),
             ("Bond", "FailOverMACPolicy", "none"), ("Bond", "PrimaryReselectPolicy", "always"),
             ("NetDev", "MACAddress", "02:00:00:00:00:b1")} <= set(bond)
-    assert ("Bridge", "STP", "no") in ini(root / (ND + "br0.netdev"))
-    assert ("Bridge", "Cost", "40") in ini(root / (ND + "ens5.network"))
-    assert ("Bridge", "Priority", "12") in ini(root / (ND + "ens6.network"))
+    assert ("Bridge", "STP", "no") in ini_items(root / (ND + "br0.netdev"))
+    assert ("Bridge", "Cost", "40") in ini_items(root / (ND + "ens5.network"))
+    assert ("Bridge", "Priority", "12") in ini_items(root / (ND + "ens6.network"))
 
 
 def test_v1_constructs_networkmanager(tmp_path, capsys):
@@ -352,7 +332,7 @@ def test_nmcli_offline_reads_the_new_constructs(tmp_path, capsys):
             proc = subprocess.run([*nmcli, "--offline", "connection", "modify", "connection.autoconnect", "yes"],
                                   input=path.read_bytes(), capture_output=True, timeout=30)
             assert proc.returncode == 0, (path.name, proc.stderr.decode())
-            back = keyfile_text(proc.stdout.decode())
+            back = keyfile(proc.stdout.decode())
             ours = keyfile(path)
             for section in ("bridge", "bridge-port"):
                 if ours.has_section(section):
@@ -374,13 +354,6 @@ NM_BRIDGE_DEFAULTS = {
                "ageing-time": "300"},
     "bridge-port": {"priority": "32", "path-cost": "100"},
 }
-
-
-def keyfile_text(text: str) -> configparser.ConfigParser:
-    cp = configparser.ConfigParser(interpolation=None, strict=True)
-    cp.optionxform = str
-    cp.read_string(text)
-    return cp
 
 
 # -- the differential corpus, through the user's path and every renderer --------------------

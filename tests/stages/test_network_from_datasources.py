@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from network_files import ini_items
 
 from ros_init.cli import main
 from ros_init.cli.demo import make_os_skeleton
@@ -28,17 +29,6 @@ def run(root: Path, tmp_path: Path, settings: dict, phase: str, capsys) -> str:
     out = capsys.readouterr()
     assert code == 0, out
     return out.err
-
-
-def ini(path: Path) -> list[tuple[str, str, str]]:
-    out, section = [], ""
-    for line in path.read_text().splitlines():
-        if line.startswith("["):
-            section = line.strip("[]")
-        elif line and not line.startswith("#"):
-            key, _, value = line.partition("=")
-            out.append((section, key, value))
-    return out
 
 
 NETWORK_DATA = {
@@ -66,7 +56,7 @@ def test_configdrive_seed_through_run(tmp_path, capsys):
     (seed / "meta_data.json").write_text(json.dumps({"uuid": "83679162-1378-4288-a2d4-70e13ec132aa", "name": "cd"}))
     (seed / "network_data.json").write_text(json.dumps(NETWORK_DATA))
     run(root, tmp_path, {"datasources": ["cdrom"], "cdrom": {"labels": [], "seed_dirs": ["/seed"]}}, "initramfs", capsys)
-    tap0 = ini(root / (ND + "tap0.network"))
+    tap0 = ini_items(root / (ND + "tap0.network"))
     assert ("Network", "IPv6AcceptRA", "no") in tap0  # a static ipv6 network: RA off, as cloud-init
     assert ("Network", "Address", "2001:db8::2/64") in tap0  # the IPv6 netmask written as a mask
     assert [v for _, k, v in tap0 if k == "DNS"] == ["10.0.0.53", "10.0.0.54", "8.8.8.8"]
@@ -74,11 +64,11 @@ def test_configdrive_seed_through_run(tmp_path, capsys):
     # the network's own gateway, outside 10.0.0.2/32: on-link, and so is the route through it
     assert tap0.count(("Route", "GatewayOnLink", "yes")) == 2 and ("Route", "Gateway", "10.0.0.1") in tap0
     assert ("Link", "MTUBytes", "1450") in tap0
-    bond = ini(root / (ND + "bond0.netdev"))
+    bond = ini_items(root / (ND + "bond0.netdev"))
     assert {("NetDev", "MACAddress", "fa:16:3e:00:00:0b"), ("Bond", "Mode", "active-backup"),
             ("Bond", "MIIMonitorSec", "100ms"), ("Bond", "UpDelaySec", "200ms")} <= set(bond)
-    assert ("NetDev", "MACAddress", "fa:16:3e:00:00:07") in ini(root / (ND + "bond0.7.netdev"))
-    assert ("Network", "IPv6AcceptRA", "yes") in ini(root / (ND + "bond0.7.network"))
+    assert ("NetDev", "MACAddress", "fa:16:3e:00:00:07") in ini_items(root / (ND + "bond0.7.netdev"))
+    assert ("Network", "IPv6AcceptRA", "yes") in ini_items(root / (ND + "bond0.7.network"))
 
 
 @pytest.fixture
@@ -97,7 +87,7 @@ def imds():
 def test_ec2_metadata_through_run(tmp_path, capsys, imds):
     root = make_os_skeleton(tmp_path / "root")
     run(root, tmp_path, {"datasources": ["ec2"], "ec2": {"url": imds.url, "timeout": 5}}, "boot", capsys)
-    eth0, eth1 = ini(root / (ND + "eth0.network")), ini(root / (ND + "eth1.network"))
+    eth0, eth1 = ini_items(root / (ND + "eth0.network")), ini_items(root / (ND + "eth1.network"))
     assert ("DHCPv4", "RouteMetric", "100") in eth0 and ("DHCPv4", "RouteMetric", "200") in eth1
     assert ("IPv6AcceptRA", "RouteMetric", "100") in eth0
     assert [v for _, k, v in eth0 if k == "Address"] == ["10.0.0.6/24", "2600:1f18::6/64"]

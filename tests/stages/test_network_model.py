@@ -169,3 +169,35 @@ def test_every_key_the_schema_accepts_is_known_to_the_model():
     # ... and the model knows every bond parameter the schema lets through (all of them: issue 17)
     assert set(schema["$defs"]["netBond"]["properties"]["parameters"]["properties"]) == set(BOND_PARAMS)
     assert set(schema["$defs"]["netBridge"]["properties"]["parameters"]["properties"]) == set(BRIDGE_PARAMS)
+
+
+def test_gateways_split_into_plain_gateways_and_on_link_default_routes():
+    """An on-link gateway cannot be a plain gateway setting: it becomes its default route,
+    on-link, ahead of the configured routes; per family or both, gateway4 first."""
+    from ros_init.network.model import default_route
+
+    model = parse_network({"ethernets": {
+        "eth0": {"addresses": ["10.0.0.2/32", "2001:db8::2/64"], "gateway4": "10.0.0.1", "gateway6": "2001:db8::1",
+                 "routes": [{"to": "192.0.2.0/24", "via": "10.0.0.1"}, {"to": "2001:db8:1::/48", "via": "2001:db8::9"}]},
+        "eth1": {"dhcp4": True}}})
+    eth0, eth1 = model.interfaces
+    onlink4 = Route("0.0.0.0/0", "10.0.0.1", None, True)
+    assert eth0.gateway_routes == (onlink4, Route("::/0", "2001:db8::1"))
+    assert eth0.gateways_and_routes() == (("2001:db8::1",), (onlink4, *eth0.routes))
+    assert eth0.gateways_and_routes(4) == ((), (onlink4, eth0.routes[0]))
+    assert eth0.gateways_and_routes(6) == (("2001:db8::1",), (eth0.routes[1],))
+    assert eth1.gateway_routes == () and eth1.gateways_and_routes() == ((), ())
+    assert default_route("2001:db8::1") == Route("::/0", "2001:db8::1")
+    assert default_route("192.0.2.1", on_link=True) == Route("0.0.0.0/0", "192.0.2.1", None, True)
+
+
+def test_port_settings_are_the_bridge_s_per_port_values_for_that_port():
+    model = parse_network({"ethernets": {"p1": {}, "p2": {}, "p3": {}},
+                           "bridges": {"br0": {"interfaces": ["p1", "p2"], "parameters": {
+                               "stp": True, "port-priority": {"p1": 7}, "path-cost": {"p1": 50, "p2": 9}}}}})
+    p1, p2, p3, br0 = (model.get(i) for i in ("p1", "p2", "p3", "br0"))
+    assert model.port_settings(p1) == (("path-cost", 50), ("port-priority", 7))
+    assert model.port_settings(p2) == (("path-cost", 9),)
+    assert model.port_settings(p3) == () and model.port_settings(br0) == ()
+    bonded = parse_network({"ethernets": {"p1": {}}, "bonds": {"bond0": {"interfaces": ["p1"]}}})
+    assert bonded.port_settings(bonded.get("p1")) == ()

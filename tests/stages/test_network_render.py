@@ -3,13 +3,13 @@ services read them (INI for NetworkManager and networkd, shell assignments for w
 
 from __future__ import annotations
 
-import configparser
 import shutil
 import subprocess
 
 import pytest
 from hypothesis import given, settings
 from network_cases import BOND_ALL_PARAMS, FULL, network_configs
+from network_files import ini_items, keyfile
 
 from ros_init.network import networkd as netrender_networkd
 from ros_init.network import networkmanager as netrender_nm
@@ -30,27 +30,6 @@ def nm_files(net=FULL):
     return netrender_nm.render(model, names_for(model))
 
 
-def nm_parse(data: bytes) -> configparser.ConfigParser:
-    cp = configparser.ConfigParser(interpolation=None, strict=True)
-    cp.optionxform = str
-    cp.read_string(data.decode())
-    return cp
-
-
-def ini_items(data: bytes) -> list[tuple[str, str, str]]:
-    """(section, key, value) triples in order: networkd repeats keys, configparser cannot."""
-    out, section = [], ""
-    for line in data.decode().splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        key, _, value = line.partition("=")
-        out.append((section, key, value))
-    return out
-
-
 # -- NetworkManager -------------------------------------------------------------------
 def test_nm_keyfiles_are_0600_with_stable_uuids():
     files = nm_files()
@@ -58,12 +37,12 @@ def test_nm_keyfiles_are_0600_with_stable_uuids():
                              for i in sorted(["eth0", "lan", "p1", "p2", "bond0", "vlan10"])]
     assert {mode for _, mode in files.values()} == {0o600}
     assert files == nm_files()  # same config, same bytes (uuid5 of the id)
-    uuids = {nm_parse(d)["connection"]["uuid"] for d, _ in files.values()}
+    uuids = {keyfile(d)["connection"]["uuid"] for d, _ in files.values()}
     assert len(uuids) == 6
 
 
 def test_nm_static_interface_matched_by_mac():
-    cp = nm_parse(nm_files()["/etc/NetworkManager/system-connections/ros-init-lan.nmconnection"][0])
+    cp = keyfile(nm_files()["/etc/NetworkManager/system-connections/ros-init-lan.nmconnection"][0])
     assert cp["connection"]["type"] == "ethernet"
     assert "interface-name" not in cp["connection"]  # the MAC decides, renamed (set-name) or not yet
     assert cp["ethernet"]["mac-address"] == "52:54:00:12:34:56" and cp["ethernet"]["mtu"] == "9000"
@@ -78,9 +57,9 @@ def test_nm_static_interface_matched_by_mac():
 def test_nm_bond_ports_and_vlan_point_at_their_profiles():
     files = nm_files()
     folder = "/etc/NetworkManager/system-connections"
-    bond = nm_parse(files[f"{folder}/ros-init-bond0.nmconnection"][0])
-    port = nm_parse(files[f"{folder}/ros-init-p1.nmconnection"][0])
-    vlan = nm_parse(files[f"{folder}/ros-init-vlan10.nmconnection"][0])
+    bond = keyfile(files[f"{folder}/ros-init-bond0.nmconnection"][0])
+    port = keyfile(files[f"{folder}/ros-init-p1.nmconnection"][0])
+    vlan = keyfile(files[f"{folder}/ros-init-vlan10.nmconnection"][0])
     assert bond["connection"]["type"] == "bond"
     assert dict(bond["bond"]) == {"mode": "active-backup", "all_slaves_active": "0", "miimon": "100",
                                   "primary": "ens4", "updelay": "200"}
@@ -94,20 +73,20 @@ def test_nm_bond_ports_and_vlan_point_at_their_profiles():
 
 def test_nm_glob_and_driver_matches_use_the_match_section():
     files = nm_files({"ethernets": {"any": {"match": {"name": "en*", "driver": "virtio_net"}, "dhcp4": True}}})
-    cp = nm_parse(next(iter(files.values()))[0])
+    cp = keyfile(next(iter(files.values()))[0])
     assert dict(cp["match"]) == {"interface-name": "en*", "driver": "virtio_net"}
     assert "interface-name" not in cp["connection"]
 
 
 def test_nm_no_ip_config_disables_ipv4_and_leaves_ipv6_to_the_kernel():
-    cp = nm_parse(next(iter(nm_files({"ethernets": {"eth1": {}}}).values()))[0])
+    cp = keyfile(next(iter(nm_files({"ethernets": {"eth1": {}}}).values()))[0])
     assert cp["ipv4"]["method"] == "disabled" and cp["ipv6"]["method"] == "ignore"
 
 
 def test_nm_bond_primary_that_is_not_present_is_left_out():
     model = parse_network(FULL)
     files = netrender_nm.render(model, names_for(model, nics=[]))
-    bond = nm_parse(files["/etc/NetworkManager/system-connections/ros-init-bond0.nmconnection"][0])
+    bond = keyfile(files["/etc/NetworkManager/system-connections/ros-init-bond0.nmconnection"][0])
     assert "primary" not in bond["bond"]
 
 
@@ -148,8 +127,8 @@ def nmcli_accepts_and_keeps(nmcli: list[str], nets: list) -> None:
             proc = subprocess.run([*nmcli, "--offline", "connection", "modify", "connection.autoconnect", "yes"],
                                   input=data, capture_output=True, timeout=30)
             assert proc.returncode == 0, (path, proc.stderr.decode())
-            back = nm_parse(proc.stdout)
-            ours = nm_parse(data)
+            back = keyfile(proc.stdout)
+            ours = keyfile(data)
             for section in ours.sections():
                 for key, value in ours[section].items():
                     if (section, key) in (("ipv4", "gateway"), ("ipv6", "gateway")):

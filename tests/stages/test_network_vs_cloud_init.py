@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from network_corpus import cases
+from network_files import ini_items
 
 from ros_init.network.convert import configdrive_to_v2, ec2_macs_to_v2
 from ros_init.network.model import Interface, NetworkModel, parse_network
 
 HERE = Path(__file__).resolve().parent
-BENCH = HERE.parents[1] / "benchmarks"
 
 # (case, device, field) -> why ros-init and cloud-init 22.4 (Debian 12) differ there.
 KNOWN: dict[tuple[str, str, str], str] = {
@@ -76,27 +74,12 @@ KNOWN: dict[tuple[str, str, str], str] = {
 }
 
 
-def _oracle(tree: str) -> dict:
-    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": os.path.join(tree, "usr/lib/python3/dist-packages")}
+@pytest.fixture(scope="module")
+def oracle(debian_cloud_init: dict[str, str]) -> dict:
     proc = subprocess.run(["/usr/bin/python3", str(HERE / "cloud_init_network_oracle.py")], input=json.dumps(cases()),
-                          env=env, capture_output=True, text=True, timeout=300)
+                          env=debian_cloud_init, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout)
-
-
-@pytest.fixture(scope="module")
-def oracle() -> dict:
-    if not os.path.exists("/usr/bin/python3"):
-        pytest.skip("needs Debian's /usr/bin/python3 to run Debian's cloud-init")
-    sys.path.insert(0, str(BENCH))
-    try:
-        from peers import CLOUD_INIT_DEBS, unpacked
-    finally:
-        sys.path.remove(str(BENCH))
-    tree = unpacked(CLOUD_INIT_DEBS, "cloud-init")
-    if tree is None:
-        pytest.skip("Debian's cloud-init package cannot be downloaded here (apt-get download failed)")
-    return _oracle(tree)
 
 
 def model_of(case: dict) -> NetworkModel:
@@ -214,23 +197,10 @@ RENDER_KNOWN: dict[tuple[str, str, str], str] = {
 }
 
 
-def _ini(text: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    section = ""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("["):
-            section = line.strip("[]")
-            continue
-        key, _, value = line.partition("=")
-        out.setdefault(f"{section}.{key}", []).append(value)
-    return out
-
-
 def _rendered_fields(text: str) -> dict[str, object]:
-    ini = _ini(text)
+    ini: dict[str, list[str]] = {}
+    for section, key, value in ini_items(text):
+        ini.setdefault(f"{section}.{key}", []).append(value)
     dns = sorted(v for item in ini.get("Network.DNS", []) for v in item.split())
     return {"DHCP": ini.get("Network.DHCP", ["no"])[-1],
             "Address": sorted(str(ipaddress.ip_interface(a)) for a in ini.get("Address.Address", []) + ini.get("Network.Address", [])),
