@@ -29,6 +29,8 @@ from ros_init.config.parts import (
     archive_parts,
     boothook_command,
     check_patch,
+    is_mime,
+    mime_refusal,
     unknown_part_reason,
 )
 from ros_init.core.model import ConfigDocument, Layer, Script
@@ -150,8 +152,10 @@ def _decode(data: bytes, source: str, layer: Layer, yaml_without_header: bool, c
             raise UserDataError(f"{source}: {exc}") from None
     elif kind in REFUSED:
         raise UserDataError(f"{source}: {REFUSED[kind]}")
-    elif _looks_mime(head):
+    elif is_mime(head):
         _decode_mime(head, source, layer, ctx, depth, out)
+    elif mime_refusal(head):
+        raise UserDataError(f"{source}: {mime_refusal(head)}")
     elif yaml_without_header:
         out.configs.append(_config_doc(head, source, layer))
     else:
@@ -243,7 +247,7 @@ def _part(payload: bytes, ctype: str | None, name: str, where: str, layer: Layer
     if payload[:2] == b"\x1f\x8b" or ctype in ("application/gzip", "application/x-gzip"):
         payload = _gunzip(payload, where)
     kind = part_kind(ctype, payload)
-    if kind is None and not (ctype in UNTYPED and _looks_mime(payload.lstrip())):
+    if kind is None and not (ctype in UNTYPED and is_mime(payload)):
         # cloud-init has no handler for it either and goes on without it: so does ros-init, saying so
         LOG.warning("%s: %s: part ignored, as cloud-init ignores it", where, unknown_part_reason(ctype))
         return
@@ -320,12 +324,6 @@ def _show(line: bytes) -> str:
 def _script_name(source: str) -> str:
     tail = source.rsplit("/", 1)[-1].rsplit(" ", 1)[-1]
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in tail) or "script"
-
-
-def _looks_mime(head: bytes) -> bool:
-    top = head[:4096].lower()
-    return top.startswith(b"content-type:") or top.startswith(b"mime-version:") or (
-        b"\ncontent-type: multipart/" in top and top.split(b"\n", 1)[0].find(b":") > 0)
 
 
 def _decode_mime(data: bytes, source: str, layer: Layer, ctx: Context, depth: int, out: Decoded) -> None:
