@@ -207,7 +207,7 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
     ``extra``), vendor-data in the vendor layer, user-data in the user layer."""
     from ros_init.sources.host import LOG as logger
     from ros_init.sources.instancedata import instance_data
-    from ros_init.sources.userdata import Context, UserDataError, decode
+    from ros_init.sources.userdata import Context, decode, decode_vendor
 
     docs = Documents(source=f"{name} {where}", instance_id=instance_id)
     md: dict[str, Any] = {}
@@ -235,14 +235,10 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
     for data, what, layer in (*parts, (user_data, "user-data", Layer.USER)):
         if data and data.strip():
             docs.raw[what] = data
-            try:
+            if layer == Layer.VENDOR:
+                dec = decode_vendor(data, f"{name} {what}", ctx, logger)
+            else:
                 dec = decode(data, f"{name} {what}", layer, context=ctx)
-            except UserDataError as exc:
-                if layer != Layer.VENDOR:
-                    raise
-                # the platform's vendor-data is not the user's to fix: cloud-init skips it too
-                logger.warning("%s: vendor-data ignored: %s", name, exc)
-                continue
             docs.configs += dec.configs
             docs.scripts += dec.scripts
     return docs

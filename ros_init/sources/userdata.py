@@ -166,6 +166,26 @@ def _decode(data: bytes, source: str, layer: Layer, yaml_without_header: bool, c
     return out
 
 
+def decode_vendor(data: bytes, source: str, context: Context | None = None, logger: Any = None) -> Decoded:
+    """Vendor-data, decoded as ``decode`` does; when it cannot be used it is logged (its source
+    and the reason, never its content) and left out, as cloud-init logs and ignores it: it is
+    the platform's, not the user's to fix, and the source's user-data and meta-data still count.
+    The one rule for every datasource (seed volumes, seed URLs, metadata services)."""
+    try:
+        return decode(data, source, Layer.VENDOR, context=context)
+    except UserDataError as exc:
+        vendor_ignored(source, str(exc), logger)
+        return Decoded()
+
+
+def vendor_ignored(source: str, why: str, logger: Any = None) -> None:
+    """The one warning for unusable vendor-data (``why`` holds no content: UserDataError and
+    the JSON errors name places, not values)."""
+    at = "" if why.startswith(source) else f"{source}: "
+    (logger or LOG).warning("%s%s (vendor-data ignored, as cloud-init ignores it; user-data and meta-data are used)",
+                            at, why)
+
+
 def _add(out: Decoded, sub: Decoded) -> None:
     out.configs += sub.configs
     out.scripts += sub.scripts
