@@ -230,8 +230,8 @@ def _include(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, o
         if why:
             raise UserDataError(f"{where}: {why}")
         if ctx.fetch is None:
-            raise UserDataError(f"{where}: #include is not fetched for this source's user-data (it is for seed"
-                                " volumes, config URLs, local files, EC2 and GCE)")
+            raise UserDataError(f"{where}: #include is not fetched here (it is in every datasource's user-data;"
+                                " not in the kernel command line's ros.config or the image defaults)")
         _count(ctx, source)
         try:
             body = ctx.fetch(url, f"#include {where}")

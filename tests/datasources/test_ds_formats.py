@@ -263,10 +263,12 @@ def test_binary_content_goes_through_fetch_and_its_saved_copy(tmp_path, capsys):
     assert (root / "etc/blob").read_bytes() == b"\x00\x01\x02\x03\x04"
 
 
-def test_metadata_service_platforms_render_templates_with_v1():
+def test_metadata_service_platforms_render_templates_with_v1(tmp_path):
     from ros_init.sources import metaservice as ms
+    from ros_init.sources.host import Host
 
-    docs = ms.found("hetzner", "http://127.0.0.1:1", "i-9", hostname="node-9",
+    host = Host(root=Root(tmp_path), settings={})
+    docs = ms.found("hetzner", "http://127.0.0.1:1", "i-9", host=host, deadline=time.monotonic() + 5, hostname="node-9",
                     user_data=b"## template: jinja\n#cloud-config\nhostname: {{ v1.local_hostname }}-{{ v1.cloud_name }}\n")
     assert docs.configs[-1].data == {"hostname": "node-9-hetzner"}
 
