@@ -50,6 +50,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         return None
     iid = ms.check_instance_id(inst.get("id"), NAME)
     users = keys.get("users") if isinstance(keys, dict) else None
-    return ms.found(NAME, svc.base, iid, hostname=inst.get("label"), keys=ms.keys_of(users or {}),
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=inst.get("label"), keys=ms.keys_of(users or {}),
                     user_data=ms.b64_user_data(user_data.decode("ascii", "replace") if user_data else None, NAME),
                     raw={"instance.json": ms.raw_json(inst)})

@@ -60,5 +60,6 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     keys = meta.get("public-keys") or {}
     if isinstance(keys, dict):
         keys = [v.get("openssh-key") if isinstance(v, dict) else v for v in keys.values()]
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(keys), network=network,
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname"), keys=ms.keys_of(keys), network=network,
                     user_data=user_data, vendor_data=vendor_data, raw={"meta-data.json": body})

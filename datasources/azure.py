@@ -239,7 +239,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     raw = {}
     if imds is not None:
         raw["imds.json"] = ms.raw_json({**imds, "compute": {k: v for k, v in compute.items() if k != "userData"}})
-    return ms.found(NAME, where or "IMDS", iid,
+    return ms.found(NAME, where or "IMDS", iid, host=host, deadline=deadline,
                     hostname=(ovf.hostname if ovf else None) or profile.get("computerName") or compute.get("name"),
                     keys=keys, network=network, user_data=user_data, raw=raw, extra=extra)
 

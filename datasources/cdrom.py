@@ -127,7 +127,7 @@ def _nocloud(seed: Root, where: str, host: Host, deadline: float, main: str = "u
     from ros_init.network.convert import NetconvError, to_v2
     from ros_init.sources.instancedata import instance_data
     from ros_init.sources.metaservice import keys_of
-    from ros_init.sources.userdata import decode, source_context
+    from ros_init.sources.userdata import decode, decode_vendor, source_context
 
     docs = Documents(source=where)
     raw = {n: _read(seed, n, where) for n in (*_NOCLOUD, main)}
@@ -151,7 +151,7 @@ def _nocloud(seed: Root, where: str, host: Host, deadline: float, main: str = "u
         cloud_name="nocloud", platform="nocloud", meta=meta, instance_id=docs.instance_id,
         local_hostname=md.get("hostname"), public_ssh_keys=md.get("ssh_authorized_keys")))
     if raw["vendor-data"]:
-        vd = decode(raw["vendor-data"], f"{where} vendor-data", Layer.VENDOR, context=ctx)
+        vd = decode_vendor(raw["vendor-data"], f"{where} vendor-data", ctx, host.logger)
         docs.configs += vd.configs
         docs.scripts += vd.scripts
     if raw[main]:
@@ -174,7 +174,7 @@ def _configdrive(seed: Root, where: str, host: Host, deadline: float) -> Documen
     from ros_init.network.convert import NetconvError, configdrive_to_v2
     from ros_init.sources.instancedata import instance_data
     from ros_init.sources.metaservice import keys_of
-    from ros_init.sources.userdata import decode, source_context
+    from ros_init.sources.userdata import decode, decode_vendor, source_context, vendor_ignored
 
     where = f"configdrive {where}"
     docs = Documents(source=where)
@@ -201,11 +201,15 @@ def _configdrive(seed: Root, where: str, host: Host, deadline: float) -> Documen
         cloud_name="openstack", platform="openstack", meta=meta, instance_id=docs.instance_id,
         local_hostname=md.get("hostname"), availability_zone=meta.get("availability_zone"),
         public_ssh_keys=md.get("ssh_authorized_keys")))
-    vd = _json(raw["vendor_data.json"], f"{where} vendor_data.json")
+    try:
+        vd = _json(raw["vendor_data.json"], f"{where} vendor_data.json")
+    except DatasourceError as exc:
+        vendor_ignored(f"{where} vendor_data.json", str(exc), host.logger)
+        vd = None
     if isinstance(vd, dict):
         vd = vd.get("cloud-init")
     if isinstance(vd, str) and vd.strip():
-        dec = decode(vd.encode(), f"{where} vendor_data.json", Layer.VENDOR, context=ctx)
+        dec = decode_vendor(vd.encode(), f"{where} vendor_data.json", ctx, host.logger)
         docs.configs += dec.configs
         docs.scripts += dec.scripts
     if raw["user_data"]:

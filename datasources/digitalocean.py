@@ -61,7 +61,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     meta, base = got
     iid = ms.check_instance_id(meta.get("droplet_id"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
-    return ms.found(NAME, base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
+    return ms.found(NAME, base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=_text(meta.get("user_data")),
                     vendor_data=_text(meta.get("vendor_data")),
                     raw={"v1.json": ms.raw_json({k: v for k, v in meta.items() if k not in ("user_data", "auth_key")})})

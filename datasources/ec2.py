@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
@@ -102,9 +102,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
 def _read(host: Host, deadline: float, client: ImdsClient) -> Documents:
     """Everything the IMDS says of this instance, with a token already held."""
     from ros_init.network.convert import NetconvError, ec2_macs_to_v2
-    from ros_init.sources.instancedata import instance_data
-    from ros_init.sources.metaservice import raw_json
-    from ros_init.sources.userdata import decode, is_template, source_context
+    from ros_init.sources.metaservice import found, raw_json
+    from ros_init.sources.userdata import is_template
 
     iid = client.text("latest/meta-data/instance-id")
     if not iid:
@@ -113,7 +112,6 @@ def _read(host: Host, deadline: float, client: ImdsClient) -> Documents:
         # a proxy or captive portal answering with a page: taking it as the id would make
         # this node a new instance and run its first-boot commands again
         raise DatasourceError("ec2: meta-data/instance-id is not an instance id (a proxy's page?)")
-    docs = Documents(source=f"ec2 {client.base}", instance_id=iid)
     hostname = client.text("latest/meta-data/local-hostname") or client.text("latest/meta-data/hostname")
     keys = []
     for line in (client.text("latest/meta-data/public-keys/") or "").splitlines():
@@ -137,33 +135,15 @@ def _read(host: Host, deadline: float, client: ImdsClient) -> Documents:
         network = ec2_macs_to_v2(macs) if macs else None
     except NetconvError as exc:
         raise DatasourceError(f"ec2: {exc}") from None
-    md: dict[str, Any] = {}
-    if hostname:
-        name = hostname.split()[0]
-        md["hostname"] = name.split(".")[0]
-        if "." in name:
-            md["fqdn"] = name
-    if keys:
-        md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
-    if network:
-        md["network"] = network
-    if md:
-        docs.configs.append(ConfigDocument("ec2 meta-data", Layer.METADATA, md))
-    docs.raw["meta-data.json"] = raw_json({"instance-id": iid, "hostname": hostname, "macs": macs})
     user_data = client.get("latest/user-data")
-    if user_data:
-        docs.raw["user-data"] = user_data
-        extra = {}
-        if is_template(user_data):  # placement is asked for only when a template may use it
-            az = client.text("latest/meta-data/placement/availability-zone")
-            extra = {"availability_zone": az,
-                     "region": client.text("latest/meta-data/placement/region") or (az[:-1] if az else None)}
-        ctx = source_context(host, deadline, instance_data(
-            cloud_name="aws", platform="ec2", instance_id=iid, local_hostname=hostname,
-            public_ssh_keys=md.get("ssh_authorized_keys"),
-            meta={"instance-id": iid, "local-hostname": hostname, **{k.replace("_", "-"): v for k, v in extra.items()}},
-            **extra))
-        ud = decode(user_data, "ec2 user-data", Layer.USER, context=ctx)
-        docs.configs += ud.configs
-        docs.scripts += ud.scripts
-    return docs
+    instance: dict[str, Any] = {"cloud_name": "aws", "platform": "ec2",
+                                "meta": {"instance-id": iid, "local-hostname": hostname}}
+    if user_data and is_template(user_data):  # placement is asked for only when a template may use it
+        az = client.text("latest/meta-data/placement/availability-zone")
+        region = client.text("latest/meta-data/placement/region") or (az[:-1] if az else None)
+        instance.update(availability_zone=az, region=region)
+        instance["meta"].update({"availability-zone": az, "region": region})
+    return found(NAME, client.base, iid, host=host, deadline=deadline,
+                 hostname=hostname.split()[0] if hostname else None, keys=keys, network=network,
+                 user_data=user_data, instance=instance,
+                 raw={"meta-data.json": raw_json({"instance-id": iid, "hostname": hostname, "macs": macs})})

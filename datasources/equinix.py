@@ -84,6 +84,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     if user_data and user_data.lstrip().lower().startswith(b"#!ipxe"):
         host.logger.info("equinix: the user-data is an iPXE script (the boot script): not used")
         user_data = None
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("ssh_keys")),
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("ssh_keys")),
                     network=network, user_data=user_data,
                     raw={"metadata.json": ms.raw_json({k: v for k, v in meta.items() if k != "phone_home_url"})})

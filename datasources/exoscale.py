@@ -35,5 +35,6 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             user_data = svc.get("1.0/user-data", max_size=ms.DATA_MAX)
     except ms.Absent:
         return None
-    return ms.found(NAME, svc.base, iid, hostname=hostname, keys=ms.keys_of(keys or ""), user_data=user_data,
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=hostname, keys=ms.keys_of(keys or ""), user_data=user_data,
                     raw={"meta-data.json": ms.raw_json({"instance-id": iid, "local-hostname": hostname})})

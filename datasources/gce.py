@@ -18,7 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from ros_init.core.model import ConfigDocument, Documents, Layer
+from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
 
@@ -78,8 +78,6 @@ def get_json(svc: Any, path: str) -> Any:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
-    from ros_init.sources.instancedata import instance_data
-    from ros_init.sources.userdata import decode, source_context
 
     try:
         with ms.Service(host, NAME, DEFAULT_URL, deadline, headers={"Metadata-Flavor": "Google"}) as svc:
@@ -92,21 +90,12 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                 project = get_json(svc, "project/attributes/?recursive=true&alt=json") or {}
     except ms.Absent:
         return None
-    docs = Documents(source=f"gce {svc.base}", instance_id=str(inst["id"]))
     now = datetime.now(UTC)
     keys = parse_ssh_keys(str(attrs.get("ssh-keys") or attrs.get("sshKeys") or ""), now)
     if isinstance(project, dict):
         keys += parse_ssh_keys(str(project.get("ssh-keys") or project.get("sshKeys") or ""), now)
-    md: dict[str, Any] = {}
-    if inst.get("hostname"):
-        md["hostname"] = str(inst["hostname"]).split(".")[0]
-        md["fqdn"] = str(inst["hostname"])
-    if keys:
-        md["ssh_authorized_keys"] = list(dict.fromkeys(keys))
-    if md:
-        docs.configs.append(ConfigDocument("gce metadata", Layer.METADATA, md))
-    docs.raw["instance.json"] = json.dumps({k: v for k, v in inst.items() if k != "attributes"}, indent=1).encode()
     user_data = attrs.get("user-data")
+    data = None
     if user_data:
         data = str(user_data).encode()
         if str(attrs.get("user-data-encoding", "")).strip().lower() == "base64":
@@ -114,14 +103,10 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                 data = base64.b64decode(data, validate=True)
             except (binascii.Error, ValueError):
                 raise DatasourceError("gce: user-data is marked base64 but does not decode") from None
-        docs.raw["user-data"] = data
-        zone = str(inst.get("zone") or "").rsplit("/", 1)[-1] or None
-        ctx = source_context(host, deadline, instance_data(
-            cloud_name="gce", platform="gce", instance_id=str(inst["id"]), local_hostname=inst.get("hostname"),
-            availability_zone=zone, region=zone.rsplit("-", 1)[0] if zone else None,
-            public_ssh_keys=md.get("ssh_authorized_keys"),
-            meta={k: v for k, v in inst.items() if k != "attributes"}))
-        ud = decode(data, "gce user-data", Layer.USER, context=ctx)
-        docs.configs += ud.configs
-        docs.scripts += ud.scripts
-    return docs
+    zone = str(inst.get("zone") or "").rsplit("/", 1)[-1] or None
+    meta = {k: v for k, v in inst.items() if k != "attributes"}
+    return ms.found(NAME, svc.base, str(inst["id"]), host=host, deadline=deadline,
+                    hostname=str(inst["hostname"]) if inst.get("hostname") else None, keys=keys, user_data=data,
+                    raw={"instance.json": json.dumps(meta, indent=1).encode()},
+                    instance={"availability_zone": zone, "region": zone.rsplit("-", 1)[0] if zone else None,
+                              "meta": meta})

@@ -96,7 +96,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
             raise DatasourceError("hetzner: metadata/private-networks is not a YAML list")
         network = with_private_networks(network, parsed.data)
     vendor = meta.get("vendor_data")
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or meta.get("local-hostname"),
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname") or meta.get("local-hostname"),
                     keys=ms.keys_of(meta.get("public-keys")), network=network,
                     user_data=maybe_b64(user_data) if user_data else None, vendor_data=ms.vendor_text(vendor),
                     raw={"metadata": body})

@@ -114,13 +114,14 @@ def _nocloud_seed(host: Host, seed: str, deadline: float, docs: Documents) -> No
     if md:
         docs.configs.append(ConfigDocument(f"{where} meta-data", Layer.METADATA, md))
     from ros_init.sources.instancedata import instance_data
-    from ros_init.sources.userdata import source_context
+    from ros_init.sources.userdata import decode_vendor, source_context
 
     ctx = source_context(host, deadline, instance_data(
         cloud_name="nocloud", platform="nocloud-net", meta=meta, instance_id=docs.instance_id,
         local_hostname=md.get("hostname"), public_ssh_keys=md.get("ssh_authorized_keys")))
     for name, layer in (("vendor-data", Layer.VENDOR), ("user-data", Layer.USER)):
         if raw[name]:
-            dec = decode(raw[name], f"{where} {name}", layer, context=ctx)
+            dec = (decode_vendor(raw[name], f"{where} {name}", ctx, host.logger) if layer == Layer.VENDOR
+                   else decode(raw[name], f"{where} {name}", layer, context=ctx))
             docs.configs += dec.configs
             docs.scripts += dec.scripts

@@ -56,6 +56,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
         except NetconvError as exc:
             raise DatasourceError(f"openstack: {exc}") from None
     raw = {"meta_data.json": meta_raw, **({"network_data.json": net_raw} if net_raw else {})}
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or meta.get("name"),
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname") or meta.get("name"),
                     keys=ms.keys_of(meta.get("public_keys")), network=network, user_data=user_data,
                     vendor_data=[v for v in vendor if v], raw=raw)

@@ -40,6 +40,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     iid = ms.check_instance_id(inst.get("id"), NAME)
     md = inst.get("metadata") or {}
     user_data = ms.b64_user_data(md.get("user_data"), NAME)
-    return ms.found(NAME, svc.base, iid, hostname=inst.get("hostname") or inst.get("displayName"),
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=inst.get("hostname") or inst.get("displayName"),
                     keys=ms.keys_of(md.get("ssh_authorized_keys")), user_data=user_data,
                     raw={"instance.json": ms.raw_json({k: v for k, v in inst.items() if k != "metadata"})})

@@ -91,5 +91,6 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     except ms.Absent:
         return None
     iid = ms.check_instance_id(conf.get("id"), NAME)
-    return ms.found(NAME, svc.base, iid, hostname=conf.get("hostname"), keys=keys(conf), user_data=user_data,
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=conf.get("hostname"), keys=keys(conf), user_data=user_data,
                     vendor_data=vendor_data, raw={"conf.json": ms.raw_json(conf)})

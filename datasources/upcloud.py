@@ -59,7 +59,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                                or (platform_id.dmi(host, "product_uuid") if platform_id.is_platform(host, NAME) else None), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user_data")
-    return ms.found(NAME, base, iid, hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
+    return ms.found(NAME, base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname"), keys=ms.keys_of(meta.get("public_keys")),
                     network=network, user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,
                     vendor_data=ms.vendor_text(meta.get("vendor_data")),
                     raw={"v1.json": ms.raw_json({k: v for k, v in meta.items() if k != "user_data"})})

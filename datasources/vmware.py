@@ -175,7 +175,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     meta = parse_metadata(values["metadata"] or b"{}", platform_id.dmi(host, "product_uuid"))
     iid = ms.check_instance_id(meta["instance_id"], NAME)
     raw = {"metadata": values["metadata"]} if values["metadata"] else {}
-    return ms.found(NAME, f"guestinfo ({os.path.basename(exe)})", iid, hostname=meta["hostname"],
+    return ms.found(NAME, f"guestinfo ({os.path.basename(exe)})", iid, host=host, deadline=deadline,
+                    hostname=meta["hostname"],
                     keys=meta["keys"], network=meta["network"], user_data=values["userdata"],
                     vendor_data=values["vendordata"], raw=raw)
 

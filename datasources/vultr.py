@@ -62,7 +62,8 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     iid = ms.check_instance_id(meta.get("instance-v2-id") or meta.get("instanceid"), NAME)
     network = ms.network_from(NAME, network_v1, meta)
     ud = meta.get("user-data") if latest is None else latest.decode("utf-8", "replace")
-    return ms.found(NAME, svc.base, iid, hostname=meta.get("hostname") or None,
+    return ms.found(NAME, svc.base, iid, host=host, deadline=deadline,
+                    hostname=meta.get("hostname") or None,
                     keys=ms.keys_of(meta.get("public-keys")), network=network,
                     user_data=ud.encode() if isinstance(ud, str) and ud.strip() else None,
                     vendor_data=ms.vendor_text(meta.get("vendor-data")),

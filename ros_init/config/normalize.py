@@ -65,19 +65,29 @@ def normalize_users(users: object) -> list:
     What is not one of the accepted forms is passed on unchanged (a number, a null item),
     so that validating the merged config reports it instead of it vanishing here.
     """
-    out: list = []
     if not isinstance(users, str | dict | list):
         return users  # type: ignore[return-value]
+    return [entry for entry, _, _ in written_users(users)]
 
-    def add_names(text: str) -> None:
+
+def written_users(users: str | dict | list, base: str = "users") -> list[tuple[object, str, bool]]:
+    """``normalize_users``' entries, each with where it is written (``users.bob`` for the
+    mapping form, ``users[2]``, ``users[0][1]``, ``users`` for a comma-separated string) and
+    whether it was written as a mapping holding its ``name`` (else the name is the key or the
+    text at that place): what the findings about a user name, so that they match the file."""
+    from ros_init.config.yamlsource import join_path
+
+    out: list[tuple[object, str, bool]] = []
+
+    def add_names(text: str, path: str) -> None:
         names = [name.strip() for name in text.split(",")]
         if not all(names):  # "a,,b", "": kept as written, for validation to report (never half-read)
-            out.append(text)
+            out.append((text, path, False))
             return
-        out.extend({"name": name} for name in names)
+        out.extend(({"name": name}, path, False) for name in names)
 
     if isinstance(users, str):
-        add_names(users)
+        add_names(users, base)
     elif isinstance(users, dict):
         for name, spec in users.items():
             if _declined(spec) and _NAME.fullmatch(str(name)):
@@ -85,19 +95,20 @@ def normalize_users(users: object) -> list:
             entry = {"name": str(name)}
             if isinstance(spec, dict):
                 entry.update({k: v for k, v in spec.items() if k != "name"})
-            out.append(entry)
+            out.append((entry, join_path(base, name), False))
     elif isinstance(users, list):
-        for item in users:
+        for i, item in enumerate(users):
+            at = f"{base}[{i}]"
             if isinstance(item, str):
-                add_names(item)
+                add_names(item, at)
             elif isinstance(item, list):
-                for name in item:
+                for j, name in enumerate(item):
                     if isinstance(name, str):
-                        add_names(name)
+                        add_names(name, f"{at}[{j}]")
                     else:
-                        out.append(name)
+                        out.append((name, f"{at}[{j}]", False))
             elif isinstance(item, dict):  # a `default` entry too: validated, then ignored by the stages
-                out.append(dict(item))
+                out.append((dict(item), at, True))
             else:
-                out.append(item)
+                out.append((item, at, False))
     return out

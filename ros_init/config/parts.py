@@ -31,6 +31,54 @@ REFUSED = {
 SHELLS = ("sh", "bash", "dash", "ash", "ksh", "zsh")
 
 
+MIME_WINDOW = 4096  # cloud-init looks for `MIME-Version:` in the first 4096 bytes
+
+
+def mime_text(data: bytes) -> bytes:
+    """The bytes a MIME parser is given: without a UTF-8 BOM and leading blank lines (both
+    readers, ``ros-init validate`` and the decoder, parse exactly these)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return data.lstrip(b" \t\r\n")
+
+
+def _header_names(data: bytes) -> set[str] | None:
+    """The lower-cased field names of the header block that starts ``data`` (up to its first
+    blank line, within MIME_WINDOW), or None when the first line is not a header field."""
+    names: set[str] = set()
+    for n, line in enumerate(mime_text(data)[:MIME_WINDOW].split(b"\n")):
+        line = line.rstrip(b"\r")
+        if not line:
+            break
+        if line[:1] in (b" ", b"\t") and n:  # a folded continuation of the field before
+            continue
+        name, colon, _ = line.partition(b":")
+        if not colon or not name or any(c <= 32 or c > 126 for c in name):
+            return None if n == 0 else names  # the header block ends at the first line that is no field
+        names.add(name.decode("ascii").lower())
+    return names or None
+
+
+def is_mime(data: bytes) -> bool:
+    """Is this user-data a MIME message? cloud-init's rule (``convert_string``): a
+    ``MIME-Version:`` field, in any case, within the first 4096 bytes; header order and the
+    fields' case do not matter. ros-init reads it in the header block only (so a cloud-config
+    or a script quoting a mail header is not MIME) after leading blank lines, which cloud-init's
+    parser would take for an empty header block. The one test for ``validate`` and the decoder."""
+    names = _header_names(data)
+    return names is not None and "mime-version" in names
+
+
+def mime_refusal(data: bytes) -> str | None:
+    """Why user-data that starts with MIME headers but no ``MIME-Version`` is refused, or None:
+    cloud-init does not read it as MIME (it would ignore the whole user-data)."""
+    names = _header_names(data)
+    if names is None or "mime-version" in names or "content-type" not in names:
+        return None
+    return ("MIME user-data without a `MIME-Version: 1.0` header: cloud-init does not read it as MIME and"
+            " ignores it whole; add the header")
+
+
 class FormatError(ValueError):
     """A malformed part; ``location`` points into the user-data when known."""
 

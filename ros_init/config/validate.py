@@ -484,9 +484,6 @@ def header_findings(text_first_line: str, source: str) -> list[Finding]:
     if line.startswith("#!"):
         return [Finding("error", "header", "", "this is a script (#!), not a cloud-config: scripts are run as"
                         " user-data by the commands stage, and cannot be validated", loc)]
-    if line.lower().startswith("content-type:") or line.lower().startswith("mime-version:"):
-        return [Finding("error", "header", "", "this is MIME multipart user-data: validate each cloud-config part"
-                        " as its own file", loc)]
     if line.startswith("#"):
         squashed = re.sub(r"[\s_\-]", "", line[1:].lower())
         import difflib
@@ -563,8 +560,8 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
     stages' ``parse``, handed in by the CLI: the config layer does not import the stages),
     given the findings of this check so that it does not repeat it."""
     head = raw[:64].lstrip(b"\xef\xbb\xbf")
-    if schema == "cloud-config" and (header_kind(head) not in (None, "cloud-config", "script")
-                                     or head.lstrip()[:13].lower() in (b"content-type:", b"mime-version:")):
+    kind = header_kind(head) if schema == "cloud-config" else "cloud-config"
+    if kind not in (None, "cloud-config", "script") or (kind is None and _mime_like(raw)):
         from ros_init.config.validate_parts import validate_userdata
 
         other = validate_userdata(raw, source)  # archive, jsonp, include, template, boothook
@@ -583,6 +580,13 @@ def validate_bytes(raw: bytes, source: str, schema: str = "cloud-config",
         findings = sort_findings([f for f in findings if f.code != "required" or f in extra]
                                  + [f for f in extra if f not in findings])
     return findings
+
+
+def _mime_like(raw: bytes) -> bool:
+    """MIME user-data, or headers that are refused as such (``config.parts``: the decoder's test)."""
+    from ros_init.config.parts import is_mime, mime_refusal
+
+    return is_mime(raw) or mime_refusal(raw) is not None
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -28,10 +28,13 @@ def validate_userdata(raw: bytes, source: str, depth: int = 0) -> list[Finding] 
     """Findings for a user-data format other than plain ``#cloud-config``; None for those
     (and for anything else) so that the caller's own rules apply."""
     from ros_init.config.compat import header_kind
+    from ros_init.config.parts import is_mime, mime_refusal
 
     kind = header_kind(raw.lstrip(b"\xef\xbb\xbf"))
-    if kind is None and raw.lstrip()[:13].lower() in (b"content-type:", b"mime-version:"):
+    if kind is None and is_mime(raw):
         return _mime(raw, source, depth)
+    if kind is None and mime_refusal(raw):
+        return [Finding("error", "format", "", mime_refusal(raw) or "", Location(source, 1, 1))]
     if kind not in _HANDLED:
         return None
     if depth > 4:
@@ -215,9 +218,9 @@ def _mime(raw: bytes, source: str, depth: int) -> list[Finding]:
     where its content starts in the file (base64 parts: at that line only)."""
     from email import message_from_bytes
 
-    from ros_init.config.parts import part_kind
+    from ros_init.config.parts import mime_text, part_kind
 
-    msg = message_from_bytes(raw)
+    msg = message_from_bytes(mime_text(raw))  # what the decoder parses
     leaves = [p for p in (msg.walk() if msg.is_multipart() else [msg]) if not p.is_multipart()]
     findings: list[Finding] = []
     text = raw.decode("utf-8", errors="replace")

@@ -714,9 +714,7 @@ def _place(slot: _Slot, occupied: list[tuple[int, int]], disk: Disk, geo: _Geome
     slot.start, slot.size = start, size
     occupied.append((start, start + size))
     node = disk.partition_node(slot.number)
-    ptype = _type_code(ps, gpt) or (GPT_TYPES["linux"] if gpt else "83")
-    if ps.filesystem and ps.filesystem.format == "swap" and ps.type is None:
-        ptype = GPT_TYPES["swap"] if gpt else "82"
+    ptype = part_type(None, _type_code(ps, gpt), ps.filesystem.format if ps.filesystem else None, gpt)
     return DiskAction(
         "create-partition", node,
         f"create partition {slot.number} on {disk.path}: {format_size(size * ss)} at {format_size(start * ss)}"
@@ -846,13 +844,24 @@ def _slot_content(slot: _Slot) -> Content:
 
 def _final_type(slot: _Slot, gpt: bool) -> str:
     """The partition type the partition keeps once its filesystem is made."""
-    if slot.existing is not None and not mkfs_in_progress(slot.existing):
-        return slot.existing.type
     ps = slot.spec
-    code = _type_code(ps, gpt)
-    if code is None and ps.filesystem is not None and ps.filesystem.format == "swap":
-        code = GPT_TYPES["swap"] if gpt else "82"
-    return code or (GPT_TYPES["linux"] if gpt else "83")
+    return part_type(slot.existing, _type_code(ps, gpt), ps.filesystem.format if ps.filesystem else None, gpt)
+
+
+def part_type(existing: Partition | None, declared: str | None, fmt: str | None, gpt: bool) -> str:
+    """The one rule for the type of a partition ros-init creates or makes a filesystem on
+    (``disks[]`` and ``filesystems[]`` alike): the declared type; else swap's own type for a
+    swap filesystem (a swap partition is never Linux data: systemd's gpt-auto and blkid-based
+    tools go by it), whatever the partition held, so a run killed during mkswap (the partition
+    then carries the in-progress type, its old type lost) ends as an uninterrupted one does;
+    else the type the partition has; else (new, or left mid-mkfs) Linux data."""
+    if declared is not None:
+        return declared
+    if fmt == "swap":
+        return GPT_TYPES["swap"] if gpt else DOS_TYPES["swap"]
+    if existing is not None and not mkfs_in_progress(existing):
+        return existing.type
+    return GPT_TYPES["linux"] if gpt else DOS_TYPES["linux"]
 
 
 def _with_logicals(removed: list[Partition], parts: tuple[Partition, ...], slots: list[_Slot],
@@ -1018,9 +1027,8 @@ def plan_layout(disk_specs: list[DiskSpec], fs_targets: list[FilesystemTarget], 
         content = p.content if p else d.content
         if p is not None and mkfs_in_progress(p):
             content = _half_made(content)
-        if p is not None:
-            final_types[dev] = p.type if not mkfs_in_progress(p) else (
-                GPT_TYPES["linux"] if d.table and d.table.label == "gpt" else "83")
+        if p is not None and d.table is not None:
+            final_types[dev] = part_type(p, None, target.fs.format, d.table.label == "gpt")
         fs_jobs.append((target.fs, dev, content, size, False, d, False))
 
     for ref in grow_devices:

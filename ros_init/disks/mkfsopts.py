@@ -27,8 +27,11 @@ _FLAGS: dict[str, dict[str, bool]] = {
              "-M": True, "--codepage": True, "-a": False, "-I": False, "-v": False, "--invariant": False},
     "swap": {"-p": True, "--pagesize": True, "-c": False, "--check": False},
 }
-# Sub-options (``key=value,key``) that name another device or file, or set the identity.
-_DENIED_KEYS = {"logdev", "rtdev", "device", "name", "file", "uuid", "offset", "protofile", "journal_dev"}
+# Sub-options (``key=value,key``) that name another device or file, or set the identity
+# (``journal_dev`` makes an external journal instead of a filesystem). The schema's pattern
+# for ``options`` items is built from this list (``schema_pattern``; a test keeps the schema
+# equal to it), so ``validate``, an editor and the plan refuse the same options.
+_DENIED_KEYS = ("logdev", "rtdev", "device", "name", "file", "uuid", "offset", "protofile", "journal_dev")
 # One-device profiles: a multi-device profile needs devices the plan never saw.
 _BTRFS_PROFILES = {"single", "dup"}
 
@@ -72,10 +75,31 @@ def _check_value(fmt: str, flag: str, value: str, index: int) -> None:
     if "/" in value:
         raise OptionError(index, f"{flag} {value!r}: mkfs options cannot name a file or device")
     for item in value.split(","):
-        key = item.split("=", 1)[0].strip().lstrip("^")
+        key = sub_option_key(item)
         if key in _DENIED_KEYS:
             raise OptionError(index, f"{flag} {value!r}: {key} would name another device or the identity "
                                      "ros-init sets; not allowed")
     if fmt == "btrfs" and flag in ("-d", "--data", "-m", "--metadata") and value.lower() not in _BTRFS_PROFILES:
         raise OptionError(index, f"{flag} {value!r}: only the one-device profiles single and dup are allowed "
                                  "(multi-device btrfs is not a feature of the disks stage)")
+
+
+def sub_option_key(item: str) -> str:
+    """The key of one ``key=value`` sub-option as mkfs reads it: spaces and a ``^`` (ext4's
+    "turn off") around it do not hide it."""
+    return item.split("=", 1)[0].strip().lstrip("^").strip()
+
+
+def schema_pattern() -> str:
+    """The JSON Schema pattern (ECMAScript and Python ``re`` alike) of one ``options`` item:
+    no ``/``, and no denied key (``sub_option_key``'s reading: after a comma, a ``^`` or spaces,
+    with or without ``=``, also glued to a short flag ``-Jdevice=`` or a long one ``--x=device=``)."""
+    keys = "|".join(_DENIED_KEYS)
+    return (rf"^(?!(?:--[\w-]+=|-\w)?(?:[^,]*,)*\s*\^?\s*(?:{keys})\s*(?:=|,|(?![\s\S])))"
+            r"[^/]*(?![\s\S])")
+
+
+def schema_message() -> str:
+    """The schema's ``x-message`` for that pattern: every denied key named."""
+    return ("must not name a file or device (no '/', no " + ", ".join(f"{k}=" for k in _DENIED_KEYS)
+            + "): mkfs options cannot reach other devices")

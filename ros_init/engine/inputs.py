@@ -162,19 +162,70 @@ def build_config(documents: Sequence[ConfigDocument], *, checked: Sequence[Findi
                           plain_scalars=doc.plain_scalars) for doc in documents]
         findings = [] if checked is not None else [f for fs in own for f in fs if f.code not in CROSS_DOCUMENT]
         seen = {(f.path, f.message) for f in findings}
+        written = _users_written(documents, config, located)
         if len(documents) == 1 and config == documents[0].data:
             merged = own[0]  # the merge left the one document as it was: its check is the merged config's
         else:
             merged = validate_data(config, located.positions, source, key_positions=located.key_positions,
                                    plain_scalars=located.plain_scalars)
-        findings += [f for f in merged if f.severity == "error" and (f.path, f.message) not in seen]
+        findings += [f for f in (_as_written(f, written) for f in merged)
+                     if f.severity == "error" and (f.path, f.message) not in seen]
     except FileNotFoundError:  # the config schema is not installed (development trees)
         findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
     if any(f.severity == "error" for f in findings):
         return config, findings, {}
-    config = resolve(config, settings or {})
+    config = resolve(config, settings or {})  # the default user comes first: the users move
+    written = _users_written(documents, config, located)
     specs, problems = parse_specs(config, located.location)
-    return config, findings + problems, specs
+    return config, findings + [_as_written(f, written) for f in problems], specs
+
+
+def _users_written(documents: Sequence[ConfigDocument], config: Config, located: Any) -> dict[str, tuple[str, bool]]:
+    """``users[k]`` of the merged ``config`` -> where that user is written (``users.bob`` in
+    the mapping form; the last document naming the user, whose values win), and whether it
+    is a mapping holding its name. ``located``'s positions under ``users[k]`` are set to the
+    user's own, so that a finding about it points at the lines it is written on."""
+    from ros_init.config.normalize import written_users
+
+    users = config.get("users")
+    if not isinstance(users, list):
+        return {}
+    by_name: dict[str, tuple[ConfigDocument, str, bool]] = {}
+    for doc in sorted(documents, key=lambda d: d.layer):
+        raw = doc.data.get("users") if isinstance(doc.data, dict) else None
+        if isinstance(raw, str | dict | list):
+            for entry, path, mapping in written_users(raw):
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+                    by_name[entry["name"]] = (doc, path, mapping)
+    out: dict[str, tuple[str, bool]] = {}
+    for k, entry in enumerate(users):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str):
+            continue  # a nameless item keeps its place: the merge does not move it
+        at = f"users[{k}]"
+        for table in (located.positions, located.key_positions):
+            for p in [p for p in table if p == at or p.startswith((at + ".", at + "["))]:
+                del table[p]  # merged and resolved, an index may name another user than in a file
+        if name not in by_name:
+            continue  # the image's default user: written in no file
+        doc, path, mapping = by_name[name]
+        out[f"users[{k}]"] = (path, mapping)
+        for src, dst in ((doc.positions, located.positions), (doc.key_positions, located.key_positions)):
+            for p, loc in src.items():
+                if p == path or p.startswith((path + ".", path + "[")):
+                    dst[f"users[{k}]" + p[len(path):]] = loc
+    return out
+
+
+def _as_written(finding: Finding, written: dict[str, tuple[str, bool]]) -> Finding:
+    """``finding`` with a merged ``users[k]`` path named as the file writes it (``users.bob.gecos``)."""
+    head, sep, rest = finding.path.partition("]")
+    if not sep or not head.startswith("users[") or head + "]" not in written:
+        return finding
+    path, mapping = written[head + "]"]
+    if not mapping and rest == ".name" or path == "users" and not mapping:
+        rest = ""  # the name is the key or the text written there
+    return finding._replace(path=path + rest)
 
 
 def _merged_positions(documents: Sequence[ConfigDocument], walker: Any, out: Any) -> None:

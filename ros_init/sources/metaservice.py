@@ -195,15 +195,19 @@ def host_name(value: Any) -> tuple[str, str | None] | None:
     return labels[0], (".".join(labels) if len(labels) > 1 else None)
 
 
-def found(name: str, where: str, instance_id: str, *, hostname: str | None = None,
+def found(name: str, where: str, instance_id: str, *, host: Host, deadline: float, hostname: str | None = None,
           keys: list[str] | None = None, network: dict[str, Any] | None = None,
           user_data: bytes | None = None, vendor_data: bytes | list[bytes] | None = None,
-          raw: dict[str, bytes] | None = None, extra: dict[str, Any] | None = None) -> Documents:
+          raw: dict[str, bytes] | None = None, extra: dict[str, Any] | None = None,
+          instance: dict[str, Any] | None = None) -> Documents:
     """The Documents of a platform source: metadata layer (hostname, fqdn, keys, network and
-    ``extra``), vendor-data in the vendor layer, user-data in the user layer."""
+    ``extra``), vendor-data in the vendor layer, user-data in the user layer, decoded as every
+    other source decodes them: ``#include`` fetched through the one HTTP client under the
+    source's ``deadline``, Jinja with cloud-init's instance data (``instance``: more of it, such
+    as ``cloud_name``, ``region``, ``availability_zone``, ``meta``)."""
     from ros_init.sources.host import LOG as logger
     from ros_init.sources.instancedata import instance_data
-    from ros_init.sources.userdata import Context, UserDataError, decode
+    from ros_init.sources.userdata import decode, decode_vendor, source_context
 
     docs = Documents(source=f"{name} {where}", instance_id=instance_id)
     md: dict[str, Any] = {}
@@ -222,23 +226,18 @@ def found(name: str, where: str, instance_id: str, *, hostname: str | None = Non
     if md:
         docs.configs.append(ConfigDocument(f"{name} metadata", Layer.METADATA, md))
     docs.raw.update(raw or {})
-    # Jinja user-data gets cloud-init's v1 instance data (no #include here: no HTTP client is given)
-    ctx = Context(instance_data=instance_data(cloud_name=name, platform=name, instance_id=instance_id,
-                                              local_hostname=md.get("hostname"),
-                                              public_ssh_keys=md.get("ssh_authorized_keys")))
+    ctx = source_context(host, deadline, instance_data(**{
+        "cloud_name": name, "platform": name, "instance_id": instance_id, "local_hostname": md.get("hostname"),
+        "public_ssh_keys": md.get("ssh_authorized_keys"), **(instance or {})}))
     vendor = vendor_data if isinstance(vendor_data, list) else [vendor_data]
     parts = [(v, "vendor-data" + (str(i + 1) if i else ""), Layer.VENDOR) for i, v in enumerate(vendor)]
     for data, what, layer in (*parts, (user_data, "user-data", Layer.USER)):
         if data and data.strip():
             docs.raw[what] = data
-            try:
+            if layer == Layer.VENDOR:
+                dec = decode_vendor(data, f"{name} {what}", ctx, logger)
+            else:
                 dec = decode(data, f"{name} {what}", layer, context=ctx)
-            except UserDataError as exc:
-                if layer != Layer.VENDOR:
-                    raise
-                # the platform's vendor-data is not the user's to fix: cloud-init skips it too
-                logger.warning("%s: vendor-data ignored: %s", name, exc)
-                continue
             docs.configs += dec.configs
             docs.scripts += dec.scripts
     return docs

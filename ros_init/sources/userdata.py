@@ -29,6 +29,8 @@ from ros_init.config.parts import (
     archive_parts,
     boothook_command,
     check_patch,
+    is_mime,
+    mime_refusal,
     unknown_part_reason,
 )
 from ros_init.core.model import ConfigDocument, Layer, Script
@@ -149,8 +151,10 @@ def _decode(data: bytes, source: str, layer: Layer, yaml_without_header: bool, c
             raise UserDataError(f"{source}: {exc}") from None
     elif kind in REFUSED:
         raise UserDataError(f"{source}: {REFUSED[kind]}")
-    elif _looks_mime(head):
+    elif is_mime(head):
         _decode_mime(head, source, layer, ctx, depth, out)
+    elif mime_refusal(head):
+        raise UserDataError(f"{source}: {mime_refusal(head)}")
     elif yaml_without_header:
         out.configs.append(_config_doc(head, source, layer))
     else:
@@ -159,6 +163,26 @@ def _decode(data: bytes, source: str, layer: Layer, yaml_without_header: bool, c
             " '#!' script, '#cloud-config-archive', '#cloud-config-jsonp', '#include', '## template: jinja',"
             " '#cloud-boothook', gzip or MIME multipart")
     return out
+
+
+def decode_vendor(data: bytes, source: str, context: Context | None = None, logger: Any = None) -> Decoded:
+    """Vendor-data, decoded as ``decode`` does; when it cannot be used it is logged (its source
+    and the reason, never its content) and left out, as cloud-init logs and ignores it: it is
+    the platform's, not the user's to fix, and the source's user-data and meta-data still count.
+    The one rule for every datasource (seed volumes, seed URLs, metadata services)."""
+    try:
+        return decode(data, source, Layer.VENDOR, context=context)
+    except UserDataError as exc:
+        vendor_ignored(source, str(exc), logger)
+        return Decoded()
+
+
+def vendor_ignored(source: str, why: str, logger: Any = None) -> None:
+    """The one warning for unusable vendor-data (``why`` holds no content: UserDataError and
+    the JSON errors name places, not values)."""
+    at = "" if why.startswith(source) else f"{source}: "
+    (logger or LOG).warning("%s%s (vendor-data ignored, as cloud-init ignores it; user-data and meta-data are used)",
+                            at, why)
 
 
 def _add(out: Decoded, sub: Decoded) -> None:
@@ -205,8 +229,8 @@ def _include(head: bytes, source: str, layer: Layer, ctx: Context, depth: int, o
         if why:
             raise UserDataError(f"{where}: {why}")
         if ctx.fetch is None:
-            raise UserDataError(f"{where}: #include is not fetched for this source's user-data (it is for seed"
-                                " volumes, config URLs, local files, EC2 and GCE)")
+            raise UserDataError(f"{where}: #include is not fetched here (it is in every datasource's user-data;"
+                                " not in the kernel command line's ros.config or the image defaults)")
         _count(ctx, source)
         try:
             body = ctx.fetch(url, f"#include {where}")
@@ -242,7 +266,7 @@ def _part(payload: bytes, ctype: str | None, name: str, where: str, layer: Layer
     if payload[:2] == b"\x1f\x8b" or ctype in ("application/gzip", "application/x-gzip"):
         payload = _gunzip(payload, where)
     kind = part_kind(ctype, payload)
-    if kind is None and not (ctype in UNTYPED and _looks_mime(payload.lstrip())):
+    if kind is None and not (ctype in UNTYPED and is_mime(payload)):
         # cloud-init has no handler for it either and goes on without it: so does ros-init, saying so
         LOG.warning("%s: %s: part ignored, as cloud-init ignores it", where, unknown_part_reason(ctype))
         return
@@ -317,12 +341,6 @@ def _show(line: bytes) -> str:
 def _script_name(source: str) -> str:
     tail = source.rsplit("/", 1)[-1].rsplit(" ", 1)[-1]
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in tail) or "script"
-
-
-def _looks_mime(head: bytes) -> bool:
-    top = head[:4096].lower()
-    return top.startswith(b"content-type:") or top.startswith(b"mime-version:") or (
-        b"\ncontent-type: multipart/" in top and top.split(b"\n", 1)[0].find(b":") > 0)
 
 
 def _decode_mime(data: bytes, source: str, layer: Layer, ctx: Context, depth: int, out: Decoded) -> None:

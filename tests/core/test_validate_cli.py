@@ -104,3 +104,52 @@ def test_settings_files(tmp_path):
     f = write(tmp_path, "bad.yaml", "datasources: [cdrom, ec3]\n")
     proc = run("--settings-file", f)
     assert proc.returncode == 1 and b"did you mean `ec2`" in proc.stdout
+
+
+# -- users in cloud-init's mapping form: findings name the key, as the file writes it -----------
+USERS_MAP = ("#cloud-config\nusers:\n  ghost: false\n  bob:\n    gecos: 'a:b'\n    homedir: /home/b\n"
+             "  carol:\n    shell: /bin/sh\n    groups: [wheel]\n    gecos: 'c:d'\n")
+
+
+def test_mapping_form_users_are_named_by_their_key_in_validate_and_run(tmp_path):
+    f = write(tmp_path, "users.yaml", USERS_MAP)
+    proc = run(f)
+    assert proc.returncode == 1
+    out = proc.stdout.decode()
+    assert f"{f}:5:12: error: users.bob.gecos: contains ':'" in out, out  # bob is users[0] once ghost is dropped
+    assert f"{f}:10:12: error: users.carol.gecos: contains ':'" in out, out
+    assert "users[" not in out, out
+    root = tmp_path / "root"
+    root.mkdir()
+    ran = subprocess.run([sys.executable, "-m", "ros_init", "run", "--phase", "boot", "--root", str(root),
+                          "--config", f], capture_output=True, timeout=120, text=True)
+    assert ran.returncode == 1 and "nothing was changed" in ran.stdout + ran.stderr
+    for line in (x for x in out.splitlines() if ": error: " in x):
+        assert line in ran.stdout + ran.stderr  # run says the same, at the same place
+    assert "users[" not in ran.stdout + ran.stderr
+
+
+@pytest.mark.parametrize("text,where", [
+    ("users:\n- [ok, -bad]\n", ":3:8: error: users[0][1]:"),  # a list of names: the item itself
+    ("users:\n- ok\n- name: bo\n  gecos: 'x:y'\n", ":5:10: error: users[1].gecos:"),
+])
+def test_list_forms_keep_their_own_paths(tmp_path, text, where):
+    f = write(tmp_path, "u.yaml", "#cloud-config\n" + text)
+    out = run(f).stdout.decode()
+    assert f"{f}{where}" in out, out
+
+
+def test_merged_users_are_located_in_the_document_that_wrote_them_with_the_default_user_first():
+    from ros_init.config.yamlsource import load_document
+    from ros_init.core.model import ConfigDocument, Layer
+    from ros_init.engine.inputs import build_config
+
+    docs = []
+    for name, text, layer in (("vendor", "#cloud-config\nusers:\n- name: alice\n- name: bob\n- default\n", Layer.VENDOR),
+                              ("user", "#cloud-config\nusers:\n  bob:\n    gecos: 'a:b'\n", Layer.USER)):
+        p = load_document(text.encode(), name)
+        docs.append(ConfigDocument(name, layer, p.data, dict(p.positions), dict(p.key_positions)))
+    config, findings, _ = build_config(docs, settings={"default_user": {"name": "rancher"}})
+    assert [u["name"] for u in config["users"]] == ["rancher", "alice", "bob"]  # every index moved by one
+    errors = [f.render() for f in findings if f.severity == "error"]
+    assert errors == ["user:4:12: error: users.bob.gecos: contains ':', which the account files cannot hold"], errors

@@ -276,6 +276,6 @@ def test_cold_ros_init_fetch_process_against_imds(tmp_path, imds):
     out = json.loads(res.stdout)
     assert out["instance_id"] == "i-0123456789abcdef0"
     assert out["config"]["rancherd"] == {"role": "server"} and out["origins"]["rancherd"] == "kernel command line ros.*"
-    assert out["origins"]["hostname"] == "ec2 meta-data"
+    assert out["origins"]["hostname"] == "ec2 metadata"  # as every metadata service names it
     assert "waiting up to" in res.stderr and "EC2 IMDSv2 token" in res.stderr
     assert "Traceback" not in res.stderr and "tok-" not in res.stderr  # the token is never logged

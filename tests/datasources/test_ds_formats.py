@@ -263,9 +263,65 @@ def test_binary_content_goes_through_fetch_and_its_saved_copy(tmp_path, capsys):
     assert (root / "etc/blob").read_bytes() == b"\x00\x01\x02\x03\x04"
 
 
-def test_metadata_service_platforms_render_templates_with_v1():
+def test_metadata_service_platforms_render_templates_with_v1(tmp_path):
     from ros_init.sources import metaservice as ms
+    from ros_init.sources.host import Host
 
-    docs = ms.found("hetzner", "http://127.0.0.1:1", "i-9", hostname="node-9",
+    host = Host(root=Root(tmp_path), settings={})
+    docs = ms.found("hetzner", "http://127.0.0.1:1", "i-9", host=host, deadline=time.monotonic() + 5, hostname="node-9",
                     user_data=b"## template: jinja\n#cloud-config\nhostname: {{ v1.local_hostname }}-{{ v1.cloud_name }}\n")
     assert docs.configs[-1].data == {"hostname": "node-9-hetzner"}
+
+
+# -- MIME: one detector for validate and the decoder (ros_init.config.parts.is_mime) -------------
+_MIME_BODY = ("--B\nContent-Type: text/cloud-config\n\n#cloud-config\nhostname: {name}\n"
+              "--B\nContent-Type: text/x-shellscript\n\n#!/bin/sh\necho once\n--B--\n")
+MIME_VARIANTS = {
+    # cloud-init's rule: a MIME-Version field anywhere in the header block, in any case and order
+    "usual": "Content-Type: multipart/mixed; boundary=B\nMIME-Version: 1.0\n\n",
+    "blank-lines-first": "\n\n\r\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n",
+    "lower-case-no-space": "mime-version:1.0\ncontent-type:multipart/mixed; boundary=\"B\"\n\n",
+    "other-field-first": "X-Generator: terraform\nSubject: node\nMIME-VERSION: 1.0\n"
+                         "Content-Type: multipart/mixed;\n boundary=B\n\n",
+}
+
+
+@pytest.mark.parametrize("variant", sorted(MIME_VARIANTS))
+def test_validate_and_run_read_the_same_bytes_as_mime(tmp_path, capsys, variant):
+    user_data = MIME_VARIANTS[variant] + _MIME_BODY.format(name=f"mime-{variant}")
+    path = tmp_path / "user-data"
+    path.write_text(user_data)
+    code, out = _cli(capsys, "validate", str(path))
+    assert code == 0, out
+    path.write_text(user_data.replace("hostname:", "hostnme:"))  # the part is checked, located in the file
+    code, out = _cli(capsys, "validate", str(path))
+    line = user_data.split("\n").index("hostname: " + f"mime-{variant}") + 1
+    assert code == 1 and f"{path}:{line}:1: error: hostnme" in out, out
+    root = _node(tmp_path, {"meta-data": "instance-id: iid-mime\n", "user-data": user_data})
+    code, out = _cli(capsys, "run", "--phase", "boot", "--root", str(root))
+    assert code == 0, out
+    assert (root / "etc/hostname").read_text().strip() == f"mime-{variant}"
+
+
+def test_mime_headers_without_mime_version_are_refused_by_validate_and_run_alike(tmp_path, capsys):
+    user_data = "Content-Type: multipart/mixed; boundary=B\n\n" + _MIME_BODY.format(name="never")
+    path = tmp_path / "user-data"
+    path.write_text(user_data)
+    code, out = _cli(capsys, "validate", str(path))
+    assert code == 1 and f"{path}:1:1: error" in out and "without a `MIME-Version: 1.0` header" in out, out
+    root = _node(tmp_path, {"meta-data": "instance-id: iid-mime\n", "user-data": user_data})
+    code, out = _cli(capsys, "run", "--phase", "boot", "--root", str(root))  # the source fails, the run goes on
+    assert "seed folder /seed user-data: MIME user-data without a `MIME-Version: 1.0` header" in out, out
+    assert not (root / "etc/hostname").exists() or "never" not in (root / "etc/hostname").read_text()
+
+
+def test_a_cloud_config_quoting_mime_headers_is_no_mime(tmp_path, capsys):
+    user_data = "#cloud-config\nhostname: plain\nwrite_files:\n- path: /etc/mail.txt\n  content: |\n" \
+                "    MIME-Version: 1.0\n    Content-Type: text/plain\n"
+    path = tmp_path / "user-data"
+    path.write_text(user_data)
+    assert _cli(capsys, "validate", str(path))[0] == 0
+    root = _node(tmp_path, {"meta-data": "instance-id: iid-mime\n", "user-data": user_data})
+    code, out = _cli(capsys, "run", "--phase", "boot", "--root", str(root))
+    assert code == 0, out
+    assert (root / "etc/mail.txt").read_text().startswith("MIME-Version: 1.0\n")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ros_init.disks.mkfsopts import _DENIED_KEYS, _FLAGS, OptionError, check_options
+from ros_init.disks.mkfsopts import _DENIED_KEYS, _FLAGS, OptionError, check_options, sub_option_key
 
 TOKENS = st.sampled_from(sorted({f for flags in _FLAGS.values() for f in flags}
                                 | {"raid1", "single", "dup", "/dev/vdc", "vdc", "logdev=/dev/vdc", "size=10m",
@@ -33,7 +33,7 @@ def test_accepted_options_never_name_a_device(fmt: str, options: list[str]) -> N
             i += 1
             value = options[i]
             assert "/" not in value
-            assert not {item.split("=", 1)[0].lstrip("^") for item in value.split(",")} & _DENIED_KEYS
+            assert not {sub_option_key(item) for item in value.split(",")} & set(_DENIED_KEYS)
         i += 1
 
 
@@ -64,3 +64,89 @@ def test_options_that_reach_further_are_refused(fmt: str, options: list[str], in
 ])
 def test_tuning_options_are_accepted(fmt: str, options: list[str]) -> None:
     check_options(fmt, options)
+
+
+# -- one source of truth: the schema's options pattern is built from _DENIED_KEYS ----------------
+def _schema_option_items() -> list[dict]:
+    import json
+    from importlib.resources import files
+
+    schema = json.loads(files("ros_init.schemas").joinpath("cloud-config.v1.json").read_text())
+    found: list[dict] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            opts = node.get("properties", {}).get("options") if isinstance(node.get("properties"), dict) else None
+            if isinstance(opts, dict) and "mkfs" in opts.get("description", ""):
+                found.append(opts["items"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(schema)
+    return found
+
+
+def test_the_schema_refuses_the_keys_the_plan_refuses() -> None:
+    from ros_init.disks.mkfsopts import schema_message, schema_pattern
+
+    items = _schema_option_items()
+    assert len(items) == 2  # disks[].partitions[].filesystem and filesystems[]
+    for item in items:
+        assert item["pattern"] == schema_pattern()
+        assert item["x-message"] == schema_message()
+    assert all(f"{k}=" in schema_message() for k in _DENIED_KEYS)
+
+
+ITEMS = st.sampled_from(["stride=8", "size=10m", "^has_journal", "lazy_itable_init=0", "reflink=1", "xxhash", "32",
+                         "filesystem=1", "devices", "uname", *_DENIED_KEYS, *(f"{k}=x" for k in _DENIED_KEYS),
+                         "^journal_dev", " uuid =1", "^ name", "a/b", "logdev=/dev/vdc"])
+VALUES = st.lists(ITEMS, min_size=1, max_size=3).map(",".join) | st.lists(ITEMS, min_size=1, max_size=2).map(", ".join)
+VALUED = sorted({(fmt, f) for fmt, flags in _FLAGS.items() for f, takes in flags.items() if takes
+                 and not (fmt == "btrfs" and f in ("-d", "--data", "-m", "--metadata"))})
+
+
+@given(flag=st.sampled_from(VALUED), value=VALUES, glued=st.booleans())
+def test_validate_and_the_plan_refuse_the_same_option_values(flag: tuple[str, str], value: str, glued: bool) -> None:
+    """Through the validator that `ros-init validate` and `run` use: the schema alone refuses an
+    option exactly when the plan's check does (no '/', no denied key in any reading of it)."""
+    from ros_init.config.validate import validate_data
+
+    fmt, name = flag
+    joined = f"{name}={value}" if name.startswith("--") else name + value
+    options = [joined] if glued else [name, value]
+    try:
+        check_options(fmt, options)
+        plan_refuses = False
+    except OptionError:
+        plan_refuses = True
+    findings = validate_data({"filesystems": [{"device": "/dev/vdb", "format": fmt, "options": options}]}, None, "t")
+    schema_refuses = any(f.severity == "error" and "cannot reach other devices" in f.message for f in findings)
+    assert schema_refuses == plan_refuses, (options, [f.render() for f in findings])
+
+
+@pytest.mark.parametrize("fmt,options", [
+    ("ext4", "[-O, journal_dev]"),  # the schema missed journal_dev
+    ("ext4", "[-Jdevice=UUID=1]"),  # a value glued to its flag
+    ("xfs", "[-l, 'size=10m, logdev=x']"),  # a space after the comma
+    ("xfs", "[-d, file]"),  # a key without '='
+    ("ext4", "[-E, '^uuid=x']"),
+])
+def test_validate_and_run_refuse_the_option_at_the_same_place(tmp_path, capsys, fmt: str, options: str) -> None:
+    from ros_init.cli import main
+
+    config = tmp_path / "c.yaml"
+    config.write_text(f"#cloud-config\nfilesystems:\n  - device: /dev/vdb\n    format: {fmt}\n    options: {options}\n")
+    outs = []
+    for argv in (["validate", str(config)],
+                 ["run", "--phase", "initramfs", "--root", str(tmp_path / "root"), "--config", str(config)]):
+        (tmp_path / "root").mkdir(exist_ok=True)
+        assert main(argv) == 1
+        out, err = capsys.readouterr()
+        outs.append(out + err)
+        assert f"{config}:5:" in out + err and "cannot reach other devices" in out + err, out + err
+    line = [x for x in outs[0].splitlines() if "cannot reach" in x]
+    assert line and line[0] in outs[1]  # the same finding, word for word
+    assert "nothing was changed" in outs[1]

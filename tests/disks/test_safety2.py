@@ -438,3 +438,40 @@ def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", min_size=490 * M, fs="xfs", fs_label="data", files=KEEP,
                                            fs_fills=True)]))
     assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+
+
+# -- a swap partition is never typed Linux data (layout.part_type: one rule) -------------------
+@pytest.mark.parametrize("table,left,section", [
+    ("gpt", "mkfs", "filesystems"),  # a run killed during mkswap: the partition has the in-progress type
+    ("dos", "mkfs", "filesystems"),
+    ("gpt", "linux", "filesystems"),  # an uninterrupted run ends the same way
+    ("gpt", "mkfs", "disks"),
+    ("dos", "linux", "disks"),
+])
+def test_a_swap_partition_gets_the_swap_type_after_a_killed_run_too(rig, tmp_path, table, left, section) -> None:
+    from ros_init.disks.layout import DOS_TYPES, GPT_TYPES, MKFS_DOS_TYPE, MKFS_GPT_TYPE
+    mkfs_type = MKFS_GPT_TYPE if table == "gpt" else MKFS_DOS_TYPE
+    dev = rig.attach(InDisk(64 * M, table, [InPart(16 * M, "SWAP" if table == "gpt" else None,
+                                                   type=mkfs_type if left == "mkfs" else "L"),
+                                            InPart(None, "KEEP" if table == "gpt" else None, fs="ext4",
+                                                   fs_label="keep", files=KEEP)]))
+    if left == "mkfs":
+        with open(f"{dev}p1", "r+b") as fh:  # what a killed mkswap leaves: some early writes
+            fh.seek(8192)
+            fh.write(os.urandom(16 * 1024))
+    swap = _fs("swap", "sw")
+    if section == "filesystems":
+        config: dict[str, Any] = {"filesystems": [{"device": f"{dev}p1", **swap}]}
+    else:
+        config = {"disks": [{"device": dev, "table": "gpt" if table == "gpt" else "msdos",
+                             "partitions": [{"number": 1, "size": "16M", "filesystem": swap}]}]}
+    summaries = _boot(config, Root(tmp_path), _ctx(dev))
+    assert any(s.startswith(f"format {dev}p1") for s in summaries), summaries
+    want = GPT_TYPES["swap"] if table == "gpt" else DOS_TYPES["swap"]
+    assert stage_table(dev).partitions[0].type.upper() == want.upper()
+    assert subprocess.run(["blkid", "-o", "value", "-s", "TYPE", f"{dev}p1"], capture_output=True,
+                          text=True).stdout.strip() == "swap"
+    rig.check(dev, OutDisk(table, [OutPart(1, "SWAP" if table == "gpt" else None, 16 * M, fs="swap", fs_label="sw"),
+                                   OutPart(2, "KEEP" if table == "gpt" else None, fs="ext4", fs_label="keep",
+                                           files=KEEP)]))
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []

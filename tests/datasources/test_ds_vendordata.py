@@ -1,0 +1,126 @@
+"""Bad vendor-data is logged and ignored by every datasource, as cloud-init does: a NoCloud
+ISO and a ConfigDrive FAT image on loop devices, a NoCloud seed over HTTP and a metadata
+service (DigitalOcean's) on 127.0.0.1. The warning names the document and the reason, never
+its content; the source's user-data and meta-data are still used, and the run applies them."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from facilities import need_tools
+from ros_init.datasources import http
+from test_ds_cdrom import _vfat
+from test_ds_clouds import BY, host_for, mod
+
+from ros_init.cli.demo import make_os_skeleton
+from ros_init.config.merge import merge_documents
+from ros_init.core.model import Layer
+from ros_init.core.root import Root
+from ros_init.engine.collect import collect
+from ros_init.engine.inputs import Inputs
+from ros_init.engine.run import execute
+from ros_init.sources.host import Host
+
+SECRET = "s3cr3t-vendor-token"
+BAD_VENDOR = {  # what is wrong -> the words the warning must hold
+    "yaml": (f"#cloud-config\nbootcmd: [echo\n  token: {SECRET}\n", ["vendor-data", ":3"]),
+    "format": (f"{SECRET} is no user-data format\n", ["vendor-data", "not a supported format"]),
+    "part-handler": (f"#part-handler\nprint('{SECRET}')\n", ["vendor-data", "#part-handler is refused"]),
+}
+USER = "#cloud-config\nwrite_files:\n- path: /etc/from-user-data\n  content: user\n"
+META = "instance-id: iid-vendor\nlocal-hostname: meta-host\n"
+
+
+def _ignored(caplog, words: list[str]) -> str:
+    lines = [r.getMessage() for r in caplog.records if "vendor-data ignored" in r.getMessage()]
+    assert len(lines) == 1, [r.getMessage() for r in caplog.records]
+    for w in words:
+        assert w in lines[0], lines[0]
+    assert SECRET not in caplog.text
+    return lines[0]
+
+
+def _iso(tmp_path: Path, label: str, files: dict[str, str]) -> Path:
+    need_tools("xorriso")
+    src = tmp_path / "iso"
+    for name, text in files.items():
+        (src / name).parent.mkdir(parents=True, exist_ok=True)
+        (src / name).write_text(text)
+    out = tmp_path / f"{label}.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-V", label, "-J", "-r", "-o", str(out), str(src)],
+                   check=True, capture_output=True)
+    return out
+
+
+@pytest.mark.parametrize("bad", sorted(BAD_VENDOR))
+def test_nocloud_iso_with_bad_vendor_data_runs_its_user_data(tmp_path, loop, caplog, bad):
+    vendor, words = BAD_VENDOR[bad]
+    dev = loop(_iso(tmp_path, "cidata", {"meta-data": META, "user-data": USER, "vendor-data": vendor}))
+    root = make_os_skeleton(tmp_path / "root")
+    settings = {"datasources": ["cdrom"], "deadline": 20, "state_dir": "/var/lib/ros-init",
+                "cdrom": {"labels": ["cidata"], "seed_dirs": []}}
+    with caplog.at_level(logging.WARNING):
+        collected = collect(Root(root), settings, cmdline_text="", sys_root="/", devices=[dev])
+    line = _ignored(caplog, [f"nocloud volume {dev} (cidata) vendor-data", *words])
+    assert "user-data and meta-data are used" in line
+    assert collected.instance_id == "iid-vendor"
+    assert not [d for d in collected.documents if d.layer == Layer.VENDOR]
+    assert merge_documents(collected.documents)["hostname"] == "meta-host"
+    inputs = Inputs(documents=collected.documents, scripts=[], instance_id=collected.instance_id)
+    out = execute(Root(root), settings, inputs, "boot", run_commands=False)
+    assert out.code == 0
+    assert (root / "etc/from-user-data").read_text() == "user"
+    assert (root / "etc/hostname").read_text().strip() == "meta-host"
+    assert SECRET not in "".join(p.read_text(errors="replace") for p in (root / "run").rglob("*.json"))
+
+
+@pytest.mark.parametrize("vendor_json,words", [
+    ('{"cloud-init": "#cloud-config\\nbootcmd: [', ["vendor_data.json", "not valid JSON"]),
+    (json.dumps({"cloud-init": BAD_VENDOR["format"][0]}), ["vendor_data.json", "not a supported format"]),
+], ids=["not-json", "bad-cloud-init-part"])
+def test_configdrive_with_bad_vendor_data_keeps_its_user_data(tmp_path, loop, caplog, vendor_json, words):
+    from ros_init.datasources import cdrom
+
+    meta = json.dumps({"uuid": "cd-vendor-1", "hostname": "cd-host"})
+    dev = loop(_vfat(tmp_path, "config-2", {"openstack/latest/meta_data.json": meta,
+                                            "openstack/latest/user_data": USER,
+                                            "openstack/latest/vendor_data.json": vendor_json}))
+    (tmp_path / "root").mkdir()
+    host = Host(root=Root(tmp_path / "root"), settings={"cdrom": {"labels": ["config-2"], "seed_dirs": []}},
+                devices=[dev])
+    with caplog.at_level(logging.WARNING):
+        docs = cdrom.fetch(host, time.monotonic() + 20)
+    _ignored(caplog, [f"configdrive volume {dev} (config-2) vendor_data.json", *words])
+    assert docs.instance_id == "cd-vendor-1"
+    assert {d.layer: d.data for d in docs.configs} == {
+        Layer.METADATA: {"hostname": "cd-host"},
+        Layer.USER: {"write_files": [{"path": "/etc/from-user-data", "content": "user"}]}}
+
+
+def test_nocloud_seed_over_http_with_bad_vendor_data(tmp_path, caplog, config_server):
+    config_server.state.files.update({"/seed/meta-data": META.encode(), "/seed/user-data": USER.encode(),
+                                      "/seed/vendor-data": BAD_VENDOR["yaml"][0].encode()})
+    host = Host(root=Root(tmp_path), settings={"http": {"timeout": 1}},
+                cmdline_text=f"ds=nocloud;s={config_server.url}/seed/")
+    with caplog.at_level(logging.WARNING):
+        docs = http.fetch(host, time.monotonic() + 5)
+    _ignored(caplog, ["/seed/ vendor-data", ":3"])
+    assert docs.instance_id == "iid-vendor"
+    assert [d.layer for d in docs.configs] == [Layer.METADATA, Layer.USER]
+
+
+def test_a_metadata_service_with_bad_vendor_data_says_the_same(tmp_path, caplog, platform_server):
+    p = BY["digitalocean"]
+    st = p.state()
+    st.routes["GET /metadata/v1.json"]["vendor_data"] = BAD_VENDOR["format"][0]
+    srv = platform_server(st)
+    with caplog.at_level(logging.WARNING):
+        docs = mod(p.name).fetch(host_for(tmp_path, p, srv.url), time.monotonic() + 10)
+    line = _ignored(caplog, ["digitalocean vendor-data", "not a supported format"])
+    assert line.endswith("(vendor-data ignored, as cloud-init ignores it; user-data and meta-data are used)")
+    assert [d.layer for d in docs.configs] == [Layer.METADATA, Layer.USER]
