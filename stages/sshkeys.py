@@ -107,6 +107,7 @@ DISABLE_ROOT_OPTS = ('no-port-forwarding,no-agent-forwarding,no-X11-forwarding,c
                      'the user \\"$USER\\" rather than the user \\"$DISABLE_USER\\".\';echo;sleep 10;exit 142"')
 _KEYTYPE_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)?\Z")
 
+
 def receivers(default_user: str | None, disable_root: bool, disable_root_opts: str) -> dict[str, str | None]:
     """Pure: who gets the top-level keys (metadata public keys included), and the sshd options
     put in front of each of their lines (None: the lines as written).
@@ -489,6 +490,8 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
             continue
         n_keys = sum(1 for line in block if line and not line.startswith("#"))
         note = "" if chown else " (owner not set: not running as root)"
+        if any(opts for _, opts in entries):
+            note += ", the top-level ones behind disable_root_opts"
         changes.append(Change(NAME, "write-file", path,
                               f"{path}: {n_keys} managed key(s) for {user}, "
                               f"{sum(1 for x in existing.foreign if x.strip() and not x.startswith('#'))} other key(s) kept{note}",

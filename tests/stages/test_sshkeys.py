@@ -195,7 +195,9 @@ def test_root_gets_the_prefixed_keys_in_its_block_and_converges(tmp_path: Path) 
     ssh.mkdir(mode=0o700)
     (ssh / "authorized_keys").write_text(f"{HAND}\n")
     config = {"users": [{"name": "alice", "ssh_authorized_keys": [K2]}], "ssh_authorized_keys": [K1]}
-    run(config, root)
+    summaries = {c.target: c.summary for c in run(config, root)}
+    assert "behind disable_root_opts" in summaries["/root/.ssh/authorized_keys"]
+    assert "behind" not in summaries["/home/alice/.ssh/authorized_keys"]
     assert keyfile(root, "/root").read_text() == f"{HAND}\n{BEGIN}\n{prefix()} {K1}\n{END}\n"
     assert keyfile(root, "/home/alice").read_text() == f"{BEGIN}\n{K2}\n{END}\n"  # not K1
     assert sshkeys.plan(sshkeys.parse(config), root, CTX) == []
@@ -446,7 +448,9 @@ key_configs = st.fixed_dictionaries({}, optional={
     "users": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["alice", "bob", "root"])}, optional={
         "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GL1]), max_size=2)}),
         max_size=2, unique_by=lambda u: u["name"]),
-    "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GH1]), max_size=2),
+    "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GH1, f'from="10.0.0.1" {K2}']), max_size=2),
+    "disable_root": st.booleans(),
+    "disable_root_opts": st.sampled_from(["", "no-pty", 'command="echo \\"$USER\\" only",no-pty']),
 })
 
 
