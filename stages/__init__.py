@@ -33,7 +33,8 @@ STAGES: tuple[StageEntry, ...] = (
     # bootcmd first, as cloud-init runs it before write_files and the users
     StageEntry("bootcmd", ("boot",), 5, (), "ros_init.stages.bootcmd", ("bootcmd",)),
     StageEntry("users", ("boot",), 10, (), "ros_init.stages.users", ("users", "groups", "chpasswd")),
-    StageEntry("sshkeys", ("boot",), 20, (), "ros_init.stages.sshkeys", ("users", "ssh_authorized_keys", "ssh_pwauth")),
+    StageEntry("sshkeys", ("boot",), 20, (), "ros_init.stages.sshkeys",
+               ("users", "ssh_authorized_keys", "ssh_pwauth", "disable_root", "disable_root_opts")),
     StageEntry("hostname", ("initramfs", "boot"), 30, (), "ros_init.stages.hostname",
                ("hostname", "fqdn", "preserve_hostname", "manage_etc_hosts")),
     StageEntry("network", ("initramfs", "boot"), 40, (), "ros_init.stages.network", ("network",)),

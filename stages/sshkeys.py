@@ -1,4 +1,9 @@
-"""SSH: ``ssh_authorized_keys`` (global and per user) and ``ssh_pwauth``.
+"""SSH: ``ssh_authorized_keys`` (global and per user), ``disable_root``, ``disable_root_opts``
+and ``ssh_pwauth``.
+
+Top-level keys (the datasource's public keys among them) mean what they mean to cloud-init
+(``cc_ssh``): they go to the default user and to root, root's lines with ``disable_root_opts``
+in front unless ``disable_root`` is false; ``receivers`` holds that rule.
 
 Keys go to ``~/.ssh/authorized_keys`` inside a block between marker comments; lines
 outside the block (keys added by hand) are never touched, so they survive every boot.
@@ -85,37 +90,155 @@ def _key_problem(key: Any) -> str | None:
     return None
 
 
-def keys_by_user(config: Config) -> dict[str, list[str]]:
-    """User name -> key entries (lines or github:/gitlab: references), in config order;
-    every user named in ``users`` is there, with no keys too (so a removed key goes).
+# cloud-init's ssh_util.DISABLE_USER_OPTS (the schema's default of disable_root_opts): a root
+# login with one of these keys prints which user to log in as and exits 142.
+DISABLE_ROOT_OPTS = ('no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command="echo \'Please login as '
+                     'the user \\"$USER\\" rather than the user \\"$DISABLE_USER\\".\';echo;sleep 10;exit 142"')
+_KEYTYPE_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)?\Z")
 
-    Top-level ``ssh_authorized_keys`` go to the first user of ``users`` (the RancherOS
-    v2 rule), or to root when ``users`` names nobody.
+
+def receivers(default_user: str | None, disable_root: bool, disable_root_opts: str) -> dict[str, str | None]:
+    """Pure: who gets the top-level keys (metadata public keys included), and the sshd options
+    put in front of each of their lines (None: the lines as written).
+
+    cloud-init's rule (``cc_ssh.apply_credentials``): the default user gets them as written,
+    and root gets them too, behind ``disable_root_opts`` when ``disable_root`` is true
+    (``$USER`` -> the default user or ``NONE``, ``$DISABLE_USER`` -> ``root``). So without a
+    default user (``users`` names others without ``default``, or the image has none) no
+    account can log in with them unless ``disable_root`` is false: the users of ``users``
+    never get them. An empty prefix leaves the lines as written (cloud-init would drop a
+    key's own options then; keeping a ``from=`` is never wider).
     """
-    out: dict[str, list[str]] = {}
-    first: str | None = None
+    out: dict[str, str | None] = {}
+    if default_user:
+        out[default_user] = None
+    prefix = None
+    if disable_root:
+        prefix = disable_root_opts.replace("$USER", default_user or "NONE").replace("$DISABLE_USER", "root")
+    out["root"] = prefix or None  # after the default user: a default user named root gets the prefix
+    return out
+
+
+def split_options(line: str) -> tuple[str, str]:
+    """Pure: (options, key) of an authorized_keys line, sshd's reading: a first field that is
+    not a key type is the options, which hold spaces only inside double quotes."""
+    first = line.split(None, 1)[0] if line.strip() else ""
+    if not first or _KEYTYPE_RE.match(first):
+        return "", line
+    quoted, i = False, 0
+    while i < len(line) and (quoted or line[i] not in " \t"):
+        if line[i] == "\\" and quoted and line[i + 1:i + 2] == '"':
+            i += 1
+        elif line[i] == '"':
+            quoted = not quoted
+        i += 1
+    return line[:i], line[i:].lstrip()
+
+
+def with_options(line: str, options: str | None) -> str:
+    """Pure: ``line`` with ``options`` in front instead of its own (None: ``line`` unchanged).
+    Idempotent: the line it returns gives itself back."""
+    if options is None:
+        return line
+    key = split_options(line)[1]
+    return f"{options} {key}" if options else key
+
+
+def _key_identity(entry: str) -> str:
+    """What makes two entries the same key: the reference, or the key's base64 (as cloud-init)."""
+    if _REF_RE.match(entry):
+        return entry
+    fields = split_options(entry)[1].split()
+    return fields[1] if len(fields) > 1 else entry
+
+
+def _options_problem(value: Any) -> str | None:
+    """Pure: why a disable_root_opts value cannot be put in front of a key line, or None."""
+    if not isinstance(value, str):
+        return "expected a string"
+    if any(ch in value for ch in "\n\r\0"):
+        return "must be one line"
+    if value.startswith("#"):
+        return "would turn root's key lines into comments"
+    options, rest = split_options(value + " ssh-ed25519")
+    if value and (options != value or rest != "ssh-ed25519"):
+        return "sshd key options hold spaces only inside double quotes (and every quote is closed)"
+    return None
+
+
+def _root_rule(config: Config) -> tuple[bool, str]:
+    """(disable_root, disable_root_opts) of the config, defaults applied, checked."""
+    refusals = Refusals()
+    disable_root = config.get("disable_root", True)
+    if disable_root is None:
+        disable_root = True
+    if not isinstance(disable_root, bool):
+        refusals.add(KeysConfigError("disable_root: expected true or false"))
+    opts = config.get("disable_root_opts", DISABLE_ROOT_OPTS)
+    if opts is None:
+        opts = DISABLE_ROOT_OPTS
+    problem = _options_problem(opts)
+    if problem:
+        refusals.add(KeysConfigError(f"disable_root_opts: {problem}"))
+    refusals.check()
+    return disable_root, opts
+
+
+def keys_by_user(config: Config) -> dict[str, list[tuple[str, str | None]]]:
+    """User name -> (key entry, options) pairs, in config order; every user named in
+    ``users`` is there, with no keys too (so a removed key goes), and so is every receiver of
+    the top-level keys (``receivers``: the default user and root).
+
+    A user's own keys (``users[].ssh_authorized_keys``) come as written; a top-level key the
+    user also has replaces it (as cloud-init's ``cc_ssh`` runs after the users are made).
+    """
+    from ros_init.accounts.defaultuser import default_user_name
+
+    out: dict[str, dict[str, tuple[str, str | None]]] = {}
     refusals = Refusals()
     for path, item in user_items(config, warn=False):
         name = item.get("name")
         if not isinstance(name, str):
             continue
-        first = first or name
-        out.setdefault(name, []).extend(
-            refusals.attempt(_key_list, item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys", default=[]))
-    # The receiver of top-level keys is always checked, even with none: keys removed from
-    # the config must leave its file too.
-    out.setdefault(first or "root", []).extend(
-        refusals.attempt(_key_list, config.get("ssh_authorized_keys"), "ssh_authorized_keys", default=[]))
+        own = out.setdefault(name, {})
+        for key in refusals.attempt(_key_list, item.get("ssh_authorized_keys"), f"{path}.ssh_authorized_keys",
+                                    default=[]):
+            own.setdefault(_key_identity(key), (key, None))
+    top = refusals.attempt(_key_list, config.get("ssh_authorized_keys"), "ssh_authorized_keys", default=[])
+    rule = refusals.attempt(_root_rule, config, default=(True, DISABLE_ROOT_OPTS))
     refusals.check()
-    return {user: list(dict.fromkeys(keys)) for user, keys in out.items()}
+    # The receivers are always checked, even with no keys: keys removed from the config
+    # must leave their files too.
+    for user, options in receivers(default_user_name(config), *rule).items():
+        entries = out.setdefault(user, {})
+        for key in top:
+            entries[_key_identity(key)] = (key, options)
+    return {user: list(entries.values()) for user, entries in out.items()}
+
+
+def _top_level_warning(config: Config) -> tuple[str, str] | None:
+    """(path, message) when ``users`` itself leaves the default user out and top-level keys
+    are given: no user of ``users`` gets them (cloud-init's rule; ros-init gave them to the
+    first user before)."""
+    from ros_init.accounts.defaultuser import wanted
+
+    if not config.get("ssh_authorized_keys") or "users" not in config or wanted(config.get("users")):
+        return None
+    disabled = config.get("disable_root", True) is not False
+    return ("ssh_authorized_keys", "`users` names others without `default`, so no user of it gets these keys "
+            "(cloud-init's rule): they go to root only" + (", behind disable_root_opts (a root login with them "
+            "is refused)" if disabled else "") + "; give them to a user with users[].ssh_authorized_keys, or "
+            "list `default` in users")
 
 
 class SshSpec(NamedTuple):
-    """Key entries per user (lines or github:/gitlab: references), and ``ssh_pwauth``
-    (None: leave sshd's own setting alone)."""
+    """(key entry, options) pairs per user (entries: lines or github:/gitlab: references;
+    options: put in front of each line, None: as written), ``ssh_pwauth`` (None: leave sshd's
+    own setting alone), and what ``validate`` should warn about."""
 
-    keys: tuple[tuple[str, tuple[str, ...]], ...]
+    keys: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
     pwauth: bool | None
+    warnings: tuple[tuple[str, str], ...] = ()
 
 
 def parse(config: Config) -> SshSpec:
@@ -130,7 +253,9 @@ def parse(config: Config) -> SshSpec:
         refusals.add(KeysConfigError("ssh_pwauth: expected true or false"))
     keys = refusals.attempt(keys_by_user, config, default={})
     refusals.check()
-    return SshSpec(tuple((user, tuple(entries)) for user, entries in keys.items()), value)
+    warning = _top_level_warning(config)
+    return SshSpec(tuple((user, tuple(entries)) for user, entries in keys.items()), value,
+                   (warning,) if warning else ())
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
@@ -196,6 +321,10 @@ def managed_block(literal: list[str], fetched: dict[str, list[str]]) -> list[str
         lines.append(FROM + ref)
         lines.extend(keys)
     return lines
+
+
+def _option_lines(lines: list[str], options: str | None) -> list[str]:
+    return [with_options(line, options) for line in lines]
 
 
 # -- fetching github:/gitlab: keys ----------------------------------------------------------
@@ -318,9 +447,9 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
             continue
         existing = KeysFile.parse((current or b"").decode("utf-8", "surrogateescape"))
         old_sections = existing.sections()
-        literal = [e for e in entries if not _REF_RE.match(e)]
+        literal = [with_options(e, opts) for e, opts in entries if not _REF_RE.match(e)]
         fetched: dict[str, list[str]] = {}
-        for ref in (e for e in entries if _REF_RE.match(e)):
+        for ref, opts in ((e, o) for e, o in entries if _REF_RE.match(e)):
             if ref not in cache:
                 site, name = ref.split(":", 1)
                 try:
@@ -331,12 +460,14 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
                     cache[ref] = str(exc)
             result = cache[ref]
             if isinstance(result, str):
-                kept = old_sections.get(ref, [])
-                fetched[ref] = kept
+                # Fetched lines never carry options of their own: the ones in front are ours.
+                kept = [split_options(line)[1] for line in old_sections.get(ref, [])]
+                fetched[ref] = _option_lines(kept, opts)
                 log.warning("%s: keys not fetched for %s: %s; %d key(s) fetched earlier kept",
                             ref, user, result, len(kept))
             else:
-                fetched[ref], dropped = result
+                keys, dropped = result
+                fetched[ref] = _option_lines(keys, opts)
                 if dropped:
                     log.warning("%s: %d line(s) that are not public keys ignored", ref, dropped)
         block = managed_block(literal, fetched)
@@ -354,6 +485,8 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
             continue
         n_keys = sum(1 for line in block if line and not line.startswith("#"))
         note = "" if chown else " (owner not set: not running as root)"
+        if any(opts for _, opts in entries):
+            note += ", the top-level ones behind disable_root_opts"
         changes.append(Change(NAME, "write-file", path,
                               f"{path}: {n_keys} managed key(s) for {user}, "
                               f"{sum(1 for x in existing.foreign if x.strip() and not x.startswith('#'))} other key(s) kept{note}",

@@ -6,13 +6,14 @@ cloud-init's rule, made explicit in the config before the users and SSH-key stag
   a ``users`` list that names others without ``default`` leaves it out;
 - a ``default`` entry with other keys (``{name: default, groups: [x]}``) overrides the
   image's values; an entry with the default user's own name is merged over it too;
-- it comes first in ``users``, so top-level ``ssh_authorized_keys`` (metadata public keys
-  included) go to it (the sshkeys stage gives them to the first user);
+- it comes first in ``users``, marked ``MARK: True`` (cloud-init's normalized form), so the
+  sshkeys stage knows who receives the top-level ``ssh_authorized_keys`` (metadata public
+  keys included): the default user, and root (``default_user_name`` reads the mark);
 - top-level ``password`` (cloud-init: the default user's password, clear text) sets its
   password and unlocks password login.
 
-Without ``default_user`` in the settings nothing changes: ``default`` is ignored with a
-warning and top-level keys go to the first user, else root (ros-init's rule).
+Without ``default_user`` in the settings there is no default user: ``default`` is ignored
+with a warning and top-level keys go to root only (with ``disable_root_opts``), as in cloud-init.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 log = logger("ros_init.accounts")
 
 DEFAULT = "default"
+MARK = "default"  # key of the resolved default user's entry (set after validation, never by a config)
 
 
 def image_default_user(settings: dict[str, Any]) -> dict[str, Any] | None:
@@ -81,12 +83,13 @@ def resolve(config: Config, settings: dict[str, Any], *, warn: bool = False) -> 
             log.warning("password: not applied: `users` leaves out the default user %s", base["name"])
         return out
     entry = dict(base)
+    entry[MARK] = True
     for u in items:
         if isinstance(u, dict) and _name(u) == DEFAULT:
             entry.update({k: v for k, v in u.items() if k != "name"})
     same = [u for u in others if isinstance(u, dict) and _name(u) == entry["name"]]
     for u in same:
-        entry.update(u)
+        entry.update({k: v for k, v in u.items() if k != MARK})
     password = config.get("password")
     if isinstance(password, str) and password and "passwd" not in entry and "plain_text_passwd" not in entry:
         entry["plain_text_passwd"] = password  # cloud-init's `password:` is clear text for the default user
@@ -95,3 +98,13 @@ def resolve(config: Config, settings: dict[str, Any], *, warn: bool = False) -> 
     out["users"] = [entry] + [u for u in others if not (isinstance(u, dict) and _name(u) == entry["name"])]
     out.pop("password", None)
     return out
+
+
+def default_user_name(config: Config) -> str | None:
+    """The name of the default user ``resolve`` put in ``users`` (pure), or None: the image has
+    none, or ``users`` leaves it out (cloud-init's ``extract_default``)."""
+    users = config.get("users")
+    for item in users if isinstance(users, list) else ():
+        if isinstance(item, dict) and item.get(MARK) is True and isinstance(item.get("name"), str):
+            return item["name"]
+    return None

@@ -78,6 +78,13 @@ def _shadow(root: Path) -> dict[str, list[str]]:
     return {line.split(":")[0]: line.split(":") for line in (root / "etc/shadow").read_text().splitlines()}
 
 
+def prefix(user: str) -> str:
+    """cloud-init's default disable_root_opts for the default user ``user``."""
+    from ros_init.stages.sshkeys import DISABLE_ROOT_OPTS
+
+    return DISABLE_ROOT_OPTS.replace("$USER", user).replace("$DISABLE_USER", "root")
+
+
 def test_metadata_keys_and_password_go_to_the_default_user(tmp_path, capsys):
     """A NoCloud seed's public keys and a cloud-init `password:` apply to rancher."""
     seed = {"meta-data": f"instance-id: iid-du\nlocal-hostname: n1\npublic-keys:\n  - {KEY}\n",
@@ -87,6 +94,7 @@ def test_metadata_keys_and_password_go_to_the_default_user(tmp_path, capsys):
     assert code == 0, out
     assert _passwd(root)["rancher"][6] == "/bin/bash"
     assert (root / "home/rancher/.ssh/authorized_keys").read_text().count(KEY) == 1
+    assert f'{prefix("rancher")} {KEY}\n' in (root / "root/.ssh/authorized_keys").read_text()
     assert _shadow(root)["rancher"][1].startswith("$6$")  # set, and not locked (`password` unlocks)
     assert "rancher" in (root / "etc/group").read_text().split("wheel:", 1)[1].split("\n", 1)[0]
     assert (root / "etc/sudoers.d/90-ros-init-rancher").read_text().strip().endswith("ALL=(ALL) NOPASSWD:ALL")
@@ -103,7 +111,14 @@ def test_users_naming_others_leave_the_default_user_out(tmp_path, capsys):
     code, out = _run(capsys, root, "--config", str(cfg))
     assert code == 0, out
     assert "rancher" not in _passwd(root) and "alice" in _passwd(root)
-    assert KEY in (root / "home/alice/.ssh/authorized_keys").read_text()  # today's rule: first user
+    # cloud-init's rule: no default user, so the top-level key goes to root only, behind the
+    # options that refuse the login; alice gets her own key and nothing else.
+    alice = (root / "home/alice/.ssh/authorized_keys").read_text()
+    assert KEY2 in alice and KEY not in alice
+    assert f'{prefix("NONE")} {KEY}\n' in (root / "root/.ssh/authorized_keys").read_text()
+    assert "no user of it gets these keys" in out  # said at boot, as validate says it
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0 and "0 changed" in out  # converged
 
 
 def test_users_with_default_and_others_create_both(tmp_path, capsys):
@@ -126,7 +141,40 @@ def test_without_default_user_default_is_ignored_as_before(tmp_path, capsys):
     code, out = _run(capsys, root, "--config", str(cfg))
     assert code == 0, out
     assert "rancher" not in _passwd(root) and "default" not in _passwd(root)
-    assert KEY in (root / "home/alice/.ssh/authorized_keys").read_text()
+    assert not (root / "home/alice/.ssh/authorized_keys").exists()  # not the first user's any more
+    assert f'{prefix("NONE")} {KEY}\n' in (root / "root/.ssh/authorized_keys").read_text()
+
+
+def test_without_users_the_default_user_and_root_get_the_keys(tmp_path, capsys):
+    """users absent + default_user: rancher gets the key as written, root behind the options
+    naming rancher; disable_root: false makes root's line usable; each run converges."""
+    cfg = tmp_path / "ud.yaml"
+    cfg.write_text(f"#cloud-config\nssh_authorized_keys: ['{KEY}']\n")
+    root = _node(tmp_path, {"default_user": RANCHER})
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0, out
+    assert (root / "home/rancher/.ssh/authorized_keys").read_text().count(f"\n{KEY}\n") == 1
+    root_keys = (root / "root/.ssh/authorized_keys").read_text()
+    assert f'{prefix("rancher")} {KEY}\n' in root_keys and 'the user \\"rancher\\" rather than' in root_keys
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0 and "0 changed" in out
+    cfg.write_text(f"#cloud-config\nssh_authorized_keys: ['{KEY}']\ndisable_root: false\n")
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0, out
+    assert f"# BEGIN ros-init managed keys\n{KEY}\n# END" in (root / "root/.ssh/authorized_keys").read_text()
+    assert (root / "home/rancher/.ssh/authorized_keys").read_text().count(f"\n{KEY}\n") == 1
+
+
+def test_a_bad_disable_root_opts_is_a_located_error(tmp_path, capsys):
+    cfg = tmp_path / "ud.yaml"
+    cfg.write_text(f"#cloud-config\nssh_authorized_keys: ['{KEY}']\ndisable_root_opts: no-pty, no-X11-forwarding\n")
+    code = main(["validate", str(cfg)])
+    out = "".join(capsys.readouterr())
+    assert code != 0 and f"{cfg}:3:" in out and "disable_root_opts" in out and "spaces" in out, out
+    root = _node(tmp_path, {"default_user": RANCHER})
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code != 0 and "disable_root_opts" in out
+    assert not (root / "root/.ssh/authorized_keys").exists()
 
 
 def test_the_bundled_rancheros_settings_define_rancher(tmp_path):

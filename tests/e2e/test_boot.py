@@ -57,8 +57,10 @@ KUBEVIRT_ISO_OPTIONS = ("-partition_cyl_align", "on")
 def nocloud_seed(work: Path, pubkey: str, extra: dict | None = None, options: tuple[str, ...] = ()) -> Path:
     config = {
         "hostname": "e2e-nocloud",
+        # rancher is listed, so its key goes under it: the top-level key goes to root only, behind
+        # cloud-init's disable_root_opts (no default user: `users` names rancher without `default`).
         "users": [{"name": "rancher", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL",
-                   "lock_passwd": True}],
+                   "lock_passwd": True, "ssh_authorized_keys": [pubkey]}],
         "ssh_authorized_keys": [pubkey],
         "write_files": [{"path": "/etc/e2e/hello.txt", "content": "hello from the seed\n",
                          "permissions": "0640"}],
@@ -99,8 +101,20 @@ def test_nocloud_seed(image, key, pubkey, tmp_path):
         assert NOCLOUD_TOKEN not in out and NOCLOUD_TOKEN not in vm.console_text()
         assert sh("systemctl is-active ros-init-boot.service").strip() == "active"
         check_one_probe_and_boot_order(vm, key, "rancher")
+        check_root_login_refused(vm, key, "NONE")
     # A stock kernel (isofs is a module, no module listed for the initramfs): the seed was mounted.
     assert "mounted as iso9660" in vm.console_text()
+
+
+def check_root_login_refused(vm: guest.Vm, key: Path, default_user: str) -> None:
+    """Root got the top-level key behind cloud-init's default disable_root_opts: the guest's
+    own sshd accepts the key, runs the forced command (the message naming the default user,
+    exit 142) and nothing else."""
+    p = subprocess.run([*vm.ssh_args(key, "root"), "echo logged-in-as-root"], capture_output=True, text=True,
+                       timeout=90, stdin=subprocess.DEVNULL)
+    message = f'Please login as the user "{default_user}" rather than the user "root".'
+    assert p.returncode == 142 and message in p.stdout and "logged-in-as-root" not in p.stdout, \
+        (p.returncode, p.stdout, p.stderr)
 
 
 def unit_times(vm: guest.Vm, key: Path, user: str, units: list[str]) -> dict[str, dict[str, int]]:

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import guest
-from test_boot import SSH_WAIT, boot, cloud_config, status
+from test_boot import SSH_WAIT, boot, check_root_login_refused, cloud_config, status
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "datasources"))
 
@@ -68,7 +68,9 @@ def openstack_routes(pubkey: str) -> dict[str, object]:
                              "network_id": "7c1a5e2e-0014-4f00-9000-000000000001"}],
                "services": []}
     user_data = cloud_config({
-        "users": [{"name": "cloud", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
+        # The metadata's key pair goes to the default user (the image's rancher) and to root
+        # behind disable_root_opts; cloud, listed here, gets none of it (cloud-init's rule).
+        "users": ["default", {"name": "cloud", "shell": "/bin/bash", "sudo": "ALL=(ALL) NOPASSWD:ALL"}],
         "write_files": [{"path": "/etc/e2e/openstack.txt", "content": "from Nova user_data\n"}],
     })
     return {"GET /openstack": "2012-08-10\n2013-04-04\n2016-06-30\n2018-08-27\nlatest",
@@ -81,18 +83,22 @@ def openstack_routes(pubkey: str) -> dict[str, object]:
 
 def test_openstack_metadata_service(image, key, pubkey, tmp_path):
     """Nova's metadata service over HTTP (no ConfigDrive): DMI names OpenStack, nothing in the
-    settings does; the user-data creates the user, the metadata's key pair logs it in."""
+    settings does; the user-data creates the users, the metadata's key pair logs in the default
+    user (cloud-init's rule), and root's copy of it only says to log in as that user."""
     state = PlatformState(routes=openstack_routes(pubkey))
     with serving(state) as port, \
             boot(image, tmp_path, "openstack", netdev_extra=OS_NET, smbios=OS_SMBIOS,
                  guestfwd=[("169.254.169.254", 80, port)]) as vm:
-        took = vm.wait_ssh(key, "cloud", SSH_WAIT)
+        took = vm.wait_ssh(key, "rancher", SSH_WAIT)
         print(f"openstack: SSH login after {took:.1f} s")
-        sh = lambda cmd: vm.ssh(key, "cloud", cmd)  # noqa: E731
+        sh = lambda cmd: vm.ssh(key, "rancher", cmd)  # noqa: E731
         assert sh("hostname").strip() == "e2e-openstack"
         assert sh("cat /etc/e2e/openstack.txt") == "from Nova user_data\n"
         assert sh("cat /sys/class/dmi/id/product_name").strip() == "OpenStack Nova"
-        rc, out = status(vm, key, "cloud")
+        assert sh("getent passwd cloud").startswith("cloud:")
+        assert sh("sudo test -e /home/cloud/.ssh/authorized_keys; echo $?").strip() == "1"
+        check_root_login_refused(vm, key, "rancher")
+        rc, out = status(vm, key, "rancher")
         assert rc == 0, out
         assert f"instance {OS_UUID}" in out, out  # Nova's uuid, from meta_data.json
     paths = [p for _, p, _ in state.requests]

@@ -13,6 +13,7 @@ SCHEMA = load_schema()
 IMPLEMENTED = {
     "hostname", "fqdn", "preserve_hostname", "manage_etc_hosts", "users", "groups", "ssh_authorized_keys",
     "ssh_pwauth", "chpasswd", "write_files", "runcmd", "bootcmd", "growpart", "merge_how", "merge_type", "password",
+    "disable_root", "disable_root_opts",
 }
 
 

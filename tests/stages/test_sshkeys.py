@@ -116,23 +116,127 @@ def key_server() -> Iterator[str]:
         server.server_close()
 
 
-def test_keys_go_to_their_users_and_top_level_keys_to_the_first_user() -> None:
+def prefix(default_user: str = "NONE") -> str:
+    """cloud-init's default disable_root_opts, substituted as cc_ssh does."""
+    return sshkeys.DISABLE_ROOT_OPTS.replace("$USER", default_user).replace("$DISABLE_USER", "root")
+
+
+def test_top_level_keys_go_to_the_default_user_and_root_never_to_the_users_listed() -> None:
+    # users names others without `default`: no default user, so root only, behind the options
     assert keys_by_user({"users": ["default", {"name": "alice", "ssh_authorized_keys": [K1]}, "bob"],
-                         "ssh_authorized_keys": [K2, K1]}) == {"alice": [K1, K2], "bob": []}
-    assert keys_by_user({"users": [{"name": "bob", "ssh_authorized_keys": [K2]}, {"name": "alice"}],
-                         "ssh_authorized_keys": [K1]}) == {"bob": [K2, K1], "alice": []}
-    assert keys_by_user({"ssh_authorized_keys": [K1]}) == {"root": [K1]}
-    assert keys_by_user({"users": ["default"], "ssh_authorized_keys": [K1]}) == {"root": [K1]}
+                         "ssh_authorized_keys": [K2, K1]}) == {
+        "alice": [(K1, None)], "bob": [], "root": [(K2, prefix()), (K1, prefix())]}
+    # the default user resolved from the image settings (defaultuser.resolve marks it)
+    resolved = {"users": [{"name": "rancher", "default": True}, {"name": "alice"}], "ssh_authorized_keys": [K1]}
+    assert keys_by_user(resolved) == {"rancher": [(K1, None)], "alice": [], "root": [(K1, prefix("rancher"))]}
+    assert keys_by_user({**resolved, "disable_root": False}) == {
+        "rancher": [(K1, None)], "alice": [], "root": [(K1, None)]}
+    assert keys_by_user({"ssh_authorized_keys": [K1], "disable_root_opts": "no-pty,from=\"10.0.0.1\""}) == {
+        "root": [(K1, "no-pty,from=\"10.0.0.1\"")]}
+    assert keys_by_user({"ssh_authorized_keys": [K1], "disable_root_opts": ""}) == {"root": [(K1, None)]}
     assert keys_by_user({}) == {"root": []}
+    # root's own key that is also a top-level key: the top-level line (with the options) replaces it
+    assert keys_by_user({"users": [{"name": "root", "ssh_authorized_keys": [K1, K2]}], "ssh_authorized_keys": [K1]}) \
+        == {"root": [(K1, prefix()), (K2, None)]}
     with pytest.raises(sshkeys.KeysConfigError, match=r"ssh_authorized_keys\[0\]: a key must be one line"):
         keys_by_user({"ssh_authorized_keys": [K1 + "\n" + K2]})
     with pytest.raises(sshkeys.KeysConfigError, match="github"):
         keys_by_user({"ssh_authorized_keys": ["github:bad/name"]})
 
 
+def test_receivers_is_cloud_inits_apply_credentials() -> None:
+    opts = "command=\"echo $USER not $DISABLE_USER\""
+    assert sshkeys.receivers("rancher", True, opts) == {"rancher": None, "root": "command=\"echo rancher not root\""}
+    assert sshkeys.receivers(None, True, opts) == {"root": "command=\"echo NONE not root\""}
+    assert sshkeys.receivers("rancher", False, opts) == {"rancher": None, "root": None}
+    assert sshkeys.receivers(None, False, opts) == {"root": None}
+    assert sshkeys.receivers("root", True, opts) == {"root": "command=\"echo root not root\""}
+
+
+def test_disable_root_values_are_checked_and_located() -> None:
+    for config, message in (
+            ({"disable_root": "yes"}, "disable_root: expected true or false"),
+            ({"disable_root_opts": 3}, "disable_root_opts: expected a string"),
+            ({"disable_root_opts": "no-pty\ncommand=x"}, "disable_root_opts: must be one line"),
+            ({"disable_root_opts": "no-pty, no-agent-forwarding"}, "disable_root_opts: sshd key options hold spaces"),
+            ({"disable_root_opts": 'command="echo hi'}, "disable_root_opts: sshd key options hold spaces"),
+            ({"disable_root_opts": "#no-pty"}, "disable_root_opts: would turn root's key lines into comments")):
+        with pytest.raises(sshkeys.KeysConfigError, match=message):
+            sshkeys.parse(config)
+    sshkeys.parse({"disable_root_opts": 'command="echo \\"a b\\"",no-pty'})  # spaces inside quotes are fine
+
+
+def test_options_replace_the_key_lines_own() -> None:
+    own = 'from="10.0.0.1",command="echo \\"x y\\"" ' + K1
+    assert sshkeys.split_options(own) == ('from="10.0.0.1",command="echo \\"x y\\""', K1)
+    assert sshkeys.split_options(K1) == ("", K1)
+    assert sshkeys.with_options(own, "no-pty") == f"no-pty {K1}"
+    assert sshkeys.with_options(own, None) == own
+
+
+option_text = st.text(alphabet=st.sampled_from(list('ab,="\\ -')), max_size=14)
+
+
+@given(opts=option_text, own=st.one_of(st.just(""), option_text), key=st.sampled_from([K1, K2, GL1]))
+def test_property_options_in_front_are_idempotent(opts: str, own: str, key: str) -> None:
+    """What the plan compares with the file: applying the options to an already prefixed line
+    gives the line back, and the key itself is never touched."""
+    if sshkeys._options_problem(opts) or sshkeys._options_problem(own):
+        return
+    line = f"{own} {key}" if own else key
+    once = sshkeys.with_options(line, opts)
+    assert sshkeys.with_options(once, opts) == once
+    assert sshkeys.split_options(once)[1] == key
+
+
+def test_root_gets_the_prefixed_keys_in_its_block_and_converges(tmp_path: Path) -> None:
+    root = make_root(tmp_path)
+    ssh = Path(root.resolve("/root/.ssh"))
+    ssh.mkdir(mode=0o700)
+    (ssh / "authorized_keys").write_text(f"{HAND}\n")
+    config = {"users": [{"name": "alice", "ssh_authorized_keys": [K2]}], "ssh_authorized_keys": [K1]}
+    summaries = {c.target: c.summary for c in run(config, root)}
+    assert "behind disable_root_opts" in summaries["/root/.ssh/authorized_keys"]
+    assert "behind" not in summaries["/home/alice/.ssh/authorized_keys"]
+    assert keyfile(root, "/root").read_text() == f"{HAND}\n{BEGIN}\n{prefix()} {K1}\n{END}\n"
+    assert keyfile(root, "/home/alice").read_text() == f"{BEGIN}\n{K2}\n{END}\n"  # not K1
+    assert sshkeys.plan(sshkeys.parse(config), root, CTX) == []
+    run({**config, "disable_root": False}, root)  # root usable: the same key, as written
+    assert keyfile(root, "/root").read_text() == f"{HAND}\n{BEGIN}\n{K1}\n{END}\n"
+    assert sshkeys.plan(sshkeys.parse({**config, "disable_root": False}), root, CTX) == []
+    run(config, root)
+    assert keyfile(root, "/root").read_text() == f"{HAND}\n{BEGIN}\n{prefix()} {K1}\n{END}\n"
+
+
+def test_users_leaving_the_default_out_get_a_warning_about_top_level_keys() -> None:
+    spec = sshkeys.parse({"users": ["alice"], "ssh_authorized_keys": [K1]})
+    [(path, message)] = spec.warnings
+    assert path == "ssh_authorized_keys" and "no user of it gets these keys" in message and "refused" in message
+    assert "refused" not in sshkeys.parse({"users": ["alice"], "ssh_authorized_keys": [K1],
+                                           "disable_root": False}).warnings[0][1]
+    for config in ({"ssh_authorized_keys": [K1]}, {"users": ["default", "alice"], "ssh_authorized_keys": [K1]},
+                   {"users": ["alice"]}):
+        assert sshkeys.parse(config).warnings == ()
+
+
+@pytest.mark.parametrize("disable_root", [True, False])
+def test_ssh_keygen_reads_roots_lines(tmp_path: Path, disable_root: bool) -> None:
+    """OpenSSH's own parser takes root's lines, cloud-init's default options in front included."""
+    need_tools("ssh-keygen")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "real@example", "-f",
+                    str(tmp_path / "id")], check=True)
+    real = (tmp_path / "id.pub").read_text().strip()
+    root = make_root(tmp_path / "target")
+    run({"ssh_authorized_keys": [real], "disable_root": disable_root}, root)
+    text = keyfile(root, "/root").read_text()
+    assert (prefix() in text) is disable_root
+    res = subprocess.run(["ssh-keygen", "-l", "-f", str(keyfile(root, "/root"))], capture_output=True, text=True)
+    assert res.returncode == 0 and "real@example" in res.stdout, res.stdout + res.stderr
+
+
 def test_writes_keys_with_modes_and_owner_and_converges(tmp_path: Path) -> None:
     root = make_root(tmp_path)
-    config = {"users": [{"name": "alice", "ssh_authorized_keys": [K1]}], "ssh_authorized_keys": [K2]}
+    config = {"users": [{"name": "alice", "ssh_authorized_keys": [K1, K2]}]}
     changes = run(config, root)
     assert [c.target for c in changes] == ["/home/alice/.ssh/authorized_keys"]
     path = keyfile(root, "/home/alice")
@@ -154,11 +258,11 @@ def test_hand_added_keys_survive_changes_and_removal(tmp_path: Path) -> None:
     ssh = Path(root.resolve("/root/.ssh"))
     ssh.mkdir(mode=0o700)
     (ssh / "authorized_keys").write_text(f"# my laptop\n{HAND}\n")
-    run({"ssh_authorized_keys": [K1]}, root)
+    run({"ssh_authorized_keys": [K1], "disable_root": False}, root)
     assert (ssh / "authorized_keys").read_text() == f"# my laptop\n{HAND}\n{BEGIN}\n{K1}\n{END}\n"
     with (ssh / "authorized_keys").open("a") as fh:
         fh.write("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLater later@host\n")
-    run({"ssh_authorized_keys": [K2]}, root)
+    run({"ssh_authorized_keys": [K2], "disable_root": False}, root)
     assert (ssh / "authorized_keys").read_text() == (
         f"# my laptop\n{HAND}\n{BEGIN}\n{K2}\n{END}\nssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQLater later@host\n")
     changes = run({}, root)  # no keys in the config any more: the block goes, the rest stays
@@ -252,7 +356,7 @@ def test_fetch_failures_have_clear_messages(tmp_path: Path, key_server: str, ref
     root = make_root(tmp_path)
     start = time.monotonic()
     caplog.set_level(logging.WARNING, logger="ros_init")
-    run({"ssh_authorized_keys": [K1, ref]}, root, ctx_for(key_server, timeout=0.5))
+    run({"ssh_authorized_keys": [K1, ref], "disable_root": False}, root, ctx_for(key_server, timeout=0.5))
     assert time.monotonic() - start < 2.5  # the server would answer after 3 s
     assert reason in caplog.text
     assert keyfile(root, "/root").read_text() == f"{BEGIN}\n{K1}\n# from {ref}\n{END}\n"  # other keys written
@@ -344,7 +448,9 @@ key_configs = st.fixed_dictionaries({}, optional={
     "users": st.lists(st.fixed_dictionaries({"name": st.sampled_from(["alice", "bob", "root"])}, optional={
         "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GL1]), max_size=2)}),
         max_size=2, unique_by=lambda u: u["name"]),
-    "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GH1]), max_size=2),
+    "ssh_authorized_keys": st.lists(st.sampled_from([K1, K2, GH1, f'from="10.0.0.1" {K2}']), max_size=2),
+    "disable_root": st.booleans(),
+    "disable_root_opts": st.sampled_from(["", "no-pty", 'command="echo \\"$USER\\" only",no-pty']),
 })
 
 
@@ -367,4 +473,13 @@ def test_property_plan_after_apply_is_empty_and_hand_keys_survive(configs: list[
 
 def test_keys_of_the_object_form_and_hyphenated_key() -> None:
     assert keys_by_user({"users": {"alice": {"ssh-authorized-keys": [K1]}, "bob": True},
-                         "ssh_authorized_keys": [K2]}) == {"alice": [K1, K2], "bob": []}
+                         "ssh_authorized_keys": [K2]}) == {"alice": [(K1, None)], "bob": [], "root": [(K2, prefix())]}
+
+
+def test_the_schema_default_is_the_stage_default() -> None:
+    from ros_init.config.schema import load_schema
+
+    props = load_schema()["properties"]
+    assert props["disable_root_opts"]["default"] == sshkeys.DISABLE_ROOT_OPTS
+    assert (props["disable_root"]["type"], props["disable_root"]["default"]) == ("boolean", True)
+    assert "x-ignored" not in props["disable_root"] and "x-ignored" not in props["disable_root_opts"]
