@@ -13,10 +13,13 @@ turned into network config by ``ros_init.network.convert.ec2_macs_to_v2``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "ec2"
 DETECT_HINT = "DMI does not say Amazon EC2 and no ec2.url in the settings"

@@ -16,10 +16,13 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "gce"
 DETECT_HINT = "DMI does not say Google Compute Engine and no gce.url in the settings"

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import random
 import socket
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "scaleway"
 DETECT_HINT = "DMI sys_vendor is not Scaleway, no 'scaleway' on the command line, no /var/run/scaleway, no scaleway.url"
