@@ -49,7 +49,10 @@ class JournalLines:
             return
         if len(args) == 1 and isinstance(args[0], dict) and args[0]:  # as logging.LogRecord does
             args = args[0]  # type: ignore[assignment]
-        message = str(msg) % args if args else str(msg)
+        try:
+            message = str(msg) % args if args else str(msg)
+        except (TypeError, ValueError, KeyError):  # a message and its arguments that do not match:
+            message = str(msg)  # the line as written, never an exception in the step that logged
         text = self.line(levelno, message) + "\n"
         with self._lock:
             try:
