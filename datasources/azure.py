@@ -29,14 +29,15 @@ network manager) the report is left to the network phase, which this source then
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from typing import Any
-from xml.sax.saxutils import escape
 
 from ros_init.core.model import Documents
+from ros_init.core.record import field, record
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "azure"
 DETECT_HINT = platform_id.detect_hint(NAME, "no ovf-env.xml seed")
@@ -65,7 +66,7 @@ def detect(host: Host) -> bool:
 
 
 # -- ovf-env.xml ------------------------------------------------------------------------------
-@dataclass
+@record
 class Ovf:
     hostname: str | None = None
     username: str | None = None
@@ -82,6 +83,7 @@ def parse_ovf(xml: bytes) -> Ovf:
     """Pure: the fields of the LinuxProvisioningConfigurationSet (namespaces ignored)."""
     import base64
     import binascii
+    import xml.etree.ElementTree as ET  # noqa: N817 - as the standard library's documentation writes it
 
     try:
         root = ET.fromstring(xml)
@@ -245,7 +247,7 @@ def fetch(host: Host, deadline: float) -> Documents | None:
 
 
 # -- report ready -----------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class GoalState:
     incarnation: str
     container_id: str
@@ -254,6 +256,8 @@ class GoalState:
 
 def parse_goal_state(xml: bytes) -> GoalState:
     """Pure: the three values the health report must echo."""
+    import xml.etree.ElementTree as ET  # noqa: N817
+
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
@@ -276,7 +280,11 @@ def _xml_chars(text: str) -> str:
 
 
 def health_report(goal: GoalState, ok: bool, reason: str = "") -> bytes:
-    """Pure: the ``Health`` document: Ready, or NotReady/ProvisioningFailed with the reason."""
+    """Pure: the ``Health`` document: Ready, or NotReady/ProvisioningFailed with the reason.
+    (``xml.sax.saxutils`` is imported here: it pulls in ``urllib.request``, and the report is
+    the only XML this source writes.)"""
+    from xml.sax.saxutils import escape
+
     details = ""
     if not ok:
         text = " ".join(_xml_chars(reason or "provisioning failed").split())[:512]

@@ -22,16 +22,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
-import subprocess
-import tempfile
-from collections.abc import Iterator
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.core.root import Root, RootError
 from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import parse_mapping
 from ros_init.system.blockdev import Volume, by_label
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 NAME = "cdrom"
 DETECT_HINT = "no seed folder and no volume labelled as in cdrom.labels"
@@ -232,6 +232,9 @@ def _load_module(fstype: str, timeout: float) -> str:
     """``modprobe fs-TYPE`` from this root (the one with the modules), as the kernel's own
     request would: a stock kernel builds isofs and vfat as modules, and /proc/filesystems
     lists only the loaded ones. Returns "" or why it could not (the mount is tried anyway)."""
+    import shutil
+    import subprocess
+
     modprobe = shutil.which("modprobe") or next(
         (p for p in ("/usr/sbin/modprobe", "/sbin/modprobe") if os.access(p, os.X_OK)), None)
     if modprobe is None:
@@ -245,12 +248,16 @@ def _load_module(fstype: str, timeout: float) -> str:
 
 
 def _private_dir() -> str:
+    import tempfile
+
     base = "/run" if os.access("/run", os.W_OK) else None
     return tempfile.mkdtemp(prefix="ros-init-seed-", dir=base)  # mode 0700
 
 
 def _copy_tool(fstype: str) -> str | None:
     """The userspace reader of a filesystem the kernel cannot mount, when installed."""
+    import shutil
+
     tool = {"iso9660": "xorriso", "vfat": "mcopy"}.get(fstype)
     return tool if tool and shutil.which(tool) else None
 
@@ -261,8 +268,13 @@ def open_volume(vol: Volume, host: Host, deadline: float, how: list[str] | None 
 
     The kernel mounts it with the filesystem the probe found (its module loaded first when
     it is not yet); xorriso/mtools copy the files out only when that mount fails. The log
-    says which way was taken, and so does ``how`` (for the probe report).
+    says which way was taken, and so does ``how`` (for the probe report). Volumes are the
+    rare branch of this source (a seed folder needs none of it), so the tools' modules are
+    imported here.
     """
+    import shutil
+    import subprocess
+
     how = how if how is not None else []
     remaining = host.remaining(deadline)
     if remaining <= 0:
@@ -328,6 +340,8 @@ def _check_size(vol: Volume) -> None:
 
 
 def _run(cmd: list[str], timeout: float, vol: Volume, env: dict | None = None) -> None:
+    import subprocess
+
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
     except subprocess.TimeoutExpired:

@@ -10,11 +10,13 @@ listed earlier, the ``cdrom`` source wins over this one.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "digitalocean"
 DETECT_HINT = platform_id.detect_hint(NAME)

@@ -13,11 +13,14 @@ turned into network config by ``ros_init.network.convert.ec2_macs_to_v2``.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "ec2"
 DETECT_HINT = platform_id.detect_hint(NAME)

@@ -16,10 +16,12 @@ bond, a default route through the public gateways and ``10.0.0.0/8`` through the
 
 from __future__ import annotations
 
-from typing import Any
-
 from ros_init.core.model import Documents
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "equinix"
 DETECT_HINT = "no offline detection: set equinix.url in the settings or ros.datasource=equinix"

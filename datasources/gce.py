@@ -16,11 +16,14 @@ import base64
 import binascii
 import json
 from datetime import UTC, datetime
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "gce"
 DETECT_HINT = platform_id.detect_hint(NAME)

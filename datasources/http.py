@@ -14,11 +14,13 @@ connection is retried: at boot the network or the server may come up late.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
 from ros_init.sources.userdata import parse_mapping
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "http"
 DETECT_HINT = "no ros.config_url / cloud-config-url / ds=nocloud;s= on the command line and no http.url"

@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import random
 import socket
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "scaleway"
 DETECT_HINT = platform_id.detect_hint(NAME, "no 'scaleway' on the command line", "no /var/run/scaleway")

@@ -10,11 +10,14 @@ metadata service must be enabled on the server (it is off by default for custom 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "upcloud"
 DETECT_HINT = platform_id.detect_hint(NAME)

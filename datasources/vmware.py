@@ -25,11 +25,14 @@ import os
 import shutil
 import subprocess
 import zlib
-from typing import Any
 
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import DatasourceError, Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "vmware"
 DETECT_HINT = f"{platform_id.detect_hint(NAME, url=False)}, or neither vmware-rpctool nor vmtoolsd is installed"

@@ -14,11 +14,13 @@ the path Vultr documents for user-data (decoded text; 404: none).
 
 from __future__ import annotations
 
-from typing import Any
-
 from ros_init.core.model import Documents
 from ros_init.sources import platform_id
 from ros_init.sources.host import Host
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 NAME = "vultr"
 DETECT_HINT = platform_id.detect_hint(NAME, "no 'vultr' on the command line", "no /etc/vultr")

@@ -4,7 +4,6 @@ plan out."""
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 from ros_init.state.status import PhaseRecord
@@ -54,7 +53,14 @@ def cli_main(args: Any) -> int:
         print(f"ros-init {args.command}: {exc}", file=sys.stderr)
         return 1
     source_phase = None if args.config else args.phase
-    inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None), phase=source_phase)
+    from ros_init.config.redact import Scrubber
+    from ros_init.core.logger import INFO, WARNING
+    from ros_init.engine.logs import journal
+
+    # The datasources' lines (waits, probe decisions) in the phase's format: there is no config
+    # to scrub by yet, and they never hold a config value.
+    with journal(args.phase, Scrubber(), WARNING if dry_run else INFO):
+        inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None), phase=source_phase)
     # The network phase: the network sources' documents added, then both phases' stages in
     # this one process (every stage converges: what the earlier phases applied stays as it is).
     phases = ("initramfs", "boot") if args.phase == "network" else (args.phase,)
@@ -73,11 +79,12 @@ def _say_once(line: str, shown: set[str]) -> None:
 
 def _one_phase(args: Any, root: Any, settings: dict, inputs: Any, phase: str, dry_run: bool,
                shown: set[str]) -> int:
+    from ros_init.core.logger import INFO, WARNING
     from ros_init.engine.run import execute
     from ros_init.state.status import summary_line
 
     out = execute(root, settings, inputs, phase, dry_run=dry_run,
-                  log_level=logging.WARNING if dry_run else logging.INFO)
+                  log_level=WARNING if dry_run else INFO)
     from ros_init.config.redact import Scrubber
 
     scrub = Scrubber.for_config(*(d.data for d in inputs.documents)) if out.findings else Scrubber()

@@ -53,18 +53,18 @@ def apply_jsonp(config: Config, ops: list, source: str) -> Config:
     path that is not there) skips the whole patch with a logged warning, as cloud-init does:
     ``config`` itself is returned, never half-patched. The one rule for the merge and for
     user-data parts folded by ``merge_how``."""
-    import logging
-
     import jsonpatch
+
+    from ros_init.core.logger import logger
 
     try:
         result = jsonpatch.JsonPatch(ops).apply(config, in_place=False)
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
-        logging.getLogger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: %s", source, exc)
+        logger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: %s", source, exc)
         return config
     if not isinstance(result, dict):
-        logging.getLogger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: the result is not"
-                                                           " a mapping", source)
+        logger("ros_init.config.merge").warning("%s: #cloud-config-jsonp not applied: the result is not a mapping",
+                                                source)
         return config
     return result
 

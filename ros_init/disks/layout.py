@@ -23,13 +23,16 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ros_init.core.changes import DiskAction
 from ros_init.core.findings import Refusals
+from ros_init.core.record import field, record, replace
 from ros_init.system.blockdev import DOS_EXTENDED, Content, Disk, Partition, decode_udev_name, format_size
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 MIB = 1 << 20
 # mkfs runs under this label, and the final one is set only once mkfs has succeeded: a
@@ -78,13 +81,13 @@ class DiskLayoutError(Exception):
 
 
 # -- the desired layout ----------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountSpec:
     path: str | None
     options: tuple[str, ...] = ("defaults",)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FilesystemSpec:
     format: str
     label: str | None = None
@@ -94,7 +97,7 @@ class FilesystemSpec:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PartitionSpec:
     number: int | None = None
     label: str | None = None
@@ -107,7 +110,7 @@ class PartitionSpec:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Selector:
     only: bool = False
     min_size: int | None = None
@@ -116,7 +119,7 @@ class Selector:
     label: str | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DiskSpec:
     device: str | None = None
     match: Selector | None = None
@@ -126,14 +129,14 @@ class DiskSpec:
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FilesystemTarget:
     device: str
     fs: FilesystemSpec
     where: str = ""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Fence:
     """Which disks ros-init may consider (image settings ``disks:``).
 
@@ -147,7 +150,7 @@ class Fence:
     restrict_to: frozenset[str] | None = None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MountRequest:
     """A filesystem to be mounted at boot, identified by label or UUID (never kernel name)."""
 
@@ -158,7 +161,7 @@ class MountRequest:
     device: str  # for summaries
 
 
-@dataclass
+@record
 class LayoutPlan:
     actions: list[DiskAction] = field(default_factory=list)
     mounts: list[MountRequest] = field(default_factory=list)
@@ -543,7 +546,7 @@ def _mismatch(spec: PartitionSpec, p: Partition, gpt: bool, ss: int, grain: int)
     return why
 
 
-@dataclass
+@record
 class _Slot:
     """A declared partition resolved against the disk: kept, or to be created."""
 
@@ -558,7 +561,7 @@ class _Slot:
         return self.existing is None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Geometry:
     """Where partitions may go on a disk, in sectors of the table."""
 

@@ -18,17 +18,21 @@ Which source wins (the rule ``docs/datasources.md`` documents):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from ros_init.config.settings import state_dir as settings_state_dir
-from ros_init.core.model import ConfigDocument, Finding, Script
-from ros_init.core.root import Root
+from ros_init.core.record import field, record
 from ros_init.datasources import BY_NAME
-from ros_init.sources.probe import Probed, ProbeOutcome, choose, first_platform_at, outranked, probe_all
+from ros_init.sources.probe import ProbeOutcome, choose, first_platform_at, outranked, probe_all
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ros_init.core.model import ConfigDocument, Finding, Script
+    from ros_init.core.root import Root
+    from ros_init.sources.probe import Probed
 
 
-@dataclass
+@record
 class Collected:
     documents: list[ConfigDocument]
     scripts: list[Script]

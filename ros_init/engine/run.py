@@ -10,28 +10,28 @@ functions; ``run_phase`` does the acting.
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-from collections.abc import Iterable, Sequence
 
 from ros_init.config.redact import Scrubber
 from ros_init.config.settings import state_dir
+from ros_init.core.logger import INFO, logger
 from ros_init.core.model import Change, Config, Finding, SkipStep, StageContext
 from ros_init.core.record import field, record
 from ros_init.core.root import Root, RootError
 from ros_init.engine.duties import report_outcome
 from ros_init.engine.errors import describe_error
 from ros_init.engine.inputs import Inputs, build_config
-from ros_init.engine.logs import setup_logging
+from ros_init.engine.logs import journal
 from ros_init.engine.stages import Stage, StageLoadError, blocked_reason, load_stages, stages_for_phase
 from ros_init.state.status import PhaseRecord, StageRecord, StepRecord
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
-log = logging.getLogger("ros_init")
+log = logger("ros_init")
 
 
 def _ms(t0: float) -> float:
@@ -141,7 +141,7 @@ class Outcome:
 
 
 def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *, dry_run: bool = False,
-            run_commands: bool = True, record_status: bool = True, log_level: int = logging.INFO) -> Outcome:
+            run_commands: bool = True, record_status: bool = True, log_level: int = INFO) -> Outcome:
     """Everything after the inputs are gathered: build the config, run the phase, record it."""
     from ros_init.state import once, status
     if inputs.problem or any(f.severity == "error" for f in inputs.findings):
@@ -161,45 +161,45 @@ def execute(root: Root, settings: dict[str, Any], inputs: Inputs, phase: str, *,
                            reason=rec.stages[0].error or "the config cannot be used")
         return out
     scrub = Scrubber.for_config(config)
-    setup_logging(phase, scrub, log_level)
-    ctx = StageContext(
-        phase=phase,
-        instance_id=inputs.instance_id,
-        settings=settings,
-        state_dir=state_dir(settings),
-        dry_run=dry_run,
-        scripts=list(inputs.scripts),
-        run_commands=run_commands,
-        deadline=time.monotonic() + float(settings.get("deadline") or 30),
-    )
-    for note in inputs.notes:
-        log.info("%s", note)
-    stages, broken = load_stages(phase)
-    run_root = run_status_root(root)
-    boot = once.boot_id()
-    failed_before = (status.failed_in(status.read_status(run_root, status.RUN_STATUS), "initramfs", boot)
-                     if phase == "boot" else set())
-    rec = run_phase(root, config, ctx, stages, specs=specs,
-                    failure_policy=settings.get("failure_policy", "continue"),
-                    scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
-                    warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"]
-                    + [scrub(p) or "" for p in inputs.source_problems],
-                    failed_before=failed_before)
-    rec.boot_id = boot
-    if not dry_run and record_status:
-        for problem in status.record(root, rec, ctx.state_dir, run_root):
-            log.error("status: %s", problem)
-    if not dry_run and inputs.instance_id and inputs.instance_source:
-        from ros_init.state import instance
-        try:  # the instance this run configured: the next boot compares its id with it
-            instance.record(root, ctx.state_dir, inputs.instance_id, inputs.instance_source)
-        except (OSError, RootError) as exc:
-            log.error("cannot record the instance: %s", describe_error(exc))
-    if not dry_run and record_status:
-        failed = next((s for s in rec.stages if s.result == "failed"), None)
-        report_outcome(root, settings, inputs.instance_source, inputs.cmdline_text, phase, ok=not rec.failed,
-                       reason=f"{failed.name}: {failed.error}" if failed else "")
-    return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
+    with journal(phase, scrub, log_level):  # the phase's log lines (engine.logs), until it is recorded
+        ctx = StageContext(
+            phase=phase,
+            instance_id=inputs.instance_id,
+            settings=settings,
+            state_dir=state_dir(settings),
+            dry_run=dry_run,
+            scripts=list(inputs.scripts),
+            run_commands=run_commands,
+            deadline=time.monotonic() + float(settings.get("deadline") or 30),
+        )
+        for note in inputs.notes:
+            log.info("%s", note)
+        stages, broken = load_stages(phase)
+        run_root = run_status_root(root)
+        boot = once.boot_id()
+        failed_before = (status.failed_in(status.read_status(run_root, status.RUN_STATUS), "initramfs", boot)
+                         if phase == "boot" else set())
+        rec = run_phase(root, config, ctx, stages, specs=specs,
+                        failure_policy=settings.get("failure_policy", "continue"),
+                        scrub=scrub, broken=broken, sources=[d.source for d in inputs.documents],
+                        warnings=[scrub(f.render()) or "" for f in findings if f.severity == "warning"]
+                        + [scrub(p) or "" for p in inputs.source_problems],
+                        failed_before=failed_before)
+        rec.boot_id = boot
+        if not dry_run and record_status:
+            for problem in status.record(root, rec, ctx.state_dir, run_root):
+                log.error("status: %s", problem)
+        if not dry_run and inputs.instance_id and inputs.instance_source:
+            from ros_init.state import instance
+            try:  # the instance this run configured: the next boot compares its id with it
+                instance.record(root, ctx.state_dir, inputs.instance_id, inputs.instance_source)
+            except (OSError, RootError) as exc:
+                log.error("cannot record the instance: %s", describe_error(exc))
+        if not dry_run and record_status:
+            failed = next((s for s in rec.stages if s.result == "failed"), None)
+            report_outcome(root, settings, inputs.instance_source, inputs.cmdline_text, phase, ok=not rec.failed,
+                           reason=f"{failed.name}: {failed.error}" if failed else "")
+        return Outcome(1 if rec.failed else 0, record=rec, findings=findings)
 
 
 def run_status_root(root: Root) -> Root:

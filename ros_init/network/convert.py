@@ -13,18 +13,21 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
 
-log = logging.getLogger(__name__)
+from ros_init.core.logger import logger
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
+
+log = logger(__name__)
 
 
 class NetconvError(ValueError):
     """Input that cannot be translated; the message names the element."""
-
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _malformed_is_an_error(what: str) -> Callable[[F], F]:

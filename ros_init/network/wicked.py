@@ -18,16 +18,16 @@ is expressed by BOOTPROTO alone.
 
 from __future__ import annotations
 
-import logging
 import re
 
+from ros_init.core.logger import logger
 from ros_init.network.model import Interface, NetworkModel, kernel_bond_options
 
 FOLDER = "/etc/sysconfig/network"
 NETCONFIG = f"{FOLDER}/config"
 MARKER = "# Written by ros-init from the network config; rewritten at every boot."
 MODE = 0o644
-log = logging.getLogger(__name__)
+log = logger(__name__)
 _SAFE = re.compile(r"^[A-Za-z0-9_.:/@+=, -]*\Z")
 
 

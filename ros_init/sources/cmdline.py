@@ -16,15 +16,19 @@ unquoted ``true``/``false``/integer becomes a bool/integer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Any
+
+from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 _RESERVED = {"config_url", "datasource", "config"}
 _KEY_PATH = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*\Z")
 _INT = re.compile(r"^-?(0|[1-9][0-9]*)\Z")
 
 
-@dataclass
+@record
 class KernelCmdline:
     """What ros-init reads from the command line (see the module docstring)."""
 

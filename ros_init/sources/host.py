@@ -8,17 +8,21 @@ HTTP server on 127.0.0.1, and the same code runs unchanged on a VM, bare metal o
 
 from __future__ import annotations
 
-import logging
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
+from ros_init.core.logger import logger
+from ros_init.core.record import field, record
 from ros_init.core.root import Root
 from ros_init.sources.cmdline import KernelCmdline, parse_cmdline
 
-LOG = logging.getLogger("ros_init.datasources")
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+    from typing import Any
+
+LOG = logger("ros_init.datasources")
 
 
 class DatasourceError(Exception):
@@ -28,28 +32,28 @@ class DatasourceError(Exception):
     """
 
 
-@dataclass
+@record
 class Host:
     """The environment a datasource probes.
 
     ``sys_root`` is where the host's ``/sys``, ``/dev`` and ``/proc`` are found: the
     hardware is the host's even when the target root is a scratch folder. ``devices``
     restricts the block devices the seed-volume scan considers (None: all of them); tests
-    use it so they never read a volume another process attached.
+    use it so they never read a volume another process attached. ``cmdline`` is
+    ``cmdline_text`` parsed (``KernelCmdline``), set at construction.
     """
 
     root: Root
     settings: dict[str, Any]
     cmdline_text: str = ""
     sys_root: str = "/"
-    logger: logging.Logger = field(default=LOG)
+    logger: logging.Logger = field(default=LOG)  # a core.logger.LazyLogger by default
     clock: Callable[[], float] = time.monotonic
     devices: list[str] | None = None
-    cmdline: KernelCmdline = field(init=False)
     memo: dict[str, Any] = field(default_factory=dict, repr=False)  # detect results fetch reuses
 
     def __post_init__(self) -> None:
-        self.cmdline = parse_cmdline(self.cmdline_text)
+        self.cmdline: KernelCmdline = parse_cmdline(self.cmdline_text)
 
     def source_settings(self, name: str) -> dict[str, Any]:
         """The settings mapping of one datasource (``ec2: {url: ..., timeout: ...}``)."""

@@ -11,22 +11,20 @@ without their query string and headers never are (they carry tokens).
 
 from __future__ import annotations
 
-import contextlib
-import email.utils
-import functools
-import hashlib
-import hmac
-import logging
-import random
-import socket
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
-LOG = logging.getLogger("ros_init.http")
+from ros_init.core.logger import logger as _logger
+from ros_init.core.record import field, record
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    import logging
+    import random
+    from collections.abc import Callable
+    from typing import Any
+
+LOG = _logger("ros_init.http")
 
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -43,7 +41,7 @@ class FetchError(Exception):
         self.status = status
 
 
-@dataclass
+@record
 class Response:
     url: str
     status: int
@@ -54,7 +52,7 @@ class Response:
         return self.headers.get(name.lower())
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Backoff:
     """Jittered exponential backoff: attempt n waits ``u * min(cap, base * 2**n)``."""
 
@@ -98,6 +96,8 @@ def retry_after(value: str | None, now_wall: float) -> float | None:
     value = value.strip()
     if value.isdigit():
         return float(value)
+    import email.utils
+
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -132,6 +132,8 @@ def connection_refused(url: str, timeout: float, logger: logging.Logger = LOG) -
     if not p.hostname:
         return False
     logger.info("waiting up to %.1fs for a connection to %s:%d", timeout, p.hostname, port)
+    import socket
+
     try:
         with socket.create_connection((p.hostname, port), timeout=max(0.05, timeout)):
             return False
@@ -146,6 +148,9 @@ def check_pin(body: bytes, pin: str) -> bool:
     algo, _, hexdigest = pin.partition("-")
     if algo not in ("sha512", "sha256") or not hexdigest:
         raise FetchError("hash", f"bad hash pin {pin[:10]}...: expected sha512-<hex> or sha256-<hex>")
+    import hashlib
+    import hmac
+
     return hmac.compare_digest(hashlib.new(algo, body).hexdigest(), hexdigest.lower())
 
 
@@ -191,7 +196,7 @@ def request(
     retries: int | None = None,
     retry_refused: bool = True,
     retry_statuses: frozenset[int] = RETRY_STATUSES,
-    backoff: Backoff = Backoff(),  # noqa: B008 - frozen dataclass
+    backoff: Backoff = Backoff(),  # noqa: B008 - a frozen record
     session: Any = None,
     logger: logging.Logger = LOG,
     clock: Callable[[], float] = time.monotonic,
@@ -205,6 +210,9 @@ def request(
     until the deadline; ``retry_refused=False`` makes a refused connection final at once
     (a metadata service that is not there).
     """
+    import functools
+    import random
+
     import requests
 
     rng = rng or random.Random()
@@ -267,6 +275,8 @@ def _bounded(fn: Callable[[], Response], deadline: float, clock: Callable[[], fl
     can still drip the status line and headers one byte at a time: this is the guarantee
     that the caller gets control back at the deadline whatever the server does.
     """
+    import threading
+
     box: dict[str, Any] = {}
 
     def work() -> None:
@@ -298,6 +308,10 @@ def _attempt(sess: Any, method: str, url: str, headers: dict[str, str], per: flo
                         verify=ca if ca else True, allow_redirects=True)
     # The watchdog bounds the whole body read: per-read timeouts alone let a server that
     # sends one byte per second hold the connection for ever.
+    import contextlib
+    import socket
+    import threading
+
     expired = threading.Event()
 
     sock = getattr(getattr(resp.raw, "connection", None), "sock", None)

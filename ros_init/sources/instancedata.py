@@ -8,7 +8,9 @@ located "undefined variable" instead of rendering an empty value.
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def instance_data(*, cloud_name: str, platform: str, meta: dict[str, Any] | None = None,

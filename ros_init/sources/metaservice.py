@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
 
 from ros_init.core.model import ConfigDocument, Documents, Layer
 from ros_init.sources.host import DatasourceError, Host
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from typing import Any
+
     from ros_init.sources.httpfetch import Response
 
 INSTANCE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,255}$")

@@ -18,18 +18,26 @@ does not import the plugins' package, the engine hands the entries in.
 
 from __future__ import annotations
 
-import importlib
-import queue
-import threading
-from dataclasses import dataclass
-from types import ModuleType
-from typing import Protocol
+from ros_init.core.record import record
 
-from ros_init.core.model import Documents
-from ros_init.sources.host import DatasourceError, Host
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from types import ModuleType
+    from typing import Protocol
+
+    from ros_init.core.model import Documents
+    from ros_init.sources.host import Host
+
+    class SourceEntry(Protocol):
+        """What the probing engine reads of a registry entry (``ros_init.datasources.SourceEntry``)."""
+
+        name: str
+        kind: str
+        platform: bool
+        module: str
 
 
-@dataclass
+@record
 class ProbeOutcome:
     """What happened to one source: ``found``, ``absent``, ``skipped``, ``error`` or ``timeout``."""
 
@@ -39,7 +47,7 @@ class ProbeOutcome:
     detail: str = ""
 
 
-@dataclass
+@record
 class Probed:
     outcome: ProbeOutcome
     documents: Documents | None = None
@@ -47,33 +55,32 @@ class Probed:
     platform: bool = False  # the source identifies the instance (registry entry's platform)
 
 
-class SourceEntry(Protocol):
-    """What the probing engine reads of a registry entry (``ros_init.datasources.SourceEntry``)."""
-
-    name: str
-    kind: str
-    platform: bool
-    module: str
-
-
 def _run_one(mod: ModuleType, host: Host, deadline: float) -> tuple[str, Documents | None, str]:
     """(outcome, documents, detail) of one source; never raises."""
-    from ros_init.network.convert import NetconvError
-    from ros_init.sources.httpfetch import FetchError
-    from ros_init.sources.userdata import UserDataError
-
     try:
         docs = mod.fetch(host, deadline)
-    except FetchError as exc:
-        return ("timeout" if exc.kind == "timeout" else "error"), None, str(exc)
-    except (DatasourceError, UserDataError, NetconvError) as exc:
-        return "error", None, str(exc)
     except Exception as exc:  # a bug in a source must not stop the others
-        host.logger.debug("datasource %s failed", mod.NAME, exc_info=True)
-        return "error", None, f"internal error: {type(exc).__name__}: {exc}"
+        return _failed(mod, host, exc)
     if docs is None:
         return "absent", None, "nothing found"
     return "found", docs, _describe(docs)
+
+
+def _failed(mod: ModuleType, host: Host, exc: Exception) -> tuple[str, None, str]:
+    """(outcome, None, detail) of a source whose fetch raised ``exc``. The error classes are
+    imported here, once a source failed: a boot whose sources answer never loads the HTTP
+    client or the converters for them."""
+    from ros_init.network.convert import NetconvError
+    from ros_init.sources.host import DatasourceError
+    from ros_init.sources.httpfetch import FetchError
+    from ros_init.sources.userdata import UserDataError
+
+    if isinstance(exc, FetchError):
+        return ("timeout" if exc.kind == "timeout" else "error"), None, str(exc)
+    if isinstance(exc, DatasourceError | UserDataError | NetconvError):
+        return "error", None, str(exc)
+    host.logger.debug("datasource %s failed", mod.NAME, exc_info=True)
+    return "error", None, f"internal error: {type(exc).__name__}: {exc}"
 
 
 def _describe(docs: Documents) -> str:
@@ -134,71 +141,77 @@ def choose(probed: list[Probed]) -> tuple[list[Probed], Probed | None]:
     return used, identity
 
 
+def _load(entry: SourceEntry, index: int) -> ModuleType | Probed:
+    """The source's module, or its ``error`` outcome when it cannot be imported. A source is
+    imported only when it is probed: one passed over (``outranked``) costs nothing, and a cloud
+    source's libraries stay off a boot that a seed volume configures."""
+    import importlib
+
+    try:
+        return importlib.import_module(entry.module)
+    except ImportError as exc:
+        return Probed(ProbeOutcome(entry.name, "error", 0.0, f"cannot load datasource: {exc}"), order=index)
+
+
 def probe_all(host: Host, entries: list[SourceEntry], deadline: float) -> list[Probed]:
     """Probe the sources of ``entries`` (in order) until ``deadline``; one Probed per entry, in
     that order."""
     results: dict[str, Probed] = {}
-    mods: dict[str, ModuleType] = {}
-    kinds = {e.name: e.kind for e in entries}
-    platforms = {e.name: e.platform for e in entries}
-    names = [e.name for e in entries]
-    for i, entry in enumerate(entries):
-        try:
-            mods[entry.name] = importlib.import_module(entry.module)
-        except ImportError as exc:
-            results[entry.name] = Probed(ProbeOutcome(entry.name, "error", 0.0, f"cannot load datasource: {exc}"),
-                                         order=i)
-    order = {n: i for i, n in enumerate(names)}
     platform_found: int | None = None
     skip_note = ""
 
-    def skipped_by_platform(name: str) -> bool:
-        return outranked(platforms[name], order[name], platform_found)
+    def passed_over(i: int, entry: SourceEntry) -> bool:
+        if outranked(entry.platform, i, platform_found):
+            results[entry.name] = Probed(ProbeOutcome(entry.name, "skipped", 0.0, skip_note), order=i)
+            return True
+        return False
 
-    for name in names:
-        mod = mods.get(name)
-        if mod is None or kinds[name] != "local":
+    for i, entry in enumerate(entries):
+        if entry.kind != "local" or passed_over(i, entry):
             continue
-        start = host.clock()
-        if skipped_by_platform(name):
-            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
-                                   order=order[name])
+        name, start = entry.name, host.clock()
+        if start >= deadline:
+            results[name] = Probed(ProbeOutcome(name, "timeout", 0.0, "deadline passed before it was probed"), order=i)
             continue
-        if host.clock() >= deadline:
-            results[name] = Probed(ProbeOutcome(name, "timeout", 0.0, "deadline passed before it was probed"),
-                                   order=order[name])
+        mod = _load(entry, i)
+        if isinstance(mod, Probed):
+            results[name] = mod
             continue
         absent = _absent(mod, host, name, start)
         if absent is not None:
-            results[name] = Probed(absent, order=order[name])
+            results[name] = Probed(absent, order=i)
             continue
         outcome, docs, detail = _run_one(mod, host, deadline)
-        results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, order[name])
-        if outcome == "found" and platforms[name] and platform_found is None:
-            platform_found = order[name]
+        results[name] = Probed(ProbeOutcome(name, outcome, host.clock() - start, detail), docs, i)
+        if outcome == "found" and entry.platform and platform_found is None:
+            platform_found = i
             skip_note = f"{name}, listed earlier, was found"
 
-    # Network sources, in parallel.
-    done: queue.Queue[tuple[str, str, Documents | None, str, float]] = queue.Queue()
-    pending: dict[str, float] = {}
-    for name in names:
-        mod = mods.get(name)
-        if mod is None or kinds[name] == "local":
+    # Network sources, in parallel (threads only when one is detected).
+    pending: dict[str, tuple[int, float]] = {}
+    done = None
+    for i, entry in enumerate(entries):
+        if entry.kind == "local" or passed_over(i, entry):
             continue
-        start = host.clock()
-        if skipped_by_platform(name):
-            results[name] = Probed(ProbeOutcome(name, "skipped", 0.0, skip_note),
-                                   order=order[name])
+        name, start = entry.name, host.clock()
+        mod = _load(entry, i)
+        if isinstance(mod, Probed):
+            results[name] = mod
             continue
         absent = _absent(mod, host, name, start)
         if absent is not None:
-            results[name] = Probed(absent, order=order[name])
+            results[name] = Probed(absent, order=i)
             continue
-        pending[name] = start
+        if done is None:
+            import queue
+            import threading
 
-        def worker(m: ModuleType = mod, n: str = name, t0: float = start) -> None:
+            done = queue.Queue()
+        pending[name] = (i, start)
+
+        def worker(m: ModuleType = mod, n: str = name, t0: float = start, q: queue.Queue = done) -> None:
             outcome, docs, detail = _run_one(m, host, deadline)
-            done.put((n, outcome, docs, detail, host.clock() - t0))
+            q.put((n, outcome, docs, detail, host.clock() - t0))
 
         threading.Thread(target=worker, name=f"ros-init-{name}", daemon=True).start()
     if pending:
@@ -210,11 +223,10 @@ def probe_all(host: Host, entries: list[SourceEntry], deadline: float) -> list[P
             name, outcome, docs, detail, secs = done.get(timeout=max(0.0, remaining) + 0.05)
         except queue.Empty:
             break
-        pending.pop(name, None)
-        results[name] = Probed(ProbeOutcome(name, outcome, secs, detail), docs, order[name])
-    for name, start in pending.items():
+        results[name] = Probed(ProbeOutcome(name, outcome, secs, detail), docs, pending.pop(name)[0])
+    for name, (i, start) in pending.items():
         results[name] = Probed(ProbeOutcome(name, "timeout", host.clock() - start,
-                                            "still waiting for an answer at the deadline"), order=order[name])
-    for name, p in results.items():
-        p.platform = platforms[name]
-    return [results[n] for n in names]
+                                            "still waiting for an answer at the deadline"), order=i)
+    for entry in entries:
+        results[entry.name].platform = entry.platform
+    return [results[e.name] for e in entries]

@@ -17,9 +17,7 @@ guesses what a document meant.
 
 from __future__ import annotations
 
-import logging
 import zlib
-from collections.abc import Callable
 
 from ros_init.config.parts import (
     PREFIX,
@@ -33,14 +31,16 @@ from ros_init.config.parts import (
     mime_refusal,
     unknown_part_reason,
 )
+from ros_init.core.logger import logger
 from ros_init.core.model import ConfigDocument, Layer, Script
 from ros_init.core.record import field, record
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
-LOG = logging.getLogger("ros_init.sources.userdata")
+LOG = logger("ros_init.sources.userdata")
 MAX_DECOMPRESSED = 16 * 1024 * 1024
 MAX_PARTS = 100
 MAX_DEPTH = 4  # MIME in archive in include in gzip ...: deeper is refused

@@ -24,8 +24,8 @@ import io
 import os
 import pickle
 import stat
-from dataclasses import dataclass
 
+from ros_init.core.record import record, replace
 from ros_init.core.root import Root, RootError
 
 DIR = "/run/ros-init/handover"
@@ -33,7 +33,7 @@ PATH = f"{DIR}/probed"
 FORMAT = 1
 
 
-@dataclass
+@record
 class Handover:
     boot_id: str
     names: list[str]  # the sources the phase was asked to probe, in order
@@ -84,17 +84,9 @@ class _Unpickler(pickle.Unpickler):
 
 def dumps(record: Handover) -> bytes:
     """The record as bytes, raw documents left out (only ``ros-init fetch`` saves those)."""
-    import copy
-
-    slim = copy.copy(record)
-    slim.probed = []
-    for p in record.probed:
-        q = copy.copy(p)
-        if q.documents is not None:
-            q.documents = copy.copy(q.documents)
-            q.documents.raw = {}
-        slim.probed.append(q)
-    return pickle.dumps(slim, protocol=pickle.HIGHEST_PROTOCOL)
+    probed = [p if p.documents is None else replace(p, documents=replace(p.documents, raw={}))
+              for p in record.probed]
+    return pickle.dumps(replace(record, probed=probed), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def loads(data: bytes) -> Handover | None:

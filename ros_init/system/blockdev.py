@@ -20,12 +20,15 @@ a test's fake one. Every way gives the same ``Volume`` list.
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import struct
-import subprocess
-from dataclasses import dataclass, field
+
+from ros_init.core.logger import logger
+from ros_init.core.record import field, record, replace
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    import subprocess
 
 DOS_EXTENDED = ("5", "f", "85")  # msdos extended partition types (CHS, LBA, Linux)
 SECTOR = 512  # the unit of /sys/block/*/size, whatever the logical block size
@@ -33,14 +36,14 @@ _DATA_PROBE_BYTES = 1 << 20
 _NOT_DISKS = ("ram", "zram", "sr", "fd", "nbd")  # optical, floppy, memory and network devices  # how much of an unrecognised device is read to look for data
 
 
-LOG = logging.getLogger("ros_init.system.blockdev")
+LOG = logger("ros_init.system.blockdev")
 
 
 class ProbeError(Exception):
     """A tool failed while reading a device; the message names the device and the tool."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Content:
     """What blkid (and a look at the first MiB) finds on a device."""
 
@@ -73,7 +76,7 @@ class Content:
         return text
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Partition:
     """One entry of a partition table, with what its device holds."""
 
@@ -103,7 +106,7 @@ class Partition:
         return self.start + self.size
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Table:
     label: str  # "gpt" or "dos" (sfdisk's names)
     sector_size: int
@@ -117,7 +120,7 @@ class Table:
     free: tuple[tuple[int, Content], ...] = ()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Disk:
     """A whole disk as probed now."""
 
@@ -157,6 +160,8 @@ def format_size(n: int) -> str:
 
 # -- running tools ------------------------------------------------------------------------
 def _run(argv: list[str], *, ok: tuple[int, ...] = (0,)) -> subprocess.CompletedProcess[str]:
+    import subprocess
+
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
     except FileNotFoundError:
@@ -320,6 +325,8 @@ def read_table(disk_path: str) -> Table | None:
         if "does not contain a recognized partition table" in proc.stderr or not proc.stderr.strip():
             return None
         raise ProbeError(f"sfdisk --json {disk_path}: {proc.stderr.strip().splitlines()[-1]}")
+    import json
+
     pt = json.loads(proc.stdout)["partitiontable"]
     sector = int(pt.get("sectorsize", SECTOR))
     parts = []
@@ -357,7 +364,7 @@ def _devnum(sysdir: str) -> str | None:
     return read_sysfs(os.path.join(sysdir, "dev"))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Usage:
     """What is in use, by device number ("maj:min") or kernel name."""
 
@@ -512,8 +519,6 @@ def list_disks(sys_root: str = "/", *, only: list[str] | None = None, root_mount
             try:
                 disk = probe_disk(disk, mounted, kernel_partitions(sys_root, name))
             except ProbeError as exc:
-                from dataclasses import replace
-
                 disk = replace(disk, unreadable=str(exc))
         disks.append(disk)
     return disks
@@ -580,8 +585,6 @@ def probe_disk(disk: Disk, mounts: dict[str, str] | None = None,
     it holds. ``mounts``: device path -> mount point, for the devices that are mounted.
     ``kernel``: the kernel's partitions (``kernel_partitions``), to mark stale nodes.
     """
-    from dataclasses import replace
-
     mounts = mounts or {}
     flush_cache(disk.path)
     table = read_table(disk.path)
@@ -675,7 +678,7 @@ def device_of_mount(sys_root: str, mount_point: str) -> str | None:
 
 
 # -- seed volumes by label ------------------------------------------------------------------
-@dataclass(frozen=True)
+@record(frozen=True)
 class Volume:
     device: str  # host path, e.g. /dev/sr0 or /dev/loop3
     label: str
@@ -754,6 +757,8 @@ def _by_blkid(labels: list[str], devices: list[str] | None, timeout: float) -> l
     cmd = ["blkid", "-o", "export", "-c", "/dev/null", *(devices or [])]
     LOG.info("waiting up to %.1fs for blkid to read the labels of %s", timeout,
              ", ".join(devices) if devices else "all block devices")
+    import subprocess
+
     try:
         res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:

@@ -255,6 +255,29 @@ def test_choose_and_order_without_io():
     assert not outranked(True, 3, None)
 
 
+def test_a_source_is_imported_only_when_it_is_probed(tmp_path):
+    """A platform source passed over (a seed folder was found first) is never imported: its
+    module may pull in libraries a seed-configured boot never needs. One that is probed and
+    cannot be imported is an error outcome, as before."""
+    from ros_init.datasources import BY_NAME, SourceEntry
+
+    from ros_init.sources.host import Host
+    from ros_init.sources.probe import probe_all
+
+    root = _root(tmp_path, {f"/seed/{k}": v for k, v in SEED.items()})
+    ghost = "ros_init.datasources.no_such_source"
+    entries = [BY_NAME["cdrom"], SourceEntry("ghost-local", "local", True, 0, ghost),
+               SourceEntry("ghost-net", "network", True, 0, ghost), SourceEntry("ghost-any", "network", False, 2, ghost)]
+    fake_sys = tmp_path / "sys-root"
+    fake_sys.mkdir()
+    host = Host(root=root, settings=_settings(root), sys_root=str(fake_sys))
+    got = {p.outcome.name: p.outcome for p in probe_all(host, entries, time.monotonic() + 10)}
+    assert got["cdrom"].outcome == "found"
+    assert (got["ghost-local"].outcome, got["ghost-local"].detail) == ("skipped", "cdrom, listed earlier, was found")
+    assert got["ghost-net"].outcome == "skipped"
+    assert got["ghost-any"].outcome == "error" and got["ghost-any"].detail.startswith("cannot load datasource: ")
+
+
 def test_cold_ros_init_fetch_process_against_imds(tmp_path, imds):
     """The installed command, in a new interpreter, as a boot unit would run it."""
     import shutil

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from ros_init.core.record import replace
 from ros_init.disks.layout import (
     GPT_TYPES,
     DiskLayoutError,
