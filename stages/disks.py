@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import subprocess
-import tempfile
 import time
-from typing import Any
 
-from ros_init.core.changes import DiskAction
-from ros_init.core.model import Change, Config, StageContext
-from ros_init.core.root import Root
 from ros_init.disks.layout import DiskLayoutError, Fence
+
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ros_init.core.changes import DiskAction
+    from ros_init.core.model import Change, Config, StageContext
+    from ros_init.core.root import Root
 
 NAME = "disks"
 STOP_AFTER_FAILED_STEP = True  # never format a partition whose creation failed
@@ -57,6 +59,7 @@ def parse(config: Config) -> Any:
 
 def plan(spec: Any, root: Root, ctx: StageContext) -> list[Change]:
     """Probe the disks, decide, and list every change; raise DiskLayoutError on a refusal."""
+    from ros_init.core.model import Change
     from ros_init.disks.layout import plan_layout
     from ros_init.disks.mountunits import render_unit, unit_name, wants_dir
     from ros_init.system import blockdev
@@ -125,6 +128,8 @@ def plan(spec: Any, root: Root, ctx: StageContext) -> list[Change]:
 # -- apply --------------------------------------------------------------------------------
 def _run(argv: list[str], stdin: str | None = None, ok: tuple[int, ...] = (0,)) -> str:
     try:
+        import subprocess
+
         proc = subprocess.run(argv, input=stdin, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise DiskToolError(f"{argv[0]} is not installed") from None
@@ -243,6 +248,8 @@ def _mount_point(device: str, sys_root: str) -> str | None:
 @contextlib.contextmanager
 def _mounted(device: str, fstype: str, sys_root: str):
     """The mount point of ``device``, mounting it on a private temporary folder if needed."""
+    import tempfile
+
     mp = _mount_point(device, sys_root)
     if mp is not None:
         yield mp
@@ -299,7 +306,10 @@ def _resize_ext(dev: str) -> None:
 def _clean_private_mounts(sys_root: str) -> None:
     """Unmount the private grow mounts a killed run left behind (the next plan would see the
     partition busy, mounted on a folder nobody uses)."""
+    import tempfile
+
     from ros_init.system import blockdev
+
     tmp = os.path.realpath(tempfile.gettempdir())
     for mp in sorted(set(blockdev.Usage.read(sys_root).mounts.values()), reverse=True):
         if os.path.dirname(mp) == tmp and os.path.basename(mp).startswith(_GROW_PREFIX):

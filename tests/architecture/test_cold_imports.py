@@ -77,8 +77,6 @@ def test_cold_datasource_run_imports_nothing_heavy(tmp_path: Path) -> None:
     assert sorted(loaded & (HEAVY | {"ssl", "urllib.request", "tempfile"})) == []
 
 
-@pytest.mark.xfail(strict=True, reason="stages/disks.py imports typing, subprocess, tempfile at its top "
-                   "(its import block is being reworked); remove this mark when this test passes")
 @pytest.mark.parametrize("phase", ["initramfs", "network"])
 def test_cold_disk_phases_import_nothing_heavy(tmp_path: Path, phase: str) -> None:
     """The phases with the disks stage: the initramfs phase probes the seed, the network phase

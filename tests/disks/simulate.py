@@ -4,9 +4,9 @@ give no action (the layout's idempotence, property-tested in test_layout without
 from __future__ import annotations
 
 import uuid as uuidlib
-from dataclasses import replace
 
 from ros_init.core.changes import DiskAction
+from ros_init.core.record import replace
 from ros_init.disks.layout import GROWABLE, MIB
 from ros_init.system.blockdev import Content, Disk, Partition, Table
 
