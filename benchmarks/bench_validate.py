@@ -1,6 +1,6 @@
 """Cold-process validation of a typical config: ros-init vs cloud-init vs ignition-validate.
 
-    python benchmarks/bench_validate.py [--runs 30] [--baseline REF]
+    python benchmarks/bench_validate.py [--runs 30] [--baseline REF] [--instructions]
 
 ros-init and cloud-init check the same #cloud-config (ros_init/examples/demo.yaml);
 ignition-validate checks benchmarks/typical.ign, the same node written as Ignition. Peers
@@ -12,6 +12,9 @@ that tree's ``ros-init validate`` of the same config too, installed the same way
 taking turns, and prints ours against it (issue 10: no slower than before the config model,
 REF bc93eba). Without it, the figures recorded for bc93eba below are printed for scale: they
 are of one loaded machine, so only an interleaved run says "slower" or "not slower".
+``--instructions`` also counts the instructions one validate of the demo and the minimal
+config executes (valgrind's callgrind), ours and the baseline's: a figure that the load of
+the machine does not move, for telling a 5 % change from noise.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from peers import (  # noqa: E402
     baseline_tree,
     cloud_init_cmd,
     ignition_validate_cmd,
+    instructions,
     measure,
     measure_interleaved,
     ros_init_exe,
@@ -33,6 +37,7 @@ from peers import (  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
+MINIMAL = os.path.join(HERE, "..", "ros_init", "examples", "minimal.yaml")
 IGNITION = os.path.join(HERE, "typical.ign")
 TARGET_MS, TARGET_MIB = 45.0, 25.0
 # bc93eba (before the config model) against ros-init at the commit that recorded this, both
@@ -61,6 +66,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--baseline", metavar="REF", help="also run this commit (or checkout folder) and compare")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the instructions of one run of each config (valgrind): not moved by load")
     args = ap.parse_args()
     ros_init = ros_init_exe()
     rows = {}
@@ -91,6 +98,14 @@ def main() -> int:
             print(f"{name:{width}} {r['median_ms']:7.1f}ms {r['min_ms']:6.1f}ms {r['p90_ms']:6.1f}ms"
                   f" {r['median_cpu_ms']:6.1f}ms {r['peak_rss_mib']:6.1f}MiB {r['median_ms'] / base:10.2f}x")
     print(compare_line(rows, args.baseline))
+    if args.instructions:
+        trees = {"ours": ros_init} | ({args.baseline: ros_init_exe(baseline_tree(args.baseline))} if args.baseline else {})
+        for config in (CONFIG, MINIMAL):
+            counts = {name: instructions([exe, "validate", config]) for name, exe in trees.items()}
+            shown = ", ".join(f"{name} {n:.1f} M" if n is not None else f"{name} (no valgrind)" for name, n in counts.items())
+            ratio = (f" ({counts['ours'] / counts[args.baseline]:.2f}x)"
+                     if args.baseline and counts["ours"] and counts[args.baseline] else "")
+            print(f"instructions, validate {os.path.basename(config)}: {shown}{ratio}")
     ok = base <= TARGET_MS and rows["ros-init validate"]["peak_rss_mib"] <= TARGET_MIB
     print(f"target <= {TARGET_MS:.0f} ms and <= {TARGET_MIB:.0f} MiB: {'met' if ok else 'NOT met'}")
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -162,3 +163,21 @@ def ros_init_exe(tree: str | None = None) -> str:
         subprocess.run([os.path.join(venv, "bin", "pip"), "install", "-q", repo], check=True)
         open(stamp, "w").close()
     return exe
+
+
+def instructions(cmd: list[str], env: dict[str, str] | None = None) -> float | None:
+    """Millions of instructions one run of ``cmd`` executes (valgrind's callgrind), or None
+    without valgrind. Unlike time, the count does not move with the load of the machine: two
+    trees compared this way differ by what their code does, run after run. A console script
+    is run through the interpreter of its shebang (valgrind follows ELF programs)."""
+    if shutil.which("valgrind") is None:
+        return None
+    with open(cmd[0], "rb") as fh:
+        head = fh.read(2)
+    if head == b"#!":
+        with open(cmd[0], encoding="utf-8") as fh:
+            cmd = [fh.readline()[2:].strip(), *cmd]
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+                          env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    found = re.search(r"Collected : (\d+)", proc.stderr)
+    return int(found.group(1)) / 1e6 if found else None
