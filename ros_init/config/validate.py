@@ -367,16 +367,19 @@ class Validator:
                 if not _allowed_elsewhere(self.walker, n, key):
                     unknown += 1
                     if unknown <= _MAX_UNKNOWN_KEYS:  # each one costs a "did you mean" search
-                        errs.append(self._unknown_key(key, props, child))
+                        errs.append(self._unknown_key(key, props, child, n))
             elif isinstance(additional, dict):
                 errs.extend(self.check(item, additional, child, sub_secret))
         if unknown > _MAX_UNKNOWN_KEYS:
             errs.append(_Err(path, "unknown-key", f"{unknown - _MAX_UNKNOWN_KEYS} more unknown keys not listed"))
         return errs
 
-    def _unknown_key(self, key: str, props: dict, child: str) -> _Err:
+    def _unknown_key(self, key: str, props: dict, child: str, n: dict) -> _Err:
         if child == key and key in FOREIGN_SECTIONS:
             return _Err(child, "unknown-key", FOREIGN_SECTIONS[key], at_key=True)
+        if not props and n.get("patternProperties"):  # keys are names (users by name, bond parameters)
+            what = n.get("x-key-message") or "does not have the form of the keys allowed here"
+            return _Err(child, "unknown-key", f"`{_show(key)}` {what}", at_key=True)
         known = [k for k in props if "x-ignored" not in self.walker.deref(props[k])] or list(props)
         hint = _did_you_mean(key, list(props))
         if hint:

@@ -182,3 +182,14 @@ def test_validity_agrees_with_jsonschema(data):
     ours = not any(f.severity == "error" for f in Validator(_std, d).run())
     theirs = jsonschema.Draft202012Validator(_std).is_valid(data)
     assert ours == theirs
+
+
+def test_a_key_that_is_not_a_name_in_a_map_of_names_says_what_a_name_is():
+    """cloud-init's mapping form of ``users`` has names for keys: a bad one is not an
+    "unknown key" with an empty list of allowed keys, it is a name that breaks the rule."""
+    from ros_init.config.validate import validate_bytes
+
+    findings = validate_bytes(b"#cloud-config\nusers:\n  -bad:\n    gecos: x\n  good:\n    gecos: y\n", "u.yaml")
+    [f] = [f for f in findings if f.severity == "error"]
+    assert f.path == "users.-bad" and (f.location.line, f.location.column) == (3, 3)
+    assert f.message.startswith("`-bad` is not a user name: ") and "allowed here" not in f.message

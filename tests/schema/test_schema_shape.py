@@ -22,7 +22,8 @@ ALLOWED = {
     "description", "default", "examples", "title",
 }
 X_KEYWORDS = {"x-secret", "x-merge", "x-merge-key", "x-ignored", "x-deprecated", "x-phase", "x-passthrough",
-              "x-message", "x-alias-of", "x-warning", "x-severity", "x-at-boot", "x-binary", "x-not-message"}
+              "x-message", "x-alias-of", "x-warning", "x-severity", "x-at-boot", "x-binary", "x-not-message",
+              "x-key-message"}
 def properties() -> Iterator[tuple[str, str, dict]]:
     for path, sub in walk(SCHEMA):
         for name, prop in sub.get("properties", {}).items():
@@ -191,3 +192,11 @@ def test_aliases_point_at_existing_properties_of_the_same_object():
         for name, prop in sub.get("properties", {}).items():
             if "x-alias-of" in prop:
                 assert prop["x-alias-of"] in sub["properties"], f"{path}/{name}"
+
+
+def test_a_map_of_names_says_what_a_name_is():
+    """An object whose keys are names (only ``patternProperties``, nothing else allowed) tells
+    what a bad key should look like (``x-key-message``): there is no list of keys to offer."""
+    bare = [path for path, sub in walk(SCHEMA) if sub.get("patternProperties") and not sub.get("properties")
+            and sub.get("additionalProperties") is False and not sub.get("x-key-message", "").strip()]
+    assert bare == []
