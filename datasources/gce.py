@@ -6,7 +6,8 @@ error, never data. Two requests fetch everything: ``instance/?recursive=true`` a
 ``project/attributes/?recursive=true``.
 
 Found: instance id, hostname, the ``user-data`` attribute (``user-data-encoding:
-base64`` honoured), and ``ssh-keys`` lines (``user:key``; project keys too unless
+base64`` honoured), and the ``ssh-keys`` lines (``user:key``) labelled ``cloudinit`` or with the
+image's default user, as cloud-init takes them (project keys too unless
 ``block-project-ssh-keys`` is true; google-ssh keys past their ``expireOn`` dropped).
 """
 
@@ -34,16 +35,23 @@ def detect(host: Host) -> bool:
     return platform_id.detect(host, NAME)
 
 
-def parse_ssh_keys(text: str, now: datetime) -> list[str]:
-    """Pure: ``user:key`` lines -> key lines; expired ``google-ssh`` keys are dropped."""
+def parse_ssh_keys(text: str, now: datetime, users: frozenset[str] | set[str] = frozenset({"cloudinit"})) -> list[str]:
+    """Pure: the key lines of the ``user:key`` lines whose user is one of ``users``; expired
+    ``google-ssh`` keys are dropped.
+
+    cloud-init's rule (``DataSourceGCE``): only the keys labelled ``cloudinit`` or with the
+    image's default user are the instance's public keys (they go to the default user and to
+    root). A key labelled for another account is that account's (Google's guest agent makes
+    it): handing it to the default user would let its owner in as someone else. Lines that
+    are not ASCII are skipped, as cloud-init skips them."""
     out = []
     for line in text.splitlines():
         line = line.strip()
-        if not line or ":" not in line:
+        if not line or ":" not in line or not line.isascii():
             continue
-        _user, _, key = line.partition(":")
+        user, _, key = line.partition(":")
         key = key.strip()
-        if not key or key.startswith("#"):
+        if user not in users or not key or key.startswith("#"):
             continue
         if " google-ssh " in key:
             _, _, meta = key.partition(" google-ssh ")
@@ -93,10 +101,14 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                 project = get_json(svc, "project/attributes/?recursive=true&alt=json") or {}
     except ms.Absent:
         return None
+    from ros_init.accounts.defaultuser import image_default_user
+
     now = datetime.now(UTC)
-    keys = parse_ssh_keys(str(attrs.get("ssh-keys") or attrs.get("sshKeys") or ""), now)
+    default_user = image_default_user(host.settings)
+    users = {"cloudinit"} | ({default_user["name"]} if default_user else set())
+    keys = parse_ssh_keys(str(attrs.get("ssh-keys") or attrs.get("sshKeys") or ""), now, users)
     if isinstance(project, dict):
-        keys += parse_ssh_keys(str(project.get("ssh-keys") or project.get("sshKeys") or ""), now)
+        keys += parse_ssh_keys(str(project.get("ssh-keys") or project.get("sshKeys") or ""), now, users)
     user_data = attrs.get("user-data")
     data = None
     if user_data:

@@ -20,9 +20,11 @@ KEY_OLD = 'ssh-rsa AAAAB3old google-ssh {"userName":"bob@x.com","expireOn":"2018
 KEY_NEW = 'ssh-rsa AAAAB3new google-ssh {"userName":"bob@x.com","expireOn":"2099-01-01T00:00:00+0000"}'
 
 
-def _host(tmp_path, url) -> Host:
-    return Host(root=Root(tmp_path), settings={"gce": {"url": url + "/computeMetadata/v1", "timeout": 0.5}},
-                sys_root=str(tmp_path))
+def _host(tmp_path, url, default_user: str | None = "rancher") -> Host:
+    settings = {"gce": {"url": url + "/computeMetadata/v1", "timeout": 0.5}}
+    if default_user:
+        settings["default_user"] = {"name": default_user}
+    return Host(root=Root(tmp_path), settings=settings, sys_root=str(tmp_path))
 
 
 def test_the_test_server_refuses_requests_without_the_flavor_header(gce_server):
@@ -32,8 +34,8 @@ def test_the_test_server_refuses_requests_without_the_flavor_header(gce_server):
 
 def test_fetch_id_hostname_user_data_and_keys(gce_server, tmp_path):
     gce_server.state.instance = gce_instance(**{"user-data": "#cloud-config\nruncmd: [date]\n",
-                                         "ssh-keys": f"alice:{KEY_A}\nbob:{KEY_OLD}\nbob:{KEY_NEW}\n"})
-    gce_server.state.project = {"ssh-keys": "carol:ssh-ed25519 AAAAproj carol"}
+                                         "ssh-keys": f"cloudinit:{KEY_A}\nrancher:{KEY_OLD}\nrancher:{KEY_NEW}\n"})
+    gce_server.state.project = {"ssh-keys": "rancher:ssh-ed25519 AAAAproj carol"}
     docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
     assert docs.instance_id == "4520031799277581759"
     meta = docs.configs[0]
@@ -44,9 +46,24 @@ def test_fetch_id_hostname_user_data_and_keys(gce_server, tmp_path):
     assert all(flavored for _, flavored in gce_server.state.requests)
 
 
+def test_keys_labelled_for_other_accounts_are_not_the_instances(gce_server, tmp_path):
+    """cloud-init's GCE rule: only the lines labelled ``cloudinit`` or with the image's default
+    user are public keys of the instance (they go to the default user and root). A key for
+    ``alice`` is alice's own account's (the guest agent's business): handing it to the default
+    user would let alice in as someone else."""
+    other = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB carol@desk"
+    gce_server.state.instance = gce_instance(**{"ssh-keys": f"alice:{KEY_A}\ncloudinit:{KEY_NEW}\n"})
+    gce_server.state.project = {"ssh-keys": f"carol:{other}\nrancher:{other}"}
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.configs[0].data["ssh_authorized_keys"] == [KEY_NEW, other]
+    # Without a default user in the image settings, only the cloudinit label counts.
+    docs = gce.fetch(_host(tmp_path, gce_server.url, default_user=None), time.monotonic() + 10)
+    assert docs.configs[0].data["ssh_authorized_keys"] == [KEY_NEW]
+
+
 def test_block_project_ssh_keys(gce_server, tmp_path):
-    gce_server.state.instance = gce_instance(**{"block-project-ssh-keys": "TRUE", "ssh-keys": f"alice:{KEY_A}"})
-    gce_server.state.project = {"ssh-keys": "carol:ssh-ed25519 AAAAproj carol"}
+    gce_server.state.instance = gce_instance(**{"block-project-ssh-keys": "TRUE", "ssh-keys": f"rancher:{KEY_A}"})
+    gce_server.state.project = {"ssh-keys": "rancher:ssh-ed25519 AAAAproj carol"}
     docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
     assert docs.configs[0].data["ssh_authorized_keys"] == [KEY_A]
     assert not any("project" in path for path, _ in gce_server.state.requests)
@@ -77,8 +94,10 @@ def test_closed_port_means_absent(tmp_path):
 
 def test_parse_ssh_keys_edge_cases():
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    text = "\n".join(["", "nocolon", "u:", f"u:{KEY_OLD}", f"u:{KEY_NEW}", "u:ssh-rsa AAA google-ssh {bad json"])
-    assert gce.parse_ssh_keys(text, now) == [KEY_NEW, "ssh-rsa AAA google-ssh {bad json"]
+    text = "\n".join(["", "nocolon", "u:", f"u:{KEY_OLD}", f"u:{KEY_NEW}", "u:ssh-rsa AAA google-ssh {bad json",
+                      "u:ssh-ed25519 AAAA caf\u00e9", "v:ssh-ed25519 AAAAv"])
+    assert gce.parse_ssh_keys(text, now, {"u"}) == [KEY_NEW, "ssh-rsa AAA google-ssh {bad json"]
+    assert gce.parse_ssh_keys(text, now) == []  # only the cloudinit label by default
 
 
 def test_detect_by_dmi(tmp_path):
