@@ -210,7 +210,6 @@ def _imds(host: Host, deadline: float) -> dict[str, Any] | None:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
-    from ros_init.sources import platform_id
 
     ovf_xml, where = _read_ovf(host, deadline)
     ovf = parse_ovf(ovf_xml) if ovf_xml else None

@@ -59,7 +59,6 @@ def with_private_networks(network: dict | None, nets: object) -> dict | None:
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.network.convert import NetconvError, to_v2
     from ros_init.sources import metaservice as ms
-    from ros_init.sources import platform_id
     from ros_init.sources.userdata import UserDataError, parse_mapping
 
     try:

@@ -52,7 +52,6 @@ def network_v1(meta: dict[str, Any]) -> dict[str, Any] | None:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
-    from ros_init.sources import platform_id
 
     got = ms.fetch_object(host, NAME, DEFAULT_URL, deadline, "metadata/v1.json")
     if got is None:

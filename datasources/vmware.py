@@ -165,7 +165,6 @@ def parse_metadata(data: bytes, dmi_uuid: str | None) -> dict[str, Any]:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
-    from ros_init.sources import platform_id
 
     exe = tool(host)
     if exe is None:

@@ -4,9 +4,8 @@ their start-up cost.
 ``import dataclasses`` pulls in ``inspect``, ``ast``, ``dis`` and ``tokenize``, and every
 ``@dataclass`` compiles its methods with ``exec``: about 15 ms plus 0.6 ms per class on the
 2-core CI machine, paid before any work (``python -X importtime``;
-``benchmarks/bench_validate.py``). ``validate`` and ``--config`` runs no longer pay it; the
-datasource path (``engine.collect``, ``sources.probe``/``host``/``httpfetch``,
-``state.handover``, ``system.blockdev``) still uses ``dataclasses``. ``@record`` gives the same
+``benchmarks/bench_validate.py``). ``validate`` and every ``run`` (``--config`` or the
+datasources) no longer pay it (``tests/architecture/test_cold_imports.py``). ``@record`` gives the same
 class from the same annotated body (fields in order, defaults, ``field(default_factory=...,
 repr=..., compare=...)``, ``frozen``), with one shared ``__init__``, ``__repr__``, ``__eq__``
 and (frozen) ``__hash__``, and ``replace`` / ``asdict`` as in ``dataclasses``.
