@@ -148,21 +148,30 @@ def build_config(documents: Sequence[ConfigDocument], *, checked: Sequence[Findi
     from ros_init.config.yamlsource import ParsedDocument
     from ros_init.engine.specs import parse_specs
 
-    config = merge_documents(documents)
-    source = documents[-1].source if len(documents) == 1 else "<merged config>"
-    located = ParsedDocument(source, config)
-    _merged_positions(documents, SchemaWalker(load_schema()), located)
     try:
         # Each document as written (what `ros-init validate` checks of a file, exactly
         # located), then the merged config (what the merge made of them: its errors only).
         # A missing required key is a question for the merged config alone: the image
         # defaults may give the role and the user-data the token.
-        own = [list(checked)] if checked is not None and len(documents) == 1 else [
+        own: list[list[Finding]] | None = [list(checked)] if checked is not None and len(documents) == 1 else [
             validate_data(doc.data, doc.positions, doc.source, key_positions=doc.key_positions,
                           plain_scalars=doc.plain_scalars) for doc in documents]
+    except FileNotFoundError:  # the config schema is not installed (development trees)
+        own = None
+    ignored: list[Finding] = []
+    if own is not None:
+        kept = [(doc, fs) for doc, fs in zip(documents, own, strict=True) if not _ignored_vendor_data(doc, fs, ignored)]
+        documents, own = [doc for doc, _ in kept], [fs for _, fs in kept]
+    config = merge_documents(documents)
+    source = documents[-1].source if len(documents) == 1 else "<merged config>"
+    located = ParsedDocument(source, config)
+    _merged_positions(documents, SchemaWalker(load_schema()) if own is not None else None, located)
+    written = _users_written(documents, config, located)
+    if own is None:
+        findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
+    else:
         findings = [] if checked is not None else [f for fs in own for f in fs if f.code not in CROSS_DOCUMENT]
         seen = {(f.path, f.message) for f in findings}
-        written = _users_written(documents, config, located)
         if len(documents) == 1 and config == documents[0].data:
             merged = own[0]  # the merge left the one document as it was: its check is the merged config's
         else:
@@ -170,8 +179,7 @@ def build_config(documents: Sequence[ConfigDocument], *, checked: Sequence[Findi
                                    plain_scalars=located.plain_scalars)
         findings += [f for f in (_as_written(f, written) for f in merged)
                      if f.severity == "error" and (f.path, f.message) not in seen]
-    except FileNotFoundError:  # the config schema is not installed (development trees)
-        findings = [Finding("warning", "no-schema", "", "the config schema is missing: config not validated")]
+    findings = ignored + findings
     if any(f.severity == "error" for f in findings):
         return config, findings, {}
     config = resolve(config, settings or {})  # the default user comes first: the users move
@@ -228,6 +236,20 @@ def _as_written(finding: Finding, written: dict[str, tuple[str, bool]]) -> Findi
     return finding._replace(path=path + rest)
 
 
+def _ignored_vendor_data(doc: ConfigDocument, own: list[Finding], out: list[Finding]) -> bool:
+    """True when ``doc`` is vendor-data that does not validate on its own: it is left out of
+    the merge and its errors become warnings in ``out``. The vendor writes vendor-data, not the
+    user, and cloud-init uses what it can of it and logs the rest; refusing the whole config
+    for it would boot the node with nothing the user asked for either."""
+    errors = [f for f in own if f.severity == "error" and f.code not in CROSS_DOCUMENT]
+    if doc.layer != Layer.VENDOR or not errors:
+        return False
+    out.append(Finding("warning", "vendor-data", "", f"{doc.source}: ignored: it does not validate"
+                       f" ({len(errors)} error{'s' * (len(errors) != 1)}, below); the other documents are used"))
+    out.extend(f._replace(severity="warning", message=f"vendor-data ignored: {f.message}") for f in errors)
+    return True
+
+
 def _merged_positions(documents: Sequence[ConfigDocument], walker: Any, out: Any) -> None:
     """Where each element of the merged config was written, and its plain scalars (YAML 1.1
     ``0644``): the documents' own tables, the items of an ``append`` list (write_files,
@@ -236,7 +258,8 @@ def _merged_positions(documents: Sequence[ConfigDocument], walker: Any, out: Any
     for doc in sorted(documents, key=lambda d: d.layer):
         shifts: dict[str, int] = {}
         for key, value in (doc.data.items() if isinstance(doc.data, dict) else ()):
-            if isinstance(value, list) and walker.annotation(walker.child(walker.root, key), "x-merge") == "append":
+            if walker is not None and isinstance(value, list) and \
+                    walker.annotation(walker.child(walker.root, key), "x-merge") == "append":
                 shifts[key] = offsets.get(key, 0)
                 offsets[key] = shifts[key] + len(value)
             else:

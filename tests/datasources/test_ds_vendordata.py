@@ -124,3 +124,29 @@ def test_a_metadata_service_with_bad_vendor_data_says_the_same(tmp_path, caplog,
     line = _ignored(caplog, ["digitalocean vendor-data", "not a supported format"])
     assert line.endswith("(vendor-data ignored, as cloud-init ignores it; user-data and meta-data are used)")
     assert [d.layer for d in docs.configs] == [Layer.METADATA, Layer.USER]
+
+
+def test_vendor_data_that_does_not_validate_is_ignored_and_the_user_data_runs(tmp_path, caplog):
+    """Vendor-data that parses but breaks the schema (a relative path, a key of the wrong type)
+    is left out with located warnings, as cloud-init uses what it can of vendor-data and logs
+    the rest; the user's own config still runs. The vendor's values are never echoed."""
+    root = make_os_skeleton(tmp_path / "root")
+    seed = root / "var/lib/cloud/seed/nocloud"  # a seed folder of the target root
+    seed.mkdir(parents=True)
+    (seed / "meta-data").write_text(META)
+    (seed / "user-data").write_text(USER)
+    (seed / "vendor-data").write_text(
+        "#cloud-config\nwrite_files:\n- path: relative/vendor-file\n"
+        f"  content: {SECRET}\nruncmd: 5\n")
+    settings = {"datasources": ["cdrom"], "deadline": 20, "state_dir": "/var/lib/ros-init",
+                "cdrom": {"labels": ["cidata"], "seed_dirs": ["/var/lib/cloud/seed/nocloud"]}}
+    collected = collect(Root(root), settings, cmdline_text="", sys_root="/", devices=[])
+    assert [d for d in collected.documents if d.layer == Layer.VENDOR]  # it decodes: the schema decides
+    inputs = Inputs(documents=collected.documents, scripts=[], instance_id=collected.instance_id)
+    out = execute(Root(root), settings, inputs, "boot", run_commands=False)
+    assert out.code == 0
+    assert (root / "etc/from-user-data").read_text() == "user"
+    assert not list(root.rglob("vendor-file"))
+    status = json.loads(next((root / "run").rglob("status*.json")).read_text())
+    text = json.dumps(status)
+    assert "vendor-data" in text and "ignored" in text and SECRET not in text
