@@ -29,13 +29,14 @@ def detect(host: Host) -> bool:
 
 def fetch(host: Host, deadline: float) -> Documents | None:
     from ros_init.sources import metaservice as ms
+    from ros_init.sources.httpfetch import safe_url
 
     try:
         with ms.Service(host, NAME, DEFAULT_URL, deadline) as svc:
             resp = svc.request("PUT", "v1/token", headers={"Metadata-Token-Expiry-Seconds": TOKEN_TTL,
                                                            "Accept": "text/plain"})
             if resp.status == 404:
-                host.logger.info("akamai: %s has no /v1/token: not Akamai's metadata service", svc.base)
+                host.logger.info("akamai: %s has no /v1/token: not Akamai's metadata service", safe_url(svc.base))
                 return None
             token = resp.body.decode("ascii", "replace").strip() if resp.status == 200 else ""
             if not token:

@@ -52,13 +52,13 @@ class Service:
         self.session: Any = None
 
     def __enter__(self) -> Service:
-        from ros_init.sources.httpfetch import connection_refused
+        from ros_init.sources.httpfetch import connection_refused, safe_url
         from ros_init.sources.netroute import steps_aside
 
         if steps_aside(self.host, self.name, [self.base], "the metadata service"):
             raise Absent(self.base)  # early in boot: retrying until the deadline would hold the boot
         if connection_refused(self.base, min(1.0, self.host.remaining(self.deadline)), self.host.logger):
-            self.host.logger.info("%s: no metadata service at %s (connection refused)", self.name, self.base)
+            self.host.logger.info("%s: no metadata service at %s (connection refused)", self.name, safe_url(self.base))
             raise Absent(self.base)
         import requests
 

@@ -87,3 +87,24 @@ def test_printable_is_one_line_without_controls_and_keeps_plain_text(text: str) 
     assert all(not (0 <= ord(c) < 0x20 or 0x7f <= ord(c) <= 0x9f) for c in shown)
     if text.isprintable() and "\u2028" not in text:
         assert shown == text
+
+
+def test_a_metadata_url_with_credentials_is_logged_without_them(tmp_path: Path) -> None:
+    """The datasources' lines reach the boot log: a metadata service URL from the image settings
+    that carries user info (a proxy's credentials) is named without it, whatever the source."""
+    import socket
+
+    with socket.socket() as s:  # a port that refuses: the service is absent, and says so
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    root = make_os_skeleton(tmp_path / "root")
+    url = f"http://admin:s3cr3tpw@127.0.0.1:{port}"
+    settings = {"datasources": ["ec2", "gce", "openstack"],
+                **{name: {"url": url, "timeout": 1} for name in ("ec2", "gce", "openstack")}}
+    (root / "etc/ros-init").mkdir(parents=True, exist_ok=True)
+    (root / "etc/ros-init/ros-init.yaml").write_text(yaml.safe_dump(settings))
+    out = _cli("run", "--phase", "boot", "--root", str(root))
+    text = out.stdout + out.stderr
+    assert f"127.0.0.1:{port}" in text  # the lines are there, naming where
+    assert "s3cr3tpw" not in text and "admin:" not in text
+    assert "s3cr3tpw" not in "".join(p.read_text(errors="replace") for p in (root / "run").rglob("*") if p.is_file())
