@@ -857,14 +857,23 @@ def part_type(existing: Partition | None, declared: str | None, fmt: str | None,
     swap filesystem (a swap partition is never Linux data: systemd's gpt-auto and blkid-based
     tools go by it), whatever the partition held, so a run killed during mkswap (the partition
     then carries the in-progress type, its old type lost) ends as an uninterrupted one does;
-    else the type the partition has; else (new, or left mid-mkfs) Linux data."""
+    else the type the partition has, unless it is swap's (another filesystem under the swap
+    type would be taken for swap, and a run killed during that mkfs would end as Linux data);
+    else (new, or left mid-mkfs) Linux data. A type the config does not declare and that is
+    neither (an EFI system partition made vfat again) is kept by an uninterrupted run only:
+    declare ``type`` for such a partition (docs/disks.md)."""
     if declared is not None:
         return declared
     if fmt == "swap":
         return GPT_TYPES["swap"] if gpt else DOS_TYPES["swap"]
-    if existing is not None and not mkfs_in_progress(existing):
+    if existing is not None and not mkfs_in_progress(existing) and not is_swap_type(existing.type):
         return existing.type
     return GPT_TYPES["linux"] if gpt else DOS_TYPES["linux"]
+
+
+def is_swap_type(code: str) -> bool:
+    """A GPT or msdos partition type that says swap."""
+    return code.upper() in (GPT_TYPES["swap"].upper(), DOS_TYPES["swap"].upper())
 
 
 def _with_logicals(removed: list[Partition], parts: tuple[Partition, ...], slots: list[_Slot],

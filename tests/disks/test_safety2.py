@@ -475,3 +475,25 @@ def test_a_swap_partition_gets_the_swap_type_after_a_killed_run_too(rig, tmp_pat
                                    OutPart(2, "KEEP" if table == "gpt" else None, fs="ext4", fs_label="keep",
                                            files=KEEP)]))
     assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+
+
+@pytest.mark.parametrize("table,left", [("gpt", "swap"), ("gpt", "mkfs"), ("dos", "swap"), ("dos", "mkfs")])
+def test_another_filesystem_on_a_swap_partition_leaves_the_swap_type(rig, tmp_path, table, left) -> None:
+    """The mirror of the rule above: ext4 made (wipe_filesystem) on a partition typed swap is not
+    left under the swap type (it would be taken for swap), and a run killed during that mkfs
+    ends the same way as an uninterrupted one: Linux data."""
+    from ros_init.disks.layout import DOS_TYPES, GPT_TYPES, MKFS_DOS_TYPE, MKFS_GPT_TYPE
+    mkfs_type = MKFS_GPT_TYPE if table == "gpt" else MKFS_DOS_TYPE
+    dev = rig.attach(InDisk(64 * M, table, [InPart(16 * M, "P1" if table == "gpt" else None,
+                                                   type=mkfs_type if left == "mkfs" else "S",
+                                                   fs="swap" if left == "swap" else None),
+                                            InPart(None, "KEEP" if table == "gpt" else None, fs="ext4",
+                                                   fs_label="keep", files=KEEP)]))
+    config = {"filesystems": [{"device": f"{dev}p1", **_fs("ext4", "data", wipe_filesystem=True)}]}
+    summaries = _boot(config, Root(tmp_path), _ctx(dev))
+    assert any(s.startswith(f"format {dev}p1") for s in summaries), summaries
+    want = GPT_TYPES["linux"] if table == "gpt" else DOS_TYPES["linux"]
+    assert stage_table(dev).partitions[0].type.upper() == want.upper()
+    assert subprocess.run(["blkid", "-o", "value", "-s", "TYPE", f"{dev}p1"], capture_output=True,
+                          text=True).stdout.strip() == "ext4"
+    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
