@@ -219,16 +219,27 @@ def keys_by_user(config: Config) -> dict[str, list[tuple[str, str | None]]]:
 def _top_level_warning(config: Config) -> tuple[str, str] | None:
     """(path, message) when ``users`` itself leaves the default user out and top-level keys
     are given: no user of ``users`` gets them (cloud-init's rule; ros-init gave them to the
-    first user before)."""
-    from ros_init.accounts.defaultuser import wanted
+    first user before). Known from the config alone, so ``validate`` says it too."""
+    from ros_init.accounts.defaultuser import default_user_name, wanted
 
-    if not config.get("ssh_authorized_keys") or "users" not in config or wanted(config.get("users")):
-        return None
+    if not config.get("ssh_authorized_keys") or default_user_name(config) or "users" not in config \
+            or wanted(config.get("users")):
+        return None  # the default user gets them (or the image has none: _locked_out, at boot)
     disabled = config.get("disable_root", True) is not False
     return ("ssh_authorized_keys", "`users` names others without `default`, so no user of it gets these keys "
             "(cloud-init's rule): they go to root only" + (", behind disable_root_opts (a root login with them "
             "is refused)" if disabled else "") + "; give them to a user with users[].ssh_authorized_keys, or "
             "list `default` in users")
+
+
+def _locked_out(config: Config) -> bool:
+    """Top-level keys that nobody can log in with: no default user (the image settings define
+    none, or ``users`` leaves it out) and root's lines behind ``disable_root_opts``. Only the
+    boot knows the image settings, so the boot says it (``plan``); ``validate`` cannot."""
+    from ros_init.accounts.defaultuser import default_user_name
+
+    return bool(config.get("ssh_authorized_keys")) and not default_user_name(config) \
+        and config.get("disable_root", True) is not False
 
 
 class SshSpec(NamedTuple):
@@ -239,6 +250,7 @@ class SshSpec(NamedTuple):
     keys: tuple[tuple[str, tuple[tuple[str, str | None], ...]], ...]
     pwauth: bool | None
     warnings: tuple[tuple[str, str], ...] = ()
+    locked_out: bool = False  # top-level keys that log nobody in (_locked_out): said at boot
 
 
 def parse(config: Config) -> SshSpec:
@@ -255,7 +267,7 @@ def parse(config: Config) -> SshSpec:
     refusals.check()
     warning = _top_level_warning(config)
     return SshSpec(tuple((user, tuple(entries)) for user, entries in keys.items()), value,
-                   (warning,) if warning else ())
+                   (warning,) if warning else (), _locked_out(config))
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
@@ -409,6 +421,11 @@ def plan(spec: SshSpec, root: Root, ctx: StageContext) -> list[Change]:
     from ros_init.core.changes import Refused, digest
     from ros_init.core.model import Change
 
+    if spec.locked_out and not spec.warnings:
+        log.warning("ssh_authorized_keys: there is no default user (the image settings define no default_user),"
+                    " so these keys go to root only, behind disable_root_opts: nobody can log in with them"
+                    " (cloud-init's rule); give them to a user with users[].ssh_authorized_keys, or set"
+                    " disable_root: false")
     changes: list[Change] = []
     wanted = dict(spec.keys)
     passwd = Table.parse("passwd", root.read_text("/etc/passwd") or "") if wanted else None

@@ -143,6 +143,23 @@ def test_without_default_user_default_is_ignored_as_before(tmp_path, capsys):
     assert "rancher" not in _passwd(root) and "default" not in _passwd(root)
     assert not (root / "home/alice/.ssh/authorized_keys").exists()  # not the first user's any more
     assert f'{prefix("NONE")} {KEY}\n' in (root / "root/.ssh/authorized_keys").read_text()
+    assert "nobody can log in with them" in out  # the boot says so: the image has no default user
+
+
+def test_keys_without_users_on_an_image_without_default_user_are_said_to_log_nobody_in(tmp_path, capsys):
+    """cloud-init's rule without a default user: root only, behind disable_root_opts. The boot
+    warns (it knows the image settings); validate cannot know them and does not guess."""
+    cfg = tmp_path / "ud.yaml"
+    cfg.write_text(f"#cloud-config\nssh_authorized_keys: ['{KEY}']\n")
+    root = _node(tmp_path, {})
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0, out
+    assert "there is no default user" in out and "nobody can log in with them" in out
+    assert main(["validate", str(cfg)]) == 0
+    assert "nobody can log in" not in "".join(capsys.readouterr())
+    cfg.write_text(f"#cloud-config\nssh_authorized_keys: ['{KEY}']\ndisable_root: false\n")
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0 and "nobody can log in" not in out  # root logs in with them: said by the config
 
 
 def test_without_users_the_default_user_and_root_get_the_keys(tmp_path, capsys):
@@ -154,6 +171,7 @@ def test_without_users_the_default_user_and_root_get_the_keys(tmp_path, capsys):
     code, out = _run(capsys, root, "--config", str(cfg))
     assert code == 0, out
     assert (root / "home/rancher/.ssh/authorized_keys").read_text().count(f"\n{KEY}\n") == 1
+    assert "without `default`" not in out and "nobody can log in" not in out  # rancher gets them: no warning
     root_keys = (root / "root/.ssh/authorized_keys").read_text()
     assert f'{prefix("rancher")} {KEY}\n' in root_keys and 'the user \\"rancher\\" rather than' in root_keys
     code, out = _run(capsys, root, "--config", str(cfg))
