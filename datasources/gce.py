@@ -7,8 +7,9 @@ error, never data. Two requests fetch everything: ``instance/?recursive=true`` a
 
 Found: instance id, hostname, the ``user-data`` attribute (``user-data-encoding:
 base64`` honoured), and the ``ssh-keys`` lines (``user:key``) labelled ``cloudinit`` or with the
-image's default user, as cloud-init takes them (project keys too unless
-``block-project-ssh-keys`` is true; google-ssh keys past their ``expireOn`` dropped).
+image's default user, as cloud-init takes them (``sshKeys`` and ``ssh-keys``; project keys too
+unless ``block-project-ssh-keys`` is true or the instance has the legacy ``sshKeys``; google-ssh
+keys past their ``expireOn`` dropped).
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                 raise DatasourceError("gce: instance metadata has no id")
             attrs = inst.get("attributes") or {}
             project = {}
-            if not _truthy(attrs.get("block-project-ssh-keys", "false")):
+            # cloud-init's rule: project keys count unless the instance blocks them or has the
+            # legacy instance `sshKeys` (which replaced the project's keys on GCE).
+            if not _truthy(attrs.get("block-project-ssh-keys", "false")) and not attrs.get("sshKeys"):
                 project = get_json(svc, "project/attributes/?recursive=true&alt=json") or {}
     except ms.Absent:
         return None
@@ -106,9 +109,11 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     now = datetime.now(UTC)
     default_user = image_default_user(host.settings)
     users = {"cloudinit"} | ({default_user["name"]} if default_user else set())
-    keys = parse_ssh_keys(str(attrs.get("ssh-keys") or attrs.get("sshKeys") or ""), now, users)
-    if isinstance(project, dict):
-        keys += parse_ssh_keys(str(project.get("ssh-keys") or project.get("sshKeys") or ""), now, users)
+    keys = []
+    for where in (attrs, project if isinstance(project, dict) else {}):
+        for name in ("sshKeys", "ssh-keys"):  # both spellings, as cloud-init reads them
+            keys += parse_ssh_keys(str(where.get(name) or ""), now, users)
+    keys = list(dict.fromkeys(keys))
     user_data = attrs.get("user-data")
     data = None
     if user_data:

@@ -107,3 +107,17 @@ def test_detect_by_dmi(tmp_path):
     assert not gce.detect(host)
     (dmi / "product_name").write_text("Google Compute Engine\n")
     assert gce.detect(host)
+
+
+def test_both_key_attributes_and_the_legacy_one_blocks_the_project(gce_server, tmp_path):
+    """cloud-init reads the instance's ``sshKeys`` and ``ssh-keys``; the project's keys only when
+    the instance neither blocks them nor has the legacy ``sshKeys`` (which replaces them)."""
+    k1, k2, k3 = (f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{c} k{c}" for c in "123")
+    gce_server.state.instance = gce_instance(**{"sshKeys": f"cloudinit:{k1}", "ssh-keys": f"rancher:{k2}"})
+    gce_server.state.project = {"ssh-keys": f"cloudinit:{k3}"}
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.configs[0].data["ssh_authorized_keys"] == [k1, k2]
+    assert not any("project" in path for path, _ in gce_server.state.requests)
+    gce_server.state.instance = gce_instance(**{"ssh-keys": f"rancher:{k2}"})
+    docs = gce.fetch(_host(tmp_path, gce_server.url), time.monotonic() + 10)
+    assert docs.configs[0].data["ssh_authorized_keys"] == [k2, k3]
