@@ -45,7 +45,9 @@ def fetch(host: Host, deadline: float) -> Documents | None:
                 raise DatasourceError("openstack: meta_data.json is not an object")
             iid = ms.check_instance_id(meta.get("uuid"), NAME)
             user_data = svc.get(f"{_V}/user_data", max_size=ms.DATA_MAX)
-            vendor = [ms.vendor_text(svc.get_json(f"{_V}/{n}")) for n in ("vendor_data.json", "vendor_data2.json")]
+            vendor = [ms.vendor_envelope(lambda n=n: ms.vendor_text(svc.get_json(f"{_V}/{n}")),
+                                         f"openstack {_V}/{n}", host.logger)
+                      for n in ("vendor_data.json", "vendor_data2.json")]
             net_raw = svc.get(f"{_V}/network_data.json")
     except ms.Absent:
         return None

@@ -170,7 +170,9 @@ def fetch(host: Host, deadline: float) -> Documents | None:
     if exe is None:
         return None
     gi = Guestinfo(host, exe, deadline)
-    values = {k: read_key(gi, k) for k in KEYS}
+    values = {k: read_key(gi, k) for k in KEYS if k != "vendordata"}
+    values["vendordata"] = ms.vendor_envelope(lambda: read_key(gi, "vendordata"), "vmware guestinfo.vendordata",
+                                              host.logger)
     if not any(values.values()):
         host.logger.info("vmware: none of guestinfo.%s is set", ", guestinfo.".join(KEYS))
         return None

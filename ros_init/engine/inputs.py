@@ -241,13 +241,28 @@ def _ignored_vendor_data(doc: ConfigDocument, own: list[Finding], out: list[Find
     the merge and its errors become warnings in ``out``. The vendor writes vendor-data, not the
     user, and cloud-init uses what it can of it and logs the rest; refusing the whole config
     for it would boot the node with nothing the user asked for either."""
-    errors = [f for f in own if f.severity == "error" and f.code not in CROSS_DOCUMENT]
-    if doc.layer != Layer.VENDOR or not errors:
+    if doc.layer != Layer.VENDOR:
+        return False
+    errors = [f for f in own if f.severity == "error" and f.code not in CROSS_DOCUMENT] or _refused_by_stages(doc)
+    if not errors:
         return False
     out.append(Finding("warning", "vendor-data", "", f"{doc.source}: ignored: it does not validate"
                        f" ({len(errors)} error{'s' * (len(errors) != 1)}, below); the other documents are used"))
     out.extend(f._replace(severity="warning", message=f"vendor-data ignored: {f.message}") for f in errors)
     return True
+
+
+def _refused_by_stages(doc: ConfigDocument) -> list[Finding]:
+    """What the stages' ``parse`` refuses in ``doc`` alone (located in it): vendor-data the
+    schema accepts can still hold a value no stage can apply."""
+    from ros_init.config.merge import merge_documents
+    from ros_init.config.yamlsource import ParsedDocument
+    from ros_init.engine.specs import parse_specs
+
+    located = ParsedDocument(doc.source, doc.data)
+    located.positions.update(doc.positions)
+    located.key_positions.update(doc.key_positions)
+    return [f for f in parse_specs(merge_documents([doc]), located.location)[1] if f.severity == "error"]
 
 
 def _merged_positions(documents: Sequence[ConfigDocument], walker: Any, out: Any) -> None:

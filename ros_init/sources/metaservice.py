@@ -22,6 +22,7 @@ from ros_init.sources.host import DatasourceError, Host
 
 TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from ros_init.sources.httpfetch import Response
@@ -172,6 +173,20 @@ def vendor_text(value: Any) -> bytes | None:
     if isinstance(value, str) and value.strip():
         return value.encode()
     return None
+
+
+def vendor_envelope(read: Callable[[], Any], source: str, logger: Any = None) -> Any:
+    """What ``read()`` gives, or None when the envelope vendor-data comes in (a JSON file, a
+    guestinfo encoding) is broken: logged and left out as unusable vendor-data is
+    (``userdata.vendor_ignored``), so the source's user-data and meta-data still count. A
+    service that is not there (``Absent``) is not the vendor-data's fault: it passes."""
+    try:
+        return read()
+    except DatasourceError as exc:
+        from ros_init.sources.userdata import vendor_ignored
+
+        vendor_ignored(source, str(exc), logger)
+        return None
 
 
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")

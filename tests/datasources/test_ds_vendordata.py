@@ -126,7 +126,12 @@ def test_a_metadata_service_with_bad_vendor_data_says_the_same(tmp_path, caplog,
     assert [d.layer for d in docs.configs] == [Layer.METADATA, Layer.USER]
 
 
-def test_vendor_data_that_does_not_validate_is_ignored_and_the_user_data_runs(tmp_path, caplog):
+@pytest.mark.parametrize("vendor", [
+    f"#cloud-config\nwrite_files:\n- path: relative/vendor-file\n  content: {SECRET}\nruncmd: 5\n",  # the schema
+    "#cloud-config\nwrite_files:\n- path: /etc/vendor-file\n  content: x\n"
+    "disable_root_opts: no-pty restrict\n",  # the sshkeys stage's parse (an option with a bare space)
+])
+def test_vendor_data_that_does_not_validate_is_ignored_and_the_user_data_runs(tmp_path, caplog, vendor):
     """Vendor-data that parses but breaks the schema (a relative path, a key of the wrong type)
     is left out with located warnings, as cloud-init uses what it can of vendor-data and logs
     the rest; the user's own config still runs. The vendor's values are never echoed."""
@@ -135,9 +140,7 @@ def test_vendor_data_that_does_not_validate_is_ignored_and_the_user_data_runs(tm
     seed.mkdir(parents=True)
     (seed / "meta-data").write_text(META)
     (seed / "user-data").write_text(USER)
-    (seed / "vendor-data").write_text(
-        "#cloud-config\nwrite_files:\n- path: relative/vendor-file\n"
-        f"  content: {SECRET}\nruncmd: 5\n")
+    (seed / "vendor-data").write_text(vendor)
     settings = {"datasources": ["cdrom"], "deadline": 20, "state_dir": "/var/lib/ros-init",
                 "cdrom": {"labels": ["cidata"], "seed_dirs": ["/var/lib/cloud/seed/nocloud"]}}
     collected = collect(Root(root), settings, cmdline_text="", sys_root="/", devices=[])
@@ -150,3 +153,30 @@ def test_vendor_data_that_does_not_validate_is_ignored_and_the_user_data_runs(tm
     status = json.loads(next((root / "run").rglob("status*.json")).read_text())
     text = json.dumps(status)
     assert "vendor-data" in text and "ignored" in text and SECRET not in text
+
+
+def test_a_broken_vendor_data_envelope_is_ignored_on_openstack_and_vmware(tmp_path, caplog, platform_server):
+    """Vendor-data that comes in an envelope (OpenStack's vendor_data.json, a guestinfo
+    encoding) whose envelope is broken is ignored like any unusable vendor-data: the source
+    keeps its instance, meta-data and user-data."""
+    from test_ds_vmware import META as VM_META
+    from test_ds_vmware import UD as VM_UD
+    from test_ds_vmware import host_for as vm_host
+    from test_ds_vmware import make_tool
+
+    p = BY["openstack"]
+    st = p.state()
+    st.routes["GET /openstack/latest/vendor_data.json"] = f'{{"cloud-init": "{SECRET}'  # cut short
+    srv = platform_server(st)
+    with caplog.at_level(logging.WARNING):
+        docs = mod("openstack").fetch(host_for(tmp_path, p, srv.url), time.monotonic() + 10)
+    _ignored(caplog, ["openstack/latest/vendor_data.json", "not valid JSON"])
+    assert docs.instance_id == p.iid and Layer.USER in [d.layer for d in docs.configs]
+    caplog.clear()
+    exe, _ = make_tool(tmp_path, "vmware-rpctool", {"metadata": VM_META, "userdata": VM_UD,
+                                                    "vendordata": SECRET, "vendordata.encoding": "rot13"})
+    with caplog.at_level(logging.WARNING):
+        docs = mod("vmware").fetch(vm_host(tmp_path, exe), time.monotonic() + 10)
+    _ignored(caplog, ["guestinfo.vendordata", "is not plain, base64 or gzip+base64"])
+    assert docs.instance_id == "cloud-vm"
+    assert [d.layer for d in docs.configs] == [Layer.METADATA, Layer.USER]
