@@ -377,11 +377,12 @@ class Validator:
     def _unknown_key(self, key: str, props: dict, child: str, n: dict) -> _Err:
         if child == key and key in FOREIGN_SECTIONS:
             return _Err(child, "unknown-key", FOREIGN_SECTIONS[key], at_key=True)
-        if not props and n.get("patternProperties"):  # keys are names (users by name, bond parameters)
+        hint = _did_you_mean(key, list(props))
+        if not hint and (n.get("x-key-message") or not props and n.get("patternProperties")):
+            # keys are names or follow a form (users by name, bond parameters): say the form
             what = n.get("x-key-message") or "does not have the form of the keys allowed here"
             return _Err(child, "unknown-key", f"`{_show(key)}` {what}", at_key=True)
         known = [k for k in props if "x-ignored" not in self.walker.deref(props[k])] or list(props)
-        hint = _did_you_mean(key, list(props))
         if hint:
             msg = f"unknown key `{key}`; did you mean `{hint}`?"
         elif len(known) <= 12:

@@ -193,3 +193,7 @@ def test_a_key_that_is_not_a_name_in_a_map_of_names_says_what_a_name_is():
     [f] = [f for f in findings if f.severity == "error"]
     assert f.path == "users.-bad" and (f.location.line, f.location.column) == (3, 3)
     assert f.message.startswith("`-bad` is not a user name: ") and "allowed here" not in f.message
+    bond = (b"#cloud-config\nnetwork:\n  version: 1\n  config:\n    - type: bond\n      name: bond0\n"
+            b"      bond_interfaces: [eth0]\n      params:\n        bogus: 1\n")
+    [f] = [f for f in validate_bytes(bond, "b.yaml") if f.severity == "error"]
+    assert f.message.startswith("`bogus` is not a bond parameter") and (f.location.line, f.location.column) == (9, 9)
