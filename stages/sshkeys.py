@@ -50,7 +50,8 @@ SSHD_CONFIGS = ("/etc/ssh/sshd_config", "/usr/etc/ssh/sshd_config")
 MAX_KEYS_BYTES = 64 * 1024
 
 _REF_RE = re.compile(r"^(github|gitlab):([A-Za-z0-9][A-Za-z0-9._-]{0,254})\Z")
-_KEY_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)? [A-Za-z0-9+/]+={0,3}( [^\x00-\x1f]*)?\Z")
+_KEY_TYPE = r"(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)?"  # sshd's key types, one rule
+_KEY_RE = re.compile(rf"^{_KEY_TYPE} [A-Za-z0-9+/]+={{0,3}}( [^\x00-\x1f]*)?\Z")
 
 MAX_AUTHORIZED_KEYS = 4 * 1024 * 1024  # thousands of keys; a user's huge or sparse file is left alone
 log = logger(__name__)
@@ -94,7 +95,7 @@ def _key_problem(key: Any) -> str | None:
 # login with one of these keys prints which user to log in as and exits 142.
 DISABLE_ROOT_OPTS = ('no-port-forwarding,no-agent-forwarding,no-X11-forwarding,command="echo \'Please login as '
                      'the user \\"$USER\\" rather than the user \\"$DISABLE_USER\\".\';echo;sleep 10;exit 142"')
-_KEYTYPE_RE = re.compile(r"^(ssh-[a-z0-9-]+|ecdsa-sha2-[a-z0-9-]+|sk-[a-z0-9@.-]+)(@openssh\.com)?\Z")
+_KEYTYPE_RE = re.compile(rf"^{_KEY_TYPE}\Z")
 
 
 def receivers(default_user: str | None, disable_root: bool, disable_root_opts: str) -> dict[str, str | None]:
