@@ -58,16 +58,18 @@ def cli_main(args: Any) -> int:
     from ros_init.engine.logs import journal
 
     # The datasources' lines (waits, probe decisions) in the phase's format: there is no config
-    # to scrub by yet, and they never hold a config value.
+    # to scrub by yet, and they never hold a config value. One journal for the whole command:
+    # a network source's thread still logging after the probe (or between the phases) writes
+    # in the same format; each phase's run nests its own, with the config's scrubber.
     with journal(args.phase, Scrubber(), WARNING if dry_run else INFO):
         inputs = gather_inputs(root, settings, args.config, getattr(args, "cmdline", None), phase=source_phase)
-    # The network phase: the network sources' documents added, then both phases' stages in
-    # this one process (every stage converges: what the earlier phases applied stays as it is).
-    phases = ("initramfs", "boot") if args.phase == "network" else (args.phase,)
-    code = 0
-    shown: set[str] = set()  # the network phase's two passes find a bad config's errors twice: say them once
-    for phase in phases:
-        code = max(code, _one_phase(args, root, settings, inputs, phase, dry_run, shown))
+        # The network phase: the network sources' documents added, then both phases' stages in
+        # this one process (every stage converges: what the earlier phases applied stays as it is).
+        phases = ("initramfs", "boot") if args.phase == "network" else (args.phase,)
+        code = 0
+        shown: set[str] = set()  # the network phase's two passes find a bad config's errors twice: say them once
+        for phase in phases:
+            code = max(code, _one_phase(args, root, settings, inputs, phase, dry_run, shown))
     return code
 
 

@@ -143,8 +143,9 @@ def _take(record: Any, host: Any, names: list[str], deadline: float, phase: str)
     """The record's results (only the local sources' for the network phase, which probes the
     network sources now, except platform ones listed after a platform source found)."""
     kept = [p for p in record.probed if phase != "network" or BY_NAME[p.outcome.name].kind == "local"]
-    for p in kept:
-        p.outcome.detail = f"handed over by the {record.phase} phase: {p.outcome.detail}".rstrip(": ")
+    for p in kept:  # named once, by the phase that probed (a later handover keeps that name)
+        if not p.outcome.detail.startswith("handed over by the "):
+            p.outcome.detail = f"handed over by the {record.phase} phase: {p.outcome.detail}".rstrip(": ")
     if phase != "network":
         return kept
     platform_at = first_platform_at(kept, names)

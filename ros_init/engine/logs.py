@@ -15,7 +15,7 @@ import os
 import sys
 
 from ros_init.config.redact import Scrubber
-from ros_init.core.logger import DEBUG, ERROR, INFO, WARNING, logger, set_sink
+from ros_init.core.logger import CRITICAL, DEBUG, ERROR, INFO, WARNING, logger, set_sink
 from ros_init.core.printable import printable
 
 TYPE_CHECKING = False
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 log = logger("ros_init")
-_PRIO = {ERROR: 3, WARNING: 4, INFO: 6, DEBUG: 7}
+_PRIO = {CRITICAL: 2, ERROR: 3, WARNING: 4, INFO: 6, DEBUG: 7}
 
 
 class JournalLines:
