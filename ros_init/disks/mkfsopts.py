@@ -90,16 +90,16 @@ def sub_option_key(item: str) -> str:
     return item.split("=", 1)[0].strip().lstrip("^").strip()
 
 
-def schema_pattern() -> str:
+def options_item_pattern() -> str:
     """The JSON Schema pattern (ECMAScript and Python ``re`` alike) of one ``options`` item:
-    no ``/``, and no denied key (``sub_option_key``'s reading: after a comma, a ``^`` or spaces,
+    no ``/``, and no denied key (``sub_option_key``'s reading: after a comma, ``^`` or spaces,
     with or without ``=``, also glued to a short flag ``-Jdevice=`` or a long one ``--x=device=``)."""
     keys = "|".join(_DENIED_KEYS)
-    return (rf"^(?!(?:--[\w-]+=|-\w)?(?:[^,]*,)*\s*\^?\s*(?:{keys})\s*(?:=|,|(?![\s\S])))"
+    return (rf"^(?!(?:--[\w-]+=|-\w)?(?:[^,]*,)*\s*\^*\s*(?:{keys})\s*(?:=|,|(?![\s\S])))"
             r"[^/]*(?![\s\S])")
 
 
-def schema_message() -> str:
+def options_item_message() -> str:
     """The schema's ``x-message`` for that pattern: every denied key named."""
     return ("must not name a file or device (no '/', no " + ", ".join(f"{k}=" for k in _DENIED_KEYS)
             + "): mkfs options cannot reach other devices")

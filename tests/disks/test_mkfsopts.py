@@ -90,19 +90,19 @@ def _schema_option_items() -> list[dict]:
 
 
 def test_the_schema_refuses_the_keys_the_plan_refuses() -> None:
-    from ros_init.disks.mkfsopts import schema_message, schema_pattern
+    from ros_init.disks.mkfsopts import options_item_message, options_item_pattern
 
     items = _schema_option_items()
     assert len(items) == 2  # disks[].partitions[].filesystem and filesystems[]
     for item in items:
-        assert item["pattern"] == schema_pattern()
-        assert item["x-message"] == schema_message()
-    assert all(f"{k}=" in schema_message() for k in _DENIED_KEYS)
+        assert item["pattern"] == options_item_pattern()
+        assert item["x-message"] == options_item_message()
+    assert all(f"{k}=" in options_item_message() for k in _DENIED_KEYS)
 
 
 ITEMS = st.sampled_from(["stride=8", "size=10m", "^has_journal", "lazy_itable_init=0", "reflink=1", "xxhash", "32",
                          "filesystem=1", "devices", "uname", *_DENIED_KEYS, *(f"{k}=x" for k in _DENIED_KEYS),
-                         "^journal_dev", " uuid =1", "^ name", "a/b", "logdev=/dev/vdc"])
+                         "^journal_dev", " uuid =1", "^ name", "^^uuid=1", "^^ name", "a/b", "logdev=/dev/vdc"])
 VALUES = st.lists(ITEMS, min_size=1, max_size=3).map(",".join) | st.lists(ITEMS, min_size=1, max_size=2).map(", ".join)
 VALUED = sorted({(fmt, f) for fmt, flags in _FLAGS.items() for f, takes in flags.items() if takes
                  and not (fmt == "btrfs" and f in ("-d", "--data", "-m", "--metadata"))})
