@@ -1,6 +1,6 @@
 """Cold-process ``ros-init run --phase boot`` of the typical config into a scratch root.
 
-    python benchmarks/bench_run.py [--runs 20] [--json] [--baseline REF]
+    python benchmarks/bench_run.py [--runs 20] [--json] [--baseline REF] [--instructions]
 
 Two cases: the first run (a fresh copy of an OS skeleton for every run; the copy is not
 timed) and the converged run (the same root again: 0 changed). The config is
@@ -13,6 +13,8 @@ column (user + system time of the process) is the figure to trust on a busy mach
 that tree's ros-init too, installed the same way, every case taking turns with ours, and
 prints ours against it (issue 10: no slower than before the config model, REF bc93eba).
 Without it, the figures recorded for bc93eba below are printed for scale only.
+``--instructions`` also counts the instructions of one first and one converged run of each
+tree (valgrind's callgrind): a figure that the load of the machine does not move.
 """
 
 from __future__ import annotations
@@ -105,9 +107,11 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--baseline", metavar="REF", help="also run this commit (or checkout folder) and compare")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the instructions of one first and one converged run (valgrind): not moved by load")
     args = ap.parse_args()
     sys.path.insert(0, os.path.join(HERE, ".."))
-    from peers import baseline_tree, measure_interleaved, ros_init_exe
+    from peers import baseline_tree, instructions, measure_interleaved, ros_init_exe
 
     from ros_init.cli.demo import make_os_skeleton
 
@@ -139,6 +143,12 @@ def main() -> int:
         for name, r in rows.items():
             r["summary"] = summaries[name]
         imports = _importtime(skeleton, tmp, min(args.runs, 5))
+        counts = {}
+        if args.instructions:
+            for n, (suffix, exe) in enumerate(exes.items()):
+                root = fresh(f"i{n}-", 0)
+                counts["first run" + suffix] = instructions(_command(root, exe))
+                counts["converged run" + suffix] = instructions(_command(root, exe))
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -152,6 +162,10 @@ def main() -> int:
             print("  " + line)
     for case in TARGETS_MS:
         print(compare_line(rows, case, args.baseline))
+    for name, n in counts.items():
+        base = counts.get(f"{name} @ {args.baseline}") if args.baseline and "@" not in name else None
+        ratio = f" ({n / base:.2f}x)" if n and base else ""
+        print(f"instructions, {name}: " + (f"{n:.1f} M{ratio}" if n is not None else "(no valgrind)"))
     met = all(rows[k]["median_ms"] <= TARGETS_MS[k] for k in TARGETS_MS)
     print(f"targets: {'met' if met else 'NOT met'}")
     return 0

@@ -169,15 +169,19 @@ def instructions(cmd: list[str], env: dict[str, str] | None = None) -> float | N
     """Millions of instructions one run of ``cmd`` executes (valgrind's callgrind), or None
     without valgrind. Unlike time, the count does not move with the load of the machine: two
     trees compared this way differ by what their code does, run after run. A console script
-    is run through the interpreter of its shebang (valgrind follows ELF programs)."""
+    is run through the interpreter of its shebang (valgrind follows ELF programs). A run that
+    fails raises, with valgrind's last lines."""
+    import shlex
+
     if shutil.which("valgrind") is None:
         return None
     with open(cmd[0], "rb") as fh:
-        head = fh.read(2)
-    if head == b"#!":
-        with open(cmd[0], encoding="utf-8") as fh:
-            cmd = [fh.readline()[2:].strip(), *cmd]
+        head = fh.readline()
+    if head.startswith(b"#!"):
+        cmd = [*shlex.split(head[2:].decode().strip()), *cmd]
     proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
     found = re.search(r"Collected : (\d+)", proc.stderr)
-    return int(found.group(1)) / 1e6 if found else None
+    if proc.returncode != 0 or not found:
+        raise RuntimeError(f"valgrind {' '.join(cmd)} exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    return int(found.group(1)) / 1e6
