@@ -32,11 +32,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "..", "ros_init", "examples", "demo.yaml")
 TARGETS_MS = {"first run": 150.0, "converged run": 100.0}
 # bc93eba (before the config model), cold, interleaved with ros-init at the commit that
-# recorded this (ours then: first 136.9 ms CPU / 174.4 ms wall, converged 110.1 / 124.6),
-# 40 runs each, on the 2-core machine at load about 2:
-RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 40,
-            "first run": {"median_cpu_ms": 165.0, "median_ms": 204.2},
-            "converged run": {"median_cpu_ms": 139.5, "median_ms": 155.7}}
+# recorded this (ours then: first 81.8 ms CPU / 92.2 ms wall, converged 69.8 / 71.9;
+# instructions 318.4 M / 295.1 M against bc93eba's 466.9 M / 449.0 M), 20 runs each, on
+# the idle 2-core machine:
+RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 20,
+            "first run": {"median_cpu_ms": 110.2, "median_ms": 120.5},
+            "converged run": {"median_cpu_ms": 96.8, "median_ms": 98.7}}
 
 
 def _command(root: str, exe: str | None = None) -> list[str]:

@@ -41,11 +41,11 @@ MINIMAL = os.path.join(HERE, "..", "ros_init", "examples", "minimal.yaml")
 IGNITION = os.path.join(HERE, "typical.ign")
 TARGET_MS, TARGET_MIB = 45.0, 25.0
 # bc93eba (before the config model) against ros-init at the commit that recorded this, both
-# cold, interleaved, 40 runs each, on the 2-core machine at load about 2;
-# python -c pass 12.4 ms CPU, python -c 'import yaml' 39.0 ms in the same run:
+# cold, interleaved, 40 runs each, on the idle 2-core machine (python -c pass 8.7 ms CPU,
+# python -c 'import yaml' 27.9 ms); instructions (--instructions): 169.1 M vs 226.2 M:
 RECORDED = {"ref": "bc93eba", "date": "2026-11-30", "runs": 40,
-            "baseline": {"median_cpu_ms": 53.5, "median_ms": 58.2},
-            "ours": {"median_cpu_ms": 76.3, "median_ms": 83.5}}
+            "baseline": {"median_cpu_ms": 34.1, "median_ms": 34.5},
+            "ours": {"median_cpu_ms": 45.3, "median_ms": 45.9}}
 
 
 def _cloud_init_flavour(path: str) -> str:

@@ -13,6 +13,10 @@ import sys
 
 from ros_init import __version__
 
+TYPE_CHECKING = False  # typing costs start-up time: annotations are strings
+if TYPE_CHECKING:
+    from typing import Any
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
 # command -> (module, one-line help). The module exposes cli_main(args) -> int.
@@ -67,18 +71,34 @@ def _add_sources(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cmdline", metavar="FILE", help="kernel command line to read (default: the target root's /proc/cmdline)")
 
 
+class _OneCommand:
+    """Builds the parser of the one command being run, on its own (``ros-init validate ...``
+    parses ``...`` with it): argparse's gettext look-ups cost start-up time per parser, and the
+    top-level parser and the others are only needed for ``--help``, ``--version`` and a typo."""
+
+    def __init__(self, only: str) -> None:
+        self.only, self.parser = only, None
+
+    def add_parser(self, name: str, **kw: object) -> argparse.ArgumentParser:
+        if name != self.only:
+            return _Unbuilt()  # type: ignore[return-value]
+        kw.pop("help", None)  # the line in the top-level listing
+        self.parser = _Parser(prog=f"ros-init {name}", **kw)
+        self.parser.set_defaults(command=name)
+        return self.parser
+
+
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``only``, just that command's sub-parser is built (start-up time)."""
-    parser = _Parser(prog="ros-init", description="First-boot configurator of RancherOS v2.")
-    parser.add_argument("--version", action="version", version=f"ros-init {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    sub.required = True
-    real_add = sub.add_parser
-
-    def add_parser(name: str, **kw: object) -> argparse.ArgumentParser:
-        return real_add(name, **kw) if only in (None, name) else _Unbuilt()  # type: ignore[return-value]
-
-    sub.add_parser = add_parser  # type: ignore[method-assign]
+    """The parser; with ``only``, just that command's parser, which parses the arguments after
+    the command's name (start-up time)."""
+    sub: Any  # argparse's sub-parsers action, or the one command's builder
+    if only is None:
+        parser = _Parser(prog="ros-init", description="First-boot configurator of RancherOS v2.")
+        parser.add_argument("--version", action="version", version=f"ros-init {__version__}")
+        sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+        sub.required = True
+    else:
+        sub = _OneCommand(only)
 
     p = sub.add_parser("validate", help=COMMANDS["validate"][1], description=COMMANDS["validate"][1])
     p.add_argument("files", nargs="+", metavar="FILE", help="config files, or - for standard input")
@@ -118,13 +138,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help=COMMANDS["demo"][1], description=COMMANDS["demo"][1])
     p.add_argument("--root", default="demo-root", metavar="DIR", help="scratch root to configure (default ./demo-root)")
     p.add_argument("--config", metavar="FILE", help="config to use instead of the bundled example")
-    return parser
+    return parser if only is None else sub.parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     only = argv[0] if argv and argv[0] in COMMANDS else None
-    args = build_parser(only).parse_args(argv)
+    args = build_parser(only).parse_args(argv[1:] if only else argv)
     module = importlib.import_module(COMMANDS[args.command][0])
     try:
         return int(module.cli_main(args))
