@@ -227,7 +227,7 @@ def _top_level_warning(config: Config) -> tuple[str, str] | None:
             or wanted(config.get("users")):
         return None  # the default user gets them (or the image has none: _locked_out, at boot)
     disabled = config.get("disable_root", True) is not False
-    return ("ssh_authorized_keys", "`users` names others without `default`, so no user of it gets these keys "
+    return ("ssh_authorized_keys", "`users` leaves out `default`, so no user of it gets these keys "
             "(cloud-init's rule): they go to root only" + (", behind disable_root_opts (a root login with them "
             "is refused)" if disabled else "") + "; give them to a user with users[].ssh_authorized_keys, or "
             "list `default` in users")

@@ -2,7 +2,8 @@
 
 cloud-init's rule, made explicit in the config before the users and SSH-key stages read it:
 
-- the default user is created when ``users`` is absent, names nobody, or lists ``default``;
+- the default user is created when ``users`` is absent or lists ``default`` (an empty
+  ``users`` creates nobody);
   a ``users`` list that names others without ``default`` leaves it out;
 - a ``default`` entry with other keys (``{name: default, groups: [x]}``) overrides the
   image's values; an entry with the default user's own name is merged over it too;
@@ -44,17 +45,20 @@ def _name(item: object) -> object:
 
 
 def wanted(users: object) -> bool:
-    """cloud-init's rule: is the default user created for this ``users`` value? (pure)"""
+    """cloud-init's rule: is the default user created for this ``users`` value? (pure)
+
+    Only when ``users`` is absent or lists ``default``. An empty ``users`` (``[]``, ``{}``,
+    ``""``) creates nobody, the default user included: cloud-init merges user-data over its
+    base config (``users: [default]``) with the user-data's value kept whole, so ``users: []``
+    is how a cloud-init user says "no default user"."""
     if users is None:
         return True
     if isinstance(users, list):
-        names = [_name(u) for u in users]
-        return not names or DEFAULT in names
+        return DEFAULT in [_name(u) for u in users]
     if isinstance(users, str):
-        names = [n.strip() for n in users.split(",") if n.strip()]
-        return not names or DEFAULT in names
+        return DEFAULT in [n.strip() for n in users.split(",") if n.strip()]
     if isinstance(users, dict):
-        return not users or bool(users.get(DEFAULT))
+        return bool(users.get(DEFAULT))
     return False
 
 
@@ -77,7 +81,7 @@ def resolve(config: Config, settings: dict[str, Any], *, warn: bool = False) -> 
             return config
     out = dict(config)
     others = [u for u in items if _name(u) != DEFAULT]
-    if not wanted(items):
+    if not wanted(users):  # the value as written: absent and empty differ
         out["users"] = others
         if warn and "password" in config:
             log.warning("password: not applied: `users` leaves out the default user %s", base["name"])

@@ -21,7 +21,7 @@ KEY2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIAliceKeyForTestsOnly000000000000000
 
 
 @pytest.mark.parametrize("users,created", [
-    (None, True), ([], True), ("", True), (["default"], True), (["default", "alice"], True),
+    (None, True), ([], False), ("", False), ({}, False), (["default"], True), (["default", "alice"], True),
     ([{"name": "alice"}], False), ("alice, bob", False), ("default, bob", True), ({"alice": {}}, False),
     ({"default": True, "bob": {}}, True),
 ])
@@ -38,7 +38,7 @@ def test_resolve_follows_the_rule_and_keeps_the_others(listed):
     out = resolve(config, {"default_user": RANCHER})
     got = [u["name"] for u in out["users"]]
     others = [n for n in dict.fromkeys(listed) if n not in ("default", "rancher")]
-    if "default" in listed or not listed:
+    if "default" in listed:
         assert got[0] == "rancher" and got[1:] == others and out["users"][0]["sudo"] == RANCHER["sudo"]
     else:
         assert "default" not in got and [n for n in got if n != "rancher"] == others
@@ -213,3 +213,15 @@ def test_the_e2e_guests_have_the_example_default_user(name):
     example = yaml.safe_load((REPO / "packaging/examples/ros-init.yaml").read_text())
     e2e = yaml.safe_load((REPO / "tests/e2e" / name).read_text())
     assert e2e["default_user"] == example["default_user"]
+
+
+def test_an_empty_users_creates_nobody_not_even_the_default_user(tmp_path, capsys):
+    """cloud-init keeps the user-data's `users: []` whole over its base `users: [default]`:
+    that is how a cloud-init user says "no default user"; the keys go to root only."""
+    cfg = tmp_path / "ud.yaml"
+    cfg.write_text(f"#cloud-config\nusers: []\nssh_authorized_keys: ['{KEY}']\n")
+    root = _node(tmp_path, {"default_user": RANCHER})
+    code, out = _run(capsys, root, "--config", str(cfg))
+    assert code == 0, out
+    assert "rancher" not in _passwd(root)
+    assert f'{prefix("NONE")} {KEY}\n' in (root / "root/.ssh/authorized_keys").read_text()
