@@ -25,8 +25,6 @@ def _report(collected: Collected, settings: dict[str, Any]) -> list[str]:
 
 def cli_main(args: Any) -> int:
     """``ros-init fetch``: exit 0 when every probed source answered, 1 when one failed."""
-    import logging
-
     import yaml
 
     from ros_init.config.merge import merge_documents, provenance
@@ -35,7 +33,6 @@ def cli_main(args: Any) -> int:
     from ros_init.core.root import Root, RootError
     from ros_init.engine.collect import collect, save
 
-    logging.basicConfig(level=logging.INFO, format="ros-init: %(message)s", stream=sys.stderr)
     try:
         root = Root(args.root)
         settings = load_settings(root, args.settings)
@@ -51,8 +48,13 @@ def cli_main(args: Any) -> int:
         except OSError as exc:
             print(f"ros-init fetch: {args.cmdline}: {exc.strerror}", file=sys.stderr)
             return 2
-    collected = collect(root, settings, cmdline_text=cmdline_text)
-    merged = merge_documents(collected.documents)
+    from ros_init.core.logger import INFO
+    from ros_init.engine.logs import journal
+
+    # The datasources' lines as a boot writes them (one line each, escaped), tagged [fetch].
+    with journal("fetch", Scrubber(), INFO):  # the merge's warnings too (a jsonp patch skipped)
+        collected = collect(root, settings, cmdline_text=cmdline_text)
+        merged = merge_documents(collected.documents)
     where = save(root, settings, collected, merged)
     shown = redact(merged)  # by the schema (and by name where it says nothing) ...
     scrub = Scrubber.for_config(merged, *(getattr(d, "data", {}) for d in collected.documents))
