@@ -6,11 +6,11 @@
 records as ``logging.getLogger("ros_init.x")`` (the name is resolved at each call, so
 handlers and levels set later apply).
 
-While a phase runs, the engine sends every ``ros_init`` message to its journal lines
-(``engine.logs``) through ``set_sink``, without the ``logging`` machinery: a boot phase that
-logs a line per change and per datasource then never imports ``logging`` at all. Messages of
-other loggers, and of ours when no sink is set (tests with ``caplog``, ``ros-init fetch``),
-go through ``logging`` as before.
+While a phase (or ``ros-init fetch``) runs, the engine sends every ``ros_init`` message to its
+journal lines (``engine.logs``) through ``set_sink``, without the ``logging`` machinery: a boot
+phase that logs a line per change and per datasource then never imports ``logging`` at all.
+Messages of other loggers, and of ours when no sink is set (tests with ``caplog``), go through
+``logging`` as before.
 """
 
 from __future__ import annotations
