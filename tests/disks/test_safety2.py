@@ -17,7 +17,7 @@ from ros_init.stages import disks as stage
 
 from ros_init.core.model import StageContext
 from ros_init.core.root import Root
-from ros_init.disks.layout import DiskLayoutError
+from ros_init.disks.layout import DOS_TYPES, GPT_TYPES, MKFS_DOS_TYPE, MKFS_GPT_TYPE, DiskLayoutError
 from tests.disks.rig import InDisk, InPart, M, OutDisk, OutPart, run
 
 KEEP = {"keep/me.txt": b"precious bytes\n"}
@@ -28,15 +28,28 @@ def _ctx(*devs: str) -> StageContext:
     return StageContext(phase="initramfs", settings={"disks": {"include_loop": True, "restrict_to": list(devs)}})
 
 
+def _spec(config: dict[str, Any]) -> Any:
+    """The disks stage's spec of ``config`` as a run makes it: the schema, the merge and every
+    stage's parse (``engine.inputs.build_config``), with no config error."""
+    from ros_init.core.model import ConfigDocument, Layer
+    from ros_init.engine.inputs import build_config
+
+    _, findings, specs = build_config([ConfigDocument("c.yaml", Layer.USER, config, {}, {})])
+    assert not [f for f in findings if f.severity == "error"], [f.render() for f in findings]
+    return specs["disks"]
+
+
 def _boot(config: dict[str, Any], root: Root, ctx: StageContext) -> list[str]:
     """One boot of the disks stage: plan, apply every change; the summaries."""
-    changes = stage.plan(stage.parse(config), root, ctx)
+    changes = stage.plan(_spec(config), root, ctx)
     for c in changes:
         stage.apply(c, root, ctx)
     return [c.summary for c in changes]
 
 
 def _refused(config: dict[str, Any], root: Root, ctx: StageContext, *words: str) -> str:
+    """The plan's own refusal: the stage's parse on the config as given, so that the plan's
+    check is seen even where the schema refuses the same config first (defence in depth)."""
     with pytest.raises(DiskLayoutError) as err:
         stage.plan(stage.parse(config), root, ctx)
     for w in words:
@@ -135,7 +148,7 @@ def test_allowed_mkfs_options_still_work(rig, tmp_path) -> None:
         {"label": "X", "filesystem": _fs("ext4", "x", options=["-O", "^has_journal", "-b", "4096", "-m0"])}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "X", fs="ext4", fs_label="x")]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 # -- 1. msdos extended partition: free space over old logical partitions -------------------------
@@ -181,7 +194,7 @@ def test_deleting_an_extended_partition_lists_and_checks_its_logical_ones(rig, t
     _refused(config, Root(tmp_path), _ctx(dev), f"{dev}p5 is mounted on {mp}")
     run(["umount", mp])
     rig.mounts.remove(mp)
-    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
+    changes = stage.plan(_spec(config), Root(tmp_path), _ctx(dev))
     delete = next(c for c in changes if c.action == "delete-partition")
     assert f"{dev}p5" in delete.summary and f"{dev}p6" in delete.summary and "logical5" in delete.summary
     assert delete.destructive
@@ -222,7 +235,7 @@ def test_a_non_ascii_label_matches_and_is_not_reformatted(rig, tmp_path) -> None
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert not any(s.startswith("format") for s in summaries), summaries
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="dönnées", files=KEEP)]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_new_non_ascii_label_round_trips(rig, tmp_path) -> None:
@@ -230,7 +243,7 @@ def test_a_new_non_ascii_label_round_trips(rig, tmp_path) -> None:
     config = {"disks": [{"device": dev, "partitions": [{"label": "DONNÉES", "filesystem": _fs("ext4", "dönnées")}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DONNÉES", fs="ext4", fs_label="dönnées")]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 @pytest.mark.parametrize("part,fs,words", [
@@ -288,7 +301,7 @@ def test_mount_paths_with_a_trailing_slash_are_one_unit(rig, tmp_path) -> None:
         config = {"disks": [{"device": dev, "partitions": [
             {"label": "M", "filesystem": _fs("ext4", "m", mount={"path": path})}]}]}
         _boot(config, root, _ctx(dev))
-        assert stage.plan(stage.parse(config), root, _ctx(dev)) == [], path
+        assert stage.plan(_spec(config), root, _ctx(dev)) == [], path
     assert sorted(os.listdir(tmp_path / "etc/systemd/system")) == ["local-fs.target.wants", "m.mount"]
     assert "Where=/m\n" in root.read_text("/etc/systemd/system/m.mount")
 
@@ -301,7 +314,7 @@ def test_a_grown_sized_partition_leaves_room_for_the_next_one(rig, tmp_path) -> 
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "A", min_size=60 * M, fs="ext4", fs_label="a"),
                                    OutPart(2, "B", 32 * M, fs="ext4", fs_label="b")]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_half_made_filesystem_is_made_again_not_reused(rig, tmp_path) -> None:
@@ -309,13 +322,13 @@ def test_a_half_made_filesystem_is_made_again_not_reused(rig, tmp_path) -> None:
     from ros_init.disks.layout import MKFS_LABEL
     dev = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", fs="ext4", fs_label=MKFS_LABEL)]))
     config = {"disks": [{"device": dev, "partitions": [{"label": "DATA", "filesystem": _fs("ext4")}]}]}
-    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
+    changes = stage.plan(_spec(config), Root(tmp_path), _ctx(dev))
     assert [(c.action, c.destructive) for c in changes] == [("format", False)]
     assert "half-made" in changes[0].summary
     for c in changes:
         stage.apply(c, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label=None)]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_vfat_over_an_md_signature_is_wiped_first(rig, tmp_path) -> None:
@@ -327,7 +340,7 @@ def test_vfat_over_an_md_signature_is_wiped_first(rig, tmp_path) -> None:
         {"label": "EFI", "filesystem": _fs("vfat", "EFI", wipe_filesystem=True)}]}]}
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "EFI", 32 * M, fs="vfat", fs_label="EFI")]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def _write_md10(device: str) -> None:
@@ -383,7 +396,7 @@ def test_replacing_an_extended_partition_wipes_its_logical_ones(rig, tmp_path) -
     _boot(config, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("dos", [OutPart(1, size=16 * M, fs="ext4", fs_label="first"),
                                    OutPart(2, size=48 * M, fs="ext4", fs_label="second")]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_path) -> None:
@@ -395,17 +408,16 @@ def test_a_partition_formatted_beside_a_mounted_one_is_seen_at_once(rig, tmp_pat
     config = {"disks": [{"device": dev, "partitions": [
         {"number": 1, "label": "A", "filesystem": _fs("ext4", "a")},
         {"number": 2, "label": "B", "filesystem": _fs("ext4", "b")}]}]}
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))  # reads p2's region through the disk
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev))  # reads p2's region through the disk
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert any(s.startswith(f"format {dev}p2") for s in summaries), summaries
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_path) -> None:
     """mkfs killed before it wrote a signature: the first MiB holds its early writes
     ("unrecognised data"), which alone would be refused at every boot; the in-progress
     partition type says they are ros-init's own."""
-    from ros_init.disks.layout import GPT_TYPES, MKFS_GPT_TYPE
     dev = rig.attach(InDisk(64 * M, "gpt", [InPart(32 * M, "DATA", type=MKFS_GPT_TYPE),
                                             InPart(None, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
     with open(f"{dev}p1", "r+b") as fh:
@@ -413,14 +425,14 @@ def test_a_partition_left_mid_mkfs_is_made_again_with_its_type_back(rig, tmp_pat
         fh.write(os.urandom(64 * 1024))
     config = {"disks": [{"device": dev, "partitions": [
         {"label": "DATA", "size": "32M", "filesystem": _fs("ext4", "data")}]}]}
-    changes = stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev))
+    changes = stage.plan(_spec(config), Root(tmp_path), _ctx(dev))
     assert [(c.action, c.destructive) for c in changes] == [("format", False)], [c.summary for c in changes]
     for c in changes:
         stage.apply(c, Root(tmp_path), _ctx(dev))
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", 32 * M, fs="ext4", fs_label="data"),
                                    OutPart(2, "KEEP", fs="ext4", fs_label="keep", files=KEEP)]))
     assert stage_table(dev).partitions[0].type == GPT_TYPES["linux"]
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp_path) -> None:
@@ -437,10 +449,29 @@ def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp
     assert not os.path.exists(left), "the leftover mount point is still there"
     rig.check(dev, OutDisk("gpt", [OutPart(1, "DATA", min_size=490 * M, fs="xfs", fs_label="data", files=KEEP,
                                            fs_fills=True)]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 # -- a swap partition is never typed Linux data (layout.part_type: one rule) -------------------
+_MKFS_TYPE = {"gpt": MKFS_GPT_TYPE, "dos": MKFS_DOS_TYPE}  # the in-progress type a killed mkfs leaves
+
+
+def _first_part_then_keep(rig: Any, table: str, label: str, ptype: str, fs: str | None = None) -> str:
+    """A 64 MiB disk: a 16 MiB partition 1 of ``ptype`` (and ``fs``), then the rest with files to keep."""
+    gpt = table == "gpt"
+    return rig.attach(InDisk(64 * M, table, [InPart(16 * M, label if gpt else None, type=ptype, fs=fs),
+                                             InPart(None, "KEEP" if gpt else None, fs="ext4", fs_label="keep",
+                                                    files=KEEP)]))
+
+
+def _assert_first_part(dev: str, table: str, ptype: str, fs: str) -> None:
+    """Partition 1 has the type ``ptype`` (a layout.GPT_TYPES / DOS_TYPES name) and blkid says ``fs``."""
+    want = (GPT_TYPES if table == "gpt" else DOS_TYPES)[ptype]
+    assert stage_table(dev).partitions[0].type.upper() == want.upper()
+    assert subprocess.run(["blkid", "-o", "value", "-s", "TYPE", f"{dev}p1"], capture_output=True,
+                          text=True).stdout.strip() == fs
+
+
 @pytest.mark.parametrize("table,left,section", [
     ("gpt", "mkfs", "filesystems"),  # a run killed during mkswap: the partition has the in-progress type
     ("dos", "mkfs", "filesystems"),
@@ -449,12 +480,7 @@ def test_a_private_grow_mount_left_by_a_kill_is_cleaned_at_the_next_run(rig, tmp
     ("dos", "linux", "disks"),
 ])
 def test_a_swap_partition_gets_the_swap_type_after_a_killed_run_too(rig, tmp_path, table, left, section) -> None:
-    from ros_init.disks.layout import DOS_TYPES, GPT_TYPES, MKFS_DOS_TYPE, MKFS_GPT_TYPE
-    mkfs_type = MKFS_GPT_TYPE if table == "gpt" else MKFS_DOS_TYPE
-    dev = rig.attach(InDisk(64 * M, table, [InPart(16 * M, "SWAP" if table == "gpt" else None,
-                                                   type=mkfs_type if left == "mkfs" else "L"),
-                                            InPart(None, "KEEP" if table == "gpt" else None, fs="ext4",
-                                                   fs_label="keep", files=KEEP)]))
+    dev = _first_part_then_keep(rig, table, "SWAP", _MKFS_TYPE[table] if left == "mkfs" else "L")
     if left == "mkfs":
         with open(f"{dev}p1", "r+b") as fh:  # what a killed mkswap leaves: some early writes
             fh.seek(8192)
@@ -467,14 +493,11 @@ def test_a_swap_partition_gets_the_swap_type_after_a_killed_run_too(rig, tmp_pat
                              "partitions": [{"number": 1, "size": "16M", "filesystem": swap}]}]}
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert any(s.startswith(f"format {dev}p1") for s in summaries), summaries
-    want = GPT_TYPES["swap"] if table == "gpt" else DOS_TYPES["swap"]
-    assert stage_table(dev).partitions[0].type.upper() == want.upper()
-    assert subprocess.run(["blkid", "-o", "value", "-s", "TYPE", f"{dev}p1"], capture_output=True,
-                          text=True).stdout.strip() == "swap"
+    _assert_first_part(dev, table, "swap", "swap")
     rig.check(dev, OutDisk(table, [OutPart(1, "SWAP" if table == "gpt" else None, 16 * M, fs="swap", fs_label="sw"),
                                    OutPart(2, "KEEP" if table == "gpt" else None, fs="ext4", fs_label="keep",
                                            files=KEEP)]))
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
 
 
 @pytest.mark.parametrize("table,left", [("gpt", "swap"), ("gpt", "mkfs"), ("dos", "swap"), ("dos", "mkfs")])
@@ -482,18 +505,10 @@ def test_another_filesystem_on_a_swap_partition_leaves_the_swap_type(rig, tmp_pa
     """The mirror of the rule above: ext4 made (wipe_filesystem) on a partition typed swap is not
     left under the swap type (it would be taken for swap), and a run killed during that mkfs
     ends the same way as an uninterrupted one: Linux data."""
-    from ros_init.disks.layout import DOS_TYPES, GPT_TYPES, MKFS_DOS_TYPE, MKFS_GPT_TYPE
-    mkfs_type = MKFS_GPT_TYPE if table == "gpt" else MKFS_DOS_TYPE
-    dev = rig.attach(InDisk(64 * M, table, [InPart(16 * M, "P1" if table == "gpt" else None,
-                                                   type=mkfs_type if left == "mkfs" else "S",
-                                                   fs="swap" if left == "swap" else None),
-                                            InPart(None, "KEEP" if table == "gpt" else None, fs="ext4",
-                                                   fs_label="keep", files=KEEP)]))
+    dev = _first_part_then_keep(rig, table, "P1", _MKFS_TYPE[table] if left == "mkfs" else "S",
+                                fs="swap" if left == "swap" else None)
     config = {"filesystems": [{"device": f"{dev}p1", **_fs("ext4", "data", wipe_filesystem=True)}]}
     summaries = _boot(config, Root(tmp_path), _ctx(dev))
     assert any(s.startswith(f"format {dev}p1") for s in summaries), summaries
-    want = GPT_TYPES["linux"] if table == "gpt" else DOS_TYPES["linux"]
-    assert stage_table(dev).partitions[0].type.upper() == want.upper()
-    assert subprocess.run(["blkid", "-o", "value", "-s", "TYPE", f"{dev}p1"], capture_output=True,
-                          text=True).stdout.strip() == "ext4"
-    assert stage.plan(stage.parse(config), Root(tmp_path), _ctx(dev)) == []
+    _assert_first_part(dev, table, "linux", "ext4")
+    assert stage.plan(_spec(config), Root(tmp_path), _ctx(dev)) == []
