@@ -222,10 +222,10 @@ def found(name: str, where: str, instance_id: str, *, host: Host, deadline: floa
     other source decodes them: ``#include`` fetched through the one HTTP client under the
     source's ``deadline``, Jinja with cloud-init's instance data (``instance``: more of it, such
     as ``cloud_name``, ``region``, ``availability_zone``, ``meta``)."""
-    from ros_init.sources.host import LOG as logger
     from ros_init.sources.instancedata import instance_data
     from ros_init.sources.userdata import decode, decode_vendor, source_context
 
+    logger = host.logger  # the source's logger, as every other line of the source uses
     docs = Documents(source=f"{name} {where}", instance_id=instance_id)
     md: dict[str, Any] = {}
     name_fqdn = host_name(hostname)
