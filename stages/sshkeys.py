@@ -217,7 +217,7 @@ def keys_by_user(config: Config) -> dict[str, list[tuple[str, str | None]]]:
     return {user: list(entries.values()) for user, entries in out.items()}
 
 
-def _top_level_warning(config: Config) -> tuple[str, str] | None:
+def _top_level_warning(config: Config, disabled: bool) -> tuple[str, str] | None:
     """(path, message) when ``users`` itself leaves the default user out and top-level keys
     are given: no user of ``users`` gets them (cloud-init's rule; ros-init gave them to the
     first user before). Known from the config alone, so ``validate`` says it too."""
@@ -226,21 +226,20 @@ def _top_level_warning(config: Config) -> tuple[str, str] | None:
     if not config.get("ssh_authorized_keys") or default_user_name(config) or "users" not in config \
             or wanted(config.get("users")):
         return None  # the default user gets them (or the image has none: _locked_out, at boot)
-    disabled = config.get("disable_root", True) is not False
     return ("ssh_authorized_keys", "`users` leaves out `default`, so no user of it gets these keys "
             "(cloud-init's rule): they go to root only" + (", behind disable_root_opts (a root login with them "
             "is refused)" if disabled else "") + "; give them to a user with users[].ssh_authorized_keys, or "
             "list `default` in users")
 
 
-def _locked_out(config: Config) -> bool:
+def _locked_out(config: Config, disabled: bool) -> bool:
     """Top-level keys that nobody can log in with: no default user (the image settings define
     none, or ``users`` leaves it out) and root's lines behind ``disable_root_opts``. Only the
     boot knows the image settings, so the boot says it (``plan``); ``validate`` cannot."""
     from ros_init.accounts.defaultuser import default_user_name
 
     return bool(config.get("ssh_authorized_keys")) and not default_user_name(config) \
-        and config.get("disable_root", True) is not False
+        and disabled
 
 
 class SshSpec(NamedTuple):
@@ -266,9 +265,10 @@ def parse(config: Config) -> SshSpec:
         refusals.add(KeysConfigError("ssh_pwauth: expected true or false"))
     keys = refusals.attempt(keys_by_user, config, default={})
     refusals.check()
-    warning = _top_level_warning(config)
+    disabled = _root_rule(config)[0]  # checked above: keys_by_user applied the same rule
+    warning = _top_level_warning(config, disabled)
     return SshSpec(tuple((user, tuple(entries)) for user, entries in keys.items()), value,
-                   (warning,) if warning else (), _locked_out(config))
+                   (warning,) if warning else (), _locked_out(config, disabled))
 
 
 # -- the authorized_keys file (pure) ---------------------------------------------------------
